@@ -1,0 +1,304 @@
+//! `neardedup dedup`: read the inputs, find duplicates, write the output folder and
+//! print a one-screen summary.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use neardedup::corpus::{Corpus, CorpusOptions, Format, ParaSep};
+use neardedup::output::report::Report;
+use neardedup::output::{writers, Staged};
+use neardedup::pipeline::{self, Algo, DedupConfig, DedupOutcome, StageTiming, UnitKind, Verify};
+use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
+
+use super::progress::Bar;
+
+/// Options of `neardedup dedup`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Inputs are JSONL files (.jsonl, .ndjson, .json: one object per line), \
+plain-text files (one article per file) or directories of them (walked recursively, \
+sorted, hidden files skipped; binary files inside a directory are skipped and counted)."
+)]
+pub struct DedupArgs {
+    /// Input files or directories.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+
+    /// Output folder (created if needed).
+    #[arg(long, short, value_name = "DIR", default_value = "neardedup-out")]
+    out: PathBuf,
+
+    /// Similarity method.
+    #[arg(long, default_value = "minhash", value_parser = ["minhash", "simhash", "exact"])]
+    algo: String,
+
+    /// Compare whole records or their paragraphs.
+    #[arg(long, default_value = "article", value_parser = ["article", "paragraph"])]
+    unit: String,
+
+    /// Paragraphs are non-empty lines (`line`) or blocks between blank lines (`blank`).
+    #[arg(long, default_value = "line", value_parser = ["line", "blank"])]
+    para_sep: String,
+
+    /// Paragraphs shorter than this many characters are kept but never compared.
+    #[arg(long, default_value_t = 0, value_name = "CHARS")]
+    min_para_chars: usize,
+
+    /// MinHash: Jaccard similarity at or above which two units are duplicates.
+    #[arg(long, default_value_t = 0.8)]
+    threshold: f64,
+
+    /// MinHash: number of permutations (signature length).
+    #[arg(long, default_value_t = 128)]
+    num_perm: usize,
+
+    /// MinHash: seed of the permutations.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// Tokens per shingle.
+    #[arg(long, default_value_t = 5)]
+    ngram: usize,
+
+    /// `word`: Unicode words (Han and kana one character each); `whitespace`; `char`.
+    #[arg(long, default_value = "word", value_parser = ["word", "whitespace", "char"])]
+    tokenizer: String,
+
+    /// MinHash: LSH bands (with --rows) instead of the choice made from --threshold.
+    #[arg(long, requires = "rows")]
+    bands: Option<usize>,
+
+    /// MinHash: LSH rows per band (with --bands).
+    #[arg(long, requires = "bands")]
+    rows: Option<usize>,
+
+    /// MinHash: confirm LSH candidates by estimated (`signature`) or exact Jaccard,
+    /// or take them all (`none`).
+    #[arg(long, default_value = "signature", value_parser = ["signature", "exact", "none"])]
+    verify: String,
+
+    /// SimHash: largest Hamming distance (of 64 bits) that counts as a duplicate.
+    #[arg(long, default_value_t = 3)]
+    hamming: u32,
+
+    /// JSONL field holding the text.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+
+    /// JSONL field holding the id (default: the line number).
+    #[arg(long)]
+    id_field: Option<String>,
+
+    /// Read every input as this format instead of going by extension.
+    #[arg(long, value_parser = ["jsonl", "text"])]
+    format: Option<String>,
+
+    /// Skip and count records that cannot be read instead of stopping.
+    #[arg(long)]
+    skip_invalid: bool,
+
+    /// Do not apply Unicode NFKC.
+    #[arg(long)]
+    no_nfkc: bool,
+
+    /// Keep letter case.
+    #[arg(long)]
+    keep_case: bool,
+
+    /// Keep punctuation and symbols.
+    #[arg(long)]
+    keep_punctuation: bool,
+
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl DedupArgs {
+    fn config(&self) -> anyhow::Result<DedupConfig> {
+        let parse_err = |e: String| anyhow::anyhow!(e);
+        let config = DedupConfig {
+            algo: self.algo.parse::<Algo>().map_err(parse_err)?,
+            unit: self.unit.parse::<UnitKind>().map_err(parse_err)?,
+            para_sep: self.para_sep.parse::<ParaSep>().map_err(parse_err)?,
+            min_para_chars: self.min_para_chars,
+            shingle: ShingleConfig {
+                tokenizer: self.tokenizer.parse::<Tokenizer>().map_err(parse_err)?,
+                ngram: self.ngram,
+                normalize: NormalizeOptions {
+                    nfkc: !self.no_nfkc,
+                    lowercase: !self.keep_case,
+                    fold_punctuation: !self.keep_punctuation,
+                    fold_whitespace: true,
+                },
+            },
+            threshold: self.threshold,
+            num_perm: self.num_perm,
+            seed: self.seed,
+            bands: self.bands,
+            rows: self.rows,
+            verify: self.verify.parse::<Verify>().map_err(parse_err)?,
+            hamming: self.hamming,
+            skip_invalid: self.skip_invalid,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn corpus_options(&self) -> anyhow::Result<CorpusOptions> {
+        Ok(CorpusOptions {
+            text_field: self.text_field.clone(),
+            id_field: self.id_field.clone(),
+            format: match &self.format {
+                Some(f) => Some(f.parse::<Format>().map_err(|e| anyhow::anyhow!(e))?),
+                None => None,
+            },
+        })
+    }
+}
+
+/// Runs `neardedup dedup`.
+pub fn run(args: DedupArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let config = args.config()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .context("could not start worker threads")?;
+    let threads = pool.current_num_threads();
+
+    let corpus = Corpus::open(&args.inputs, args.corpus_options()?)?;
+    if corpus.files().is_empty() {
+        bail!(
+            "no input text: {} empty and {} binary file(s) skipped, nothing left to read",
+            corpus.skipped().empty.len(),
+            corpus.skipped().binary.len()
+        );
+    }
+    let progress = Bar::new(args.quiet);
+    let outcome = pool.install(|| pipeline::run(&corpus, &config, &progress))?;
+
+    let writing = Instant::now();
+    let staged = Staged::new(&args.out)?;
+    staged.write("clusters.jsonl", |w| writers::write_clusters(w, &outcome))?;
+    staged.write("pairs.jsonl", |w| writers::write_pairs(w, &outcome))?;
+    let mut deduped = writers::DedupedCounts::default();
+    staged.write("deduped.jsonl", |w| {
+        deduped = writers::write_deduped(w, &corpus, &outcome, config.unit, config.para_sep)?;
+        Ok(())
+    })?;
+    let mut timings = outcome.timings.clone();
+    timings.push(StageTiming {
+        stage: "write",
+        seconds: writing.elapsed().as_secs_f64(),
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let report = Report::new(&corpus, &config, &outcome, deduped, timings, wall, threads);
+    staged.write("report.json", |w| {
+        serde_json::to_writer_pretty(&mut *w, &report)
+            .map_err(|e| neardedup::error::Error::io("report.json", e.into()))?;
+        w.write_all(b"\n")
+            .map_err(|e| neardedup::error::Error::io("report.json", e))
+    })?;
+    staged.commit()?;
+
+    if !args.quiet {
+        print_summary(&args, &config, &outcome, &report)?;
+    }
+    Ok(())
+}
+
+fn print_summary(
+    args: &DedupArgs,
+    config: &DedupConfig,
+    outcome: &DedupOutcome,
+    report: &Report<'_>,
+) -> anyhow::Result<()> {
+    let s = &outcome.stats;
+    let method = match config.algo {
+        Algo::Minhash => {
+            let lsh = outcome
+                .lsh
+                .map(|p| format!(", LSH {} bands x {} rows", p.bands, p.rows))
+                .unwrap_or_default();
+            format!(
+                "minhash, threshold {}, {} permutations{lsh}, verify {}",
+                config.threshold, config.num_perm, args.verify
+            )
+        }
+        Algo::Simhash => format!("simhash, 64 bits, Hamming distance <= {}", config.hamming),
+        Algo::Exact => "exact (normalised text)".to_string(),
+    };
+    let pct = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            100.0 * part as f64 / whole as f64
+        }
+    };
+    let stages: Vec<String> = report
+        .timings
+        .iter()
+        .map(|t| format!("{} {:.2}s", t.stage, t.seconds))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "neardedup dedup: {method}")?;
+    writeln!(
+        out,
+        "  input            {} file(s), {} bytes, {} records",
+        report.inputs.len(),
+        report.input_bytes,
+        s.records
+    )?;
+    if outcome.invalid.count > 0
+        || !report.skipped_files.empty.is_empty()
+        || !report.skipped_files.binary.is_empty()
+    {
+        writeln!(
+            out,
+            "  skipped          {} invalid record(s), {} empty file(s), {} binary file(s)",
+            outcome.invalid.count,
+            report.skipped_files.empty.len(),
+            report.skipped_files.binary.len()
+        )?;
+    }
+    writeln!(out, "  units            {} {}s", s.units, args.unit)?;
+    writeln!(
+        out,
+        "  clusters         {} ({} with duplicates)",
+        s.clusters, s.duplicate_clusters
+    )?;
+    writeln!(
+        out,
+        "  duplicates       {} units ({:.1}% of units, {:.1}% of bytes)",
+        s.duplicate_units,
+        pct(s.duplicate_units, s.units),
+        pct(s.duplicate_bytes, s.unit_bytes)
+    )?;
+    writeln!(
+        out,
+        "  wall time        {:.2}s ({})",
+        report.wall_seconds,
+        stages.join(", ")
+    )?;
+    if let Some(rss) = report.peak_rss_bytes {
+        writeln!(
+            out,
+            "  peak memory      {:.1} MiB RSS",
+            rss as f64 / (1 << 20) as f64
+        )?;
+    }
+    writeln!(
+        out,
+        "  output           {}/{{clusters.jsonl, pairs.jsonl, deduped.jsonl, report.json}}",
+        args.out.display()
+    )?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! Command-line glue: clap definitions, one `run` per subcommand, one exit path.
+//!
+//! Errors from any subcommand come back here and are printed once, with their
+//! cause chain, as `neardedup: error: ...`; the exit code is 1 for a failed run and 2
+//! for a usage error (clap's own). A closed stdout (e.g. piping into `head`) is not
+//! an error.
+
+mod dedup;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Near-duplicate detection for paragraphs and articles in large text corpora.
+#[derive(Debug, Parser)]
+#[command(name = "neardedup", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Find near-duplicate articles or paragraphs and write clusters, pairs, a
+    /// deduplicated corpus and a report.
+    Dedup(dedup::DedupArgs),
+}
+
+/// Parses arguments, runs the subcommand, and turns the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dedup(args) => dedup::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("neardedup: error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,102 @@
+//! The library's error type.
+//!
+//! Every error that comes from input names the file and, where there is one, the
+//! 1-based line (JSONL) or byte offset (plain text) at fault, so a user can open the
+//! file and look. The binary prints these with their cause chain and exits non-zero.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Result with the library's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Where in an input file a problem sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Location {
+    /// The whole file.
+    File,
+    /// A 1-based line number (JSONL records, or the line holding a bad byte).
+    Line(u64),
+}
+
+/// Everything that can go wrong in a run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading, mapping or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An input file (or one record in it) is not what its format requires.
+    #[error("{}: {message}", display_location(.path, *.location))]
+    Input {
+        /// The input file.
+        path: PathBuf,
+        /// Where in the file.
+        location: Location,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// Options that cannot work together or are out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// An input error at a 1-based line of `path`.
+    pub fn at_line(path: impl Into<PathBuf>, line: u64, message: impl Into<String>) -> Self {
+        Error::Input {
+            path: path.into(),
+            location: Location::Line(line),
+            message: message.into(),
+        }
+    }
+
+    /// An input error about a whole file.
+    pub fn in_file(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Input {
+            path: path.into(),
+            location: Location::File,
+            message: message.into(),
+        }
+    }
+
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+fn display_location(path: &std::path::Path, location: Location) -> impl fmt::Display + '_ {
+    struct Shown<'a>(&'a std::path::Path, Location);
+    impl fmt::Display for Shown<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self.1 {
+                Location::File => write!(f, "{}", self.0.display()),
+                Location::Line(line) => write!(f, "{}:{}", self.0.display(), line),
+            }
+        }
+    }
+    Shown(path, location)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_error_names_file_and_line() {
+        let e = Error::at_line("data/x.jsonl", 17, "invalid JSON: EOF");
+        assert_eq!(e.to_string(), "data/x.jsonl:17: invalid JSON: EOF");
+        let e = Error::in_file("a.bin", "binary file");
+        assert_eq!(e.to_string(), "a.bin: binary file");
+    }
+}

@@ -1,0 +1,12 @@
+//! neardedup: near-duplicate detection for large text corpora.
+pub mod cluster;
+pub mod corpus;
+pub mod error;
+pub mod exact;
+pub mod lsh;
+pub mod memory;
+pub mod minhash;
+pub mod output;
+pub mod pipeline;
+pub mod simhash;
+pub mod text;

@@ -1,0 +1,93 @@
+//! `report.json`: what a run was asked to do, what it found, and what it cost.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::writers::DedupedCounts;
+use crate::corpus::{Corpus, SkippedFiles};
+use crate::minhash::LshParams;
+use crate::pipeline::{DedupConfig, DedupOutcome, InvalidRecords, StageTiming, Stats};
+
+/// The contents of `report.json`.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    /// Version of neardedup that wrote the report.
+    pub version: &'static str,
+    /// Input files read, in order.
+    pub inputs: Vec<PathBuf>,
+    /// Total bytes of those inputs.
+    pub input_bytes: u64,
+    /// The run's settings.
+    pub parameters: &'a DedupConfig,
+    /// Worker threads.
+    pub threads: usize,
+    /// LSH bands and rows actually used (MinHash).
+    pub lsh: Option<LshReport>,
+    /// Counts.
+    pub counts: &'a Stats,
+    /// Share of unit bytes that dedup removes.
+    pub duplicate_bytes_fraction: f64,
+    /// What `deduped.jsonl` holds.
+    pub deduped: DedupedCounts,
+    /// Files passed over.
+    pub skipped_files: &'a SkippedFiles,
+    /// Records passed over under `--skip-invalid`.
+    pub invalid_records: &'a InvalidRecords,
+    /// Wall time per stage, output writing included.
+    pub timings: Vec<StageTiming>,
+    /// Wall time of the whole run in seconds.
+    pub wall_seconds: f64,
+    /// Peak resident memory in bytes (mapped input pages included).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// LSH band layout in the report.
+#[derive(Debug, Serialize)]
+pub struct LshReport {
+    /// Bands.
+    pub bands: usize,
+    /// Rows per band.
+    pub rows: usize,
+    /// `bands * rows`, the permutations actually used by the index.
+    pub used_permutations: usize,
+}
+
+impl<'a> Report<'a> {
+    /// Builds the report of a finished run.
+    pub fn new(
+        corpus: &'a Corpus,
+        config: &'a DedupConfig,
+        outcome: &'a DedupOutcome,
+        deduped: DedupedCounts,
+        timings: Vec<StageTiming>,
+        wall_seconds: f64,
+        threads: usize,
+    ) -> Self {
+        let stats = &outcome.stats;
+        Report {
+            version: env!("CARGO_PKG_VERSION"),
+            inputs: corpus.files().iter().map(|f| f.path.clone()).collect(),
+            input_bytes: corpus.total_bytes(),
+            parameters: config,
+            threads,
+            lsh: outcome.lsh.map(|LshParams { bands, rows }| LshReport {
+                bands,
+                rows,
+                used_permutations: bands * rows,
+            }),
+            counts: stats,
+            duplicate_bytes_fraction: if stats.unit_bytes == 0 {
+                0.0
+            } else {
+                stats.duplicate_bytes as f64 / stats.unit_bytes as f64
+            },
+            deduped,
+            skipped_files: corpus.skipped(),
+            invalid_records: &outcome.invalid,
+            timings,
+            wall_seconds,
+            peak_rss_bytes: crate::memory::peak_rss_bytes(),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The line-oriented output files: clusters, pairs and the deduplicated corpus.
+//!
+//! `deduped.jsonl` keeps the first unit of every cluster (first in input order) and
+//! drops the rest:
+//! - article units: a kept JSONL record is copied byte for byte (every field
+//!   preserved); a kept plain-text file becomes `{"id": path, "text": text}`;
+//! - paragraph units: each record loses its duplicate paragraphs; the remaining
+//!   paragraphs are joined with the paragraph separator (a newline, or a blank line
+//!   with `--para-sep blank`) and replace the text field, other fields untouched. A
+//!   record that lost nothing is copied byte for byte; one that lost every paragraph
+//!   is dropped and counted.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::io_err;
+use crate::corpus::{paragraphs, Corpus, Format, ParaSep};
+use crate::error::{Error, Result};
+use crate::pipeline::{DedupOutcome, UnitKind};
+
+#[derive(Serialize)]
+struct UnitRef<'a> {
+    id: &'a serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    para: Option<u32>,
+}
+
+fn unit_ref(outcome: &DedupOutcome, unit: u32) -> UnitRef<'_> {
+    let meta = &outcome.units[unit as usize];
+    UnitRef {
+        id: &outcome.records[meta.record as usize].id,
+        para: meta.para,
+    }
+}
+
+/// Writes `clusters.jsonl`.
+pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        #[serde(flatten)]
+        unit: UnitRef<'a>,
+        cluster: u32,
+        duplicate: bool,
+    }
+    let path = Path::new("clusters.jsonl");
+    for (unit, &label) in outcome.labels.iter().enumerate() {
+        let unit = unit as u32;
+        let line = Line {
+            unit: unit_ref(outcome, unit),
+            cluster: label,
+            duplicate: label != unit,
+        };
+        serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io(path, e.into()))?;
+        out.write_all(b"\n").map_err(io_err(path))?;
+    }
+    Ok(())
+}
+
+/// Writes `pairs.jsonl`.
+pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        a: UnitRef<'a>,
+        b: UnitRef<'a>,
+        similarity: f32,
+    }
+    let path = Path::new("pairs.jsonl");
+    for edge in &outcome.edges {
+        let line = Line {
+            a: unit_ref(outcome, edge.a),
+            b: unit_ref(outcome, edge.b),
+            similarity: edge.similarity,
+        };
+        serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io(path, e.into()))?;
+        out.write_all(b"\n").map_err(io_err(path))?;
+    }
+    Ok(())
+}
+
+/// What `deduped.jsonl` holds relative to the input.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct DedupedCounts {
+    /// Records written.
+    pub records_written: u64,
+    /// Records dropped whole.
+    pub records_dropped: u64,
+    /// Paragraphs dropped from records that were kept.
+    pub paragraphs_dropped: u64,
+}
+
+/// Writes `deduped.jsonl`.
+pub fn write_deduped(
+    out: &mut dyn Write,
+    corpus: &Corpus,
+    outcome: &DedupOutcome,
+    unit: UnitKind,
+    para_sep: ParaSep,
+) -> Result<DedupedCounts> {
+    let path = Path::new("deduped.jsonl");
+    let mut counts = DedupedCounts::default();
+    // Units are in record order; walk both lists together.
+    let mut next_unit = 0usize;
+    for (record_index, record) in outcome.records.iter().enumerate() {
+        let first_unit = next_unit;
+        while next_unit < outcome.units.len()
+            && outcome.units[next_unit].record as usize == record_index
+        {
+            next_unit += 1;
+        }
+        let record_units = first_unit..next_unit;
+        let dropped: Vec<u32> = record_units
+            .clone()
+            .filter(|&u| !outcome.is_kept(u as u32))
+            .filter_map(|u| outcome.units[u].para)
+            .collect();
+        let whole_record_dropped = match unit {
+            UnitKind::Article => record_units.clone().any(|u| !outcome.is_kept(u as u32)),
+            UnitKind::Paragraph => false,
+        };
+        if whole_record_dropped {
+            counts.records_dropped += 1;
+            continue;
+        }
+        let format = corpus.files()[record.file as usize].format;
+        if dropped.is_empty() {
+            match format {
+                Format::Jsonl => out
+                    .write_all(corpus.record_bytes(record))
+                    .map_err(io_err(path))?,
+                Format::Text => {
+                    let text = corpus.record_text(record)?;
+                    write_text_record(out, &record.id, &text)?;
+                }
+            }
+            out.write_all(b"\n").map_err(io_err(path))?;
+            counts.records_written += 1;
+            continue;
+        }
+        let text = corpus.record_text(record)?;
+        let kept: Vec<&str> = paragraphs(&text, para_sep)
+            .into_iter()
+            .filter(|p| dropped.binary_search(&p.index).is_err())
+            .map(|p| &text[p.span])
+            .collect();
+        counts.paragraphs_dropped += dropped.len() as u64;
+        if kept.is_empty() {
+            counts.records_dropped += 1;
+            continue;
+        }
+        let new_text = kept.join(para_sep.joiner());
+        match format {
+            Format::Jsonl => {
+                let mut value: serde_json::Value =
+                    serde_json::from_slice(corpus.record_bytes(record)).map_err(|e| {
+                        Error::at_line(
+                            corpus.path(record.file),
+                            record.line,
+                            format!("invalid JSON record: {e}"),
+                        )
+                    })?;
+                if let Some(object) = value.as_object_mut() {
+                    object.insert(
+                        corpus.options().text_field.clone(),
+                        serde_json::Value::String(new_text),
+                    );
+                }
+                serde_json::to_writer(&mut *out, &value).map_err(|e| Error::io(path, e.into()))?;
+            }
+            Format::Text => write_text_record(out, &record.id, &new_text)?,
+        }
+        out.write_all(b"\n").map_err(io_err(path))?;
+        counts.records_written += 1;
+    }
+    Ok(counts)
+}
+
+fn write_text_record(out: &mut dyn Write, id: &serde_json::Value, text: &str) -> Result<()> {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        id: &'a serde_json::Value,
+        text: &'a str,
+    }
+    serde_json::to_writer(&mut *out, &Line { id, text })
+        .map_err(|e| Error::io(Path::new("deduped.jsonl"), e.into()))
+}

@@ -1,0 +1,219 @@
+//! Validated settings for one dedup run.
+//!
+//! The CLI (or any library user) fills a [`DedupConfig`]; [`DedupConfig::validate`]
+//! rejects combinations that cannot work before any input is read.
+
+use crate::corpus::ParaSep;
+use crate::error::{Error, Result};
+use crate::text::ShingleConfig;
+
+/// Which similarity sketch finds the duplicates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algo {
+    /// MinHash signatures, LSH banding, verification by estimated or exact Jaccard.
+    Minhash,
+    /// 64-bit weighted SimHash, pairs within a Hamming distance.
+    Simhash,
+    /// Identical normalised text.
+    Exact,
+}
+
+impl std::str::FromStr for Algo {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "minhash" => Ok(Algo::Minhash),
+            "simhash" => Ok(Algo::Simhash),
+            "exact" => Ok(Algo::Exact),
+            other => Err(format!(
+                "unknown algorithm {other:?} (expected minhash, simhash or exact)"
+            )),
+        }
+    }
+}
+
+/// What is compared: whole records or their paragraphs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitKind {
+    /// A whole record (JSONL line or text file).
+    Article,
+    /// Each paragraph of each record.
+    Paragraph,
+}
+
+impl std::str::FromStr for UnitKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "article" => Ok(UnitKind::Article),
+            "paragraph" => Ok(UnitKind::Paragraph),
+            other => Err(format!(
+                "unknown unit {other:?} (expected article or paragraph)"
+            )),
+        }
+    }
+}
+
+/// How MinHash candidate pairs are confirmed before they join a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verify {
+    /// Estimated Jaccard from the signatures must reach the threshold.
+    Signature,
+    /// Exact Jaccard of the shingle sets (re-shingled from the input) must reach it.
+    Exact,
+    /// Every LSH candidate is taken as a duplicate (the classic, chain-prone way).
+    None,
+}
+
+impl std::str::FromStr for Verify {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "signature" => Ok(Verify::Signature),
+            "exact" => Ok(Verify::Exact),
+            "none" => Ok(Verify::None),
+            other => Err(format!(
+                "unknown verification {other:?} (expected signature, exact or none)"
+            )),
+        }
+    }
+}
+
+/// Everything one run needs to know.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DedupConfig {
+    /// The algorithm.
+    pub algo: Algo,
+    /// Articles or paragraphs.
+    pub unit: UnitKind,
+    /// Paragraph convention (for `unit = paragraph`).
+    pub para_sep: ParaSep,
+    /// Paragraphs with fewer characters (after trimming) are kept but not compared.
+    pub min_para_chars: usize,
+    /// Normalisation, tokeniser and n.
+    pub shingle: ShingleConfig,
+    /// Jaccard threshold for MinHash.
+    pub threshold: f64,
+    /// MinHash permutations.
+    pub num_perm: usize,
+    /// Seed of the MinHash permutations.
+    pub seed: u64,
+    /// LSH bands (with `rows`) instead of the automatic choice.
+    pub bands: Option<usize>,
+    /// LSH rows per band (with `bands`).
+    pub rows: Option<usize>,
+    /// MinHash candidate verification.
+    pub verify: Verify,
+    /// SimHash: largest Hamming distance (of 64 bits) counted as a duplicate.
+    pub hamming: u32,
+    /// Skip (and count) records that cannot be read instead of failing.
+    pub skip_invalid: bool,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            algo: Algo::Minhash,
+            unit: UnitKind::Article,
+            para_sep: ParaSep::Line,
+            min_para_chars: 0,
+            shingle: ShingleConfig::default(),
+            threshold: 0.8,
+            num_perm: 128,
+            seed: 1,
+            bands: None,
+            rows: None,
+            verify: Verify::Signature,
+            hamming: 3,
+            skip_invalid: false,
+        }
+    }
+}
+
+impl DedupConfig {
+    /// Rejects settings that cannot work.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return Err(Error::Config(format!(
+                "--threshold must be in (0, 1], got {}",
+                self.threshold
+            )));
+        }
+        if self.num_perm == 0 || self.num_perm > 4096 {
+            return Err(Error::Config(format!(
+                "--num-perm must be between 1 and 4096, got {}",
+                self.num_perm
+            )));
+        }
+        if self.shingle.ngram == 0 {
+            return Err(Error::Config("--ngram must be at least 1".into()));
+        }
+        match (self.bands, self.rows) {
+            (Some(b), Some(r)) => {
+                if b == 0 || r == 0 || b * r > self.num_perm {
+                    return Err(Error::Config(format!(
+                        "--bands {b} x --rows {r} must be positive and at most --num-perm {}",
+                        self.num_perm
+                    )));
+                }
+            }
+            (None, None) => {}
+            _ => {
+                return Err(Error::Config(
+                    "--bands and --rows must be given together".into(),
+                ))
+            }
+        }
+        if self.hamming > 32 {
+            return Err(Error::Config(format!(
+                "--hamming must be at most 32 bits of 64, got {}",
+                self.hamming
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_impossible_settings() {
+        let ok = DedupConfig::default();
+        assert!(ok.validate().is_ok());
+        for bad in [
+            DedupConfig {
+                threshold: 0.0,
+                ..ok.clone()
+            },
+            DedupConfig {
+                threshold: 1.5,
+                ..ok.clone()
+            },
+            DedupConfig {
+                num_perm: 0,
+                ..ok.clone()
+            },
+            DedupConfig {
+                bands: Some(20),
+                rows: Some(10),
+                ..ok.clone()
+            },
+            DedupConfig {
+                bands: Some(4),
+                rows: None,
+                ..ok.clone()
+            },
+            DedupConfig {
+                hamming: 40,
+                ..ok.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! One dedup run, end to end: scan, index, verify, cluster.
+//!
+//! ```text
+//! corpus ──scan (parallel)──▶ units + sketches ──index──▶ candidate pairs
+//!        ──verify──▶ duplicate edges ──union-find──▶ cluster labels
+//! ```
+//!
+//! The result ([`DedupOutcome`]) holds everything the writers need: the records and
+//! units in input order, each unit's cluster label (the index of the first unit of its
+//! cluster), the verified edges with their similarity, counts and stage timings.
+//! Nothing here prints or writes files.
+
+pub mod config;
+pub mod progress;
+pub mod scan;
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+pub use config::{Algo, DedupConfig, UnitKind, Verify};
+pub use progress::{NoProgress, Progress};
+pub use scan::{InvalidRecords, UnitMeta, UnitSplit};
+
+use crate::cluster::UnionFind;
+use crate::corpus::{Corpus, RecordMeta};
+use crate::error::Result;
+use crate::minhash::{optimal_params, LshParams, MinHasher};
+use crate::text::shingle::Scratch;
+use crate::text::Shingler;
+
+/// LSH false-positive and false-negative weights for the automatic band choice
+/// (equal, as in the datasketch reference).
+const LSH_FP_WEIGHT: f64 = 0.5;
+const LSH_FN_WEIGHT: f64 = 0.5;
+
+/// A confirmed duplicate pair of units.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Edge {
+    /// The earlier unit.
+    pub a: u32,
+    /// The later unit.
+    pub b: u32,
+    /// Estimated or exact Jaccard (MinHash), 1 - distance/64 (SimHash), 1 (exact).
+    pub similarity: f32,
+}
+
+/// Wall time of one stage.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageTiming {
+    /// Stage name.
+    pub stage: &'static str,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+/// Counts that summarise a run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {
+    /// Records read.
+    pub records: u64,
+    /// Units compared.
+    pub units: u64,
+    /// Units with no features (empty after normalisation): never matched.
+    pub featureless_units: u64,
+    /// Clusters, singletons included.
+    pub clusters: u64,
+    /// Clusters with two or more units.
+    pub duplicate_clusters: u64,
+    /// Units that are not the first of their cluster (what dedup removes).
+    pub duplicate_units: u64,
+    /// `duplicate_units / units`.
+    pub duplicate_fraction: f64,
+    /// Candidate pairs before verification.
+    pub candidate_pairs: u64,
+    /// Verified duplicate edges.
+    pub edges: u64,
+    /// Bytes of unit text.
+    pub unit_bytes: u64,
+    /// Bytes of unit text in duplicate units.
+    pub duplicate_bytes: u64,
+}
+
+/// Everything a run found.
+#[derive(Debug)]
+pub struct DedupOutcome {
+    /// Records in input order.
+    pub records: Vec<RecordMeta>,
+    /// Units in input order.
+    pub units: Vec<UnitMeta>,
+    /// For each unit, the index of the first unit of its cluster.
+    pub labels: Vec<u32>,
+    /// Verified duplicate edges, sorted.
+    pub edges: Vec<Edge>,
+    /// Records skipped under `skip_invalid`.
+    pub invalid: InvalidRecords,
+    /// LSH bands and rows used (MinHash only).
+    pub lsh: Option<LshParams>,
+    /// Per-stage wall times.
+    pub timings: Vec<StageTiming>,
+    /// Summary counts.
+    pub stats: Stats,
+}
+
+impl DedupOutcome {
+    /// Is unit `u` kept by dedup (the first of its cluster)?
+    pub fn is_kept(&self, unit: u32) -> bool {
+        self.labels[unit as usize] == unit
+    }
+}
+
+/// Runs deduplication of `corpus` under `config`.
+pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Result<DedupOutcome> {
+    config.validate()?;
+    let shingler = Shingler::new(config.shingle)?;
+    let split = UnitSplit {
+        kind: config.unit,
+        para_sep: config.para_sep,
+        min_para_chars: config.min_para_chars,
+    };
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |stage: &'static str, timings: &mut Vec<StageTiming>| {
+        timings.push(StageTiming {
+            stage,
+            seconds: clock.elapsed().as_secs_f64(),
+        });
+        clock = Instant::now();
+    };
+
+    let (records, units, invalid, found) = match config.algo {
+        Algo::Minhash => {
+            let hasher = MinHasher::new(config.num_perm, config.seed);
+            let k = config.num_perm;
+            let scanned = scan::scan(
+                corpus,
+                split,
+                config.skip_invalid,
+                progress,
+                || (Scratch::default(), Vec::new()),
+                |(scratch, shingles): &mut (Scratch, Vec<u64>), text, out: &mut Vec<u32>| {
+                    shingler.shingles_into(text, scratch, shingles);
+                    let start = out.len();
+                    out.resize(start + k, 0);
+                    hasher.sign_into(shingles, &mut out[start..]);
+                    count(shingles.len())
+                },
+            )?;
+            lap("read+sketch", &mut timings);
+            let params = match (config.bands, config.rows) {
+                (Some(bands), Some(rows)) => LshParams { bands, rows },
+                _ => optimal_params(config.threshold, k, LSH_FP_WEIGHT, LSH_FN_WEIGHT)
+                    .map_err(|e| crate::error::Error::Config(e.to_string()))?,
+            };
+            progress.stage("candidates", None);
+            let candidates = crate::lsh::candidate_pairs(&scanned.sketches, k, params);
+            progress.finish_stage();
+            lap("candidates", &mut timings);
+            progress.stage("verify", None);
+            let edges = match config.verify {
+                Verify::Signature => crate::lsh::verify_by_signature(
+                    &scanned.sketches,
+                    k,
+                    &candidates,
+                    config.threshold,
+                ),
+                Verify::None => {
+                    crate::lsh::verify_by_signature(&scanned.sketches, k, &candidates, 0.0)
+                }
+                Verify::Exact => verify_exact(
+                    corpus,
+                    &scanned.records,
+                    &scanned.units,
+                    &shingler,
+                    &candidates,
+                    config.threshold,
+                )?,
+            };
+            progress.finish_stage();
+            lap("verify", &mut timings);
+            let edges = edges
+                .into_iter()
+                .map(|(a, b, similarity)| Edge { a, b, similarity })
+                .collect();
+            let found = Found {
+                candidates: candidates.len() as u64,
+                edges,
+                lsh: Some(params),
+            };
+            (scanned.records, scanned.units, scanned.invalid, found)
+        }
+        Algo::Simhash => {
+            let scanned = scan::scan(
+                corpus,
+                split,
+                config.skip_invalid,
+                progress,
+                || (Scratch::default(), Vec::new()),
+                |(scratch, shingles): &mut (Scratch, Vec<u64>), text, out: &mut Vec<u64>| {
+                    shingler.shingles_into(text, scratch, shingles);
+                    out.push(crate::simhash::fingerprint64(shingles));
+                    count(shingles.len())
+                },
+            )?;
+            lap("read+sketch", &mut timings);
+            progress.stage("hamming search", None);
+            let found = simhash_edges(&scanned.units, &scanned.sketches, config.hamming);
+            progress.finish_stage();
+            lap("candidates", &mut timings);
+            (scanned.records, scanned.units, scanned.invalid, found)
+        }
+        Algo::Exact => {
+            let scanned = scan::scan(
+                corpus,
+                split,
+                config.skip_invalid,
+                progress,
+                Scratch::default,
+                |scratch: &mut Scratch, text, out: &mut Vec<Option<u128>>| {
+                    let key = crate::exact::text_key(shingler.normalize(text, scratch));
+                    out.push(key);
+                    u32::from(key.is_some())
+                },
+            )?;
+            lap("read+sketch", &mut timings);
+            let firsts = crate::exact::first_with_same_key(&scanned.sketches);
+            let edges: Vec<Edge> = firsts
+                .iter()
+                .enumerate()
+                .filter(|&(i, &first)| first as usize != i)
+                .map(|(i, &first)| Edge {
+                    a: first,
+                    b: i as u32,
+                    similarity: 1.0,
+                })
+                .collect();
+            lap("candidates", &mut timings);
+            let found = Found {
+                candidates: edges.len() as u64,
+                edges,
+                lsh: None,
+            };
+            (scanned.records, scanned.units, scanned.invalid, found)
+        }
+    };
+
+    progress.stage("cluster", None);
+    let labels = cluster_labels(units.len(), &found.edges);
+    progress.finish_stage();
+    lap("cluster", &mut timings);
+    let stats = summarise(&records, &units, &labels, &found);
+    Ok(DedupOutcome {
+        records,
+        units,
+        labels,
+        edges: found.edges,
+        invalid,
+        lsh: found.lsh,
+        timings,
+        stats,
+    })
+}
+
+/// What an algorithm's index-and-verify stages produced.
+struct Found {
+    candidates: u64,
+    edges: Vec<Edge>,
+    lsh: Option<LshParams>,
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Union-find over the edges; each unit's label is the first unit of its cluster.
+pub fn cluster_labels(units: usize, edges: &[Edge]) -> Vec<u32> {
+    let mut uf = UnionFind::new(units);
+    for e in edges {
+        uf.union(e.a, e.b);
+    }
+    uf.labels()
+}
+
+/// SimHash edges: identical fingerprints join their first unit, distinct
+/// fingerprints within `hamming` bits join through their first units.
+fn simhash_edges(units: &[UnitMeta], fingerprints: &[u64], hamming: u32) -> Found {
+    let indexed: Vec<u32> = (0..units.len() as u32)
+        .filter(|&u| units[u as usize].features > 0)
+        .collect();
+    let fps: Vec<u64> = indexed.iter().map(|&u| fingerprints[u as usize]).collect();
+    let collapsed = crate::simhash::Collapsed::new(&fps);
+    let first_unit = |d: usize| indexed[collapsed.members_of(d)[0] as usize];
+    let mut edges = Vec::new();
+    for d in 0..collapsed.len() {
+        let members = collapsed.members_of(d);
+        let first = indexed[members[0] as usize];
+        edges.extend(members[1..].iter().map(|&m| Edge {
+            a: first,
+            b: indexed[m as usize],
+            similarity: 1.0,
+        }));
+    }
+    let near = crate::simhash::near_distinct_pairs(&collapsed.distinct, hamming, None);
+    let candidates = (edges.len() + near.len()) as u64;
+    edges.extend(near.into_iter().map(|(i, j, distance)| {
+        let (a, b) = (first_unit(i as usize), first_unit(j as usize));
+        Edge {
+            a: a.min(b),
+            b: a.max(b),
+            similarity: 1.0 - distance as f32 / 64.0,
+        }
+    }));
+    edges.sort_by_key(|e| (e.a, e.b));
+    Found {
+        candidates,
+        edges,
+        lsh: None,
+    }
+}
+
+/// Confirms candidates by the exact Jaccard of their shingle sets, re-shingling
+/// both units from the input.
+fn verify_exact(
+    corpus: &Corpus,
+    records: &[RecordMeta],
+    units: &[UnitMeta],
+    shingler: &Shingler,
+    candidates: &[(u32, u32)],
+    threshold: f64,
+) -> Result<Vec<(u32, u32, f32)>> {
+    let shingle_set = |unit: u32, scratch: &mut Scratch| -> Result<Vec<u64>> {
+        let meta = &units[unit as usize];
+        let text = corpus.record_text(&records[meta.record as usize])?;
+        let mut set = Vec::new();
+        shingler.shingles_into(&text[meta.start..meta.start + meta.len], scratch, &mut set);
+        set.sort_unstable();
+        set.dedup();
+        Ok(set)
+    };
+    let checked: Result<Vec<Option<(u32, u32, f32)>>> = candidates
+        .par_iter()
+        .map_init(Scratch::default, |scratch, &(a, b)| {
+            let j = sorted_jaccard(&shingle_set(a, scratch)?, &shingle_set(b, scratch)?);
+            Ok((j >= threshold).then_some((a, b, j as f32)))
+        })
+        .collect();
+    Ok(checked?.into_iter().flatten().collect())
+}
+
+/// Exact Jaccard of two sorted, deduplicated hash lists.
+pub fn sorted_jaccard(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common as f64 / (a.len() + b.len() - common) as f64
+}
+
+fn summarise(records: &[RecordMeta], units: &[UnitMeta], labels: &[u32], found: &Found) -> Stats {
+    let mut cluster_sizes = std::collections::HashMap::<u32, u32>::new();
+    for &l in labels {
+        *cluster_sizes.entry(l).or_default() += 1;
+    }
+    let duplicate_units = labels
+        .iter()
+        .enumerate()
+        .filter(|&(i, &l)| l as usize != i)
+        .count() as u64;
+    let unit_bytes: u64 = units.iter().map(|u| u.len as u64).sum();
+    let duplicate_bytes: u64 = units
+        .iter()
+        .zip(labels)
+        .enumerate()
+        .filter(|&(i, (_, &l))| l as usize != i)
+        .map(|(_, (u, _))| u.len as u64)
+        .sum();
+    Stats {
+        records: records.len() as u64,
+        units: units.len() as u64,
+        featureless_units: units.iter().filter(|u| u.features == 0).count() as u64,
+        clusters: cluster_sizes.len() as u64,
+        duplicate_clusters: cluster_sizes.values().filter(|&&n| n > 1).count() as u64,
+        duplicate_units,
+        duplicate_fraction: if units.is_empty() {
+            0.0
+        } else {
+            duplicate_units as f64 / units.len() as f64
+        },
+        candidate_pairs: found.candidates,
+        edges: found.edges.len() as u64,
+        unit_bytes,
+        duplicate_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_jaccard_matches_set_arithmetic() {
+        assert_eq!(sorted_jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
+        assert_eq!(sorted_jaccard(&[1], &[1]), 1.0);
+        assert_eq!(sorted_jaccard(&[], &[]), 0.0);
+        assert_eq!(sorted_jaccard(&[1, 2], &[]), 0.0);
+    }
+}

@@ -1,0 +1,25 @@
+//! Progress reporting from the library, without printing.
+//!
+//! The pipeline announces each stage and advances a counter; what is drawn (a bar on
+//! a terminal, nothing in a pipe) is the caller's business. Implementations must be
+//! cheap and thread-safe: workers call [`Progress::advance`] from many threads.
+
+/// Receives progress events from a run.
+pub trait Progress: Sync {
+    /// A stage begins; `total` is its amount of work (bytes or units), if known.
+    fn stage(&self, name: &str, total: Option<u64>);
+    /// `amount` more work of the current stage is done.
+    fn advance(&self, amount: u64);
+    /// The current stage is done.
+    fn finish_stage(&self);
+}
+
+/// Discards all progress events.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn stage(&self, _: &str, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn finish_stage(&self) {}
+}

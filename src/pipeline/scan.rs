@@ -1,0 +1,207 @@
+//! The one parallel pass over the input: records → units → sketches.
+//!
+//! Chunks of the mapped corpus (see [`crate::corpus::Corpus::chunks`]) are handed to
+//! rayon workers; each worker decodes its records, splits them into units and calls
+//! the sketch function on each unit's text, writing the sketch words into a
+//! chunk-local buffer. Chunk outputs are concatenated in input order, so unit numbers
+//! do not depend on the thread count.
+//!
+//! A bad record either stops the run (reporting the first bad record in input order,
+//! whatever order the workers met them in) or, with `skip_invalid`, is counted and
+//! passed over.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::config::UnitKind;
+use super::progress::Progress;
+use crate::corpus::{paragraphs, Corpus, ParaSep, RecordMeta};
+use crate::error::{Error, Result};
+
+/// How records are cut into units.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitSplit {
+    /// Article or paragraph.
+    pub kind: UnitKind,
+    /// Paragraph convention.
+    pub para_sep: ParaSep,
+    /// Shorter paragraphs are not units.
+    pub min_para_chars: usize,
+}
+
+/// One unit: which record, which paragraph, where its text is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitMeta {
+    /// Index into the run's records.
+    pub record: u32,
+    /// Paragraph number within the record (paragraph units only).
+    pub para: Option<u32>,
+    /// Byte offset of the unit's text in the record's text.
+    pub start: usize,
+    /// Byte length of the unit's text.
+    pub len: usize,
+    /// Number of features the sketch saw (0 means the unit can match nothing).
+    pub features: u32,
+}
+
+/// Records that were skipped under `skip_invalid`.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct InvalidRecords {
+    /// How many.
+    pub count: u64,
+    /// The first few messages, each naming file and line.
+    pub examples: Vec<String>,
+}
+
+/// How many skipped-record messages are kept for the report.
+const MAX_INVALID_EXAMPLES: usize = 10;
+
+/// What the pass produced.
+#[derive(Debug)]
+pub struct Scanned<W> {
+    /// Every readable record, in input order.
+    pub records: Vec<RecordMeta>,
+    /// Every unit, in input order.
+    pub units: Vec<UnitMeta>,
+    /// Sketch words, `words_per_unit` per unit, in unit order.
+    pub sketches: Vec<W>,
+    /// Records passed over.
+    pub invalid: InvalidRecords,
+}
+
+struct ChunkOut<W> {
+    records: Vec<RecordMeta>,
+    units: Vec<UnitMeta>,
+    sketches: Vec<W>,
+    errors: Vec<Error>,
+}
+
+/// Runs the pass. `sketch(state, text, out)` appends exactly `words_per_unit` words
+/// for the unit's text to `out` and returns its feature count; `init` makes one
+/// state (scratch buffers) per worker.
+pub fn scan<W, S>(
+    corpus: &Corpus,
+    split: UnitSplit,
+    skip_invalid: bool,
+    progress: &dyn Progress,
+    init: impl Fn() -> S + Sync + Send,
+    sketch: impl Fn(&mut S, &str, &mut Vec<W>) -> u32 + Sync + Send,
+) -> Result<Scanned<W>>
+where
+    W: Send,
+{
+    let chunks = corpus.chunks();
+    progress.stage("sketch", Some(corpus.total_bytes()));
+    let first_failed = AtomicUsize::new(usize::MAX);
+    let outs: Vec<ChunkOut<W>> = chunks
+        .par_iter()
+        .enumerate()
+        .map_init(&init, |state, (index, chunk)| {
+            let mut out = ChunkOut {
+                records: Vec::new(),
+                units: Vec::new(),
+                sketches: Vec::new(),
+                errors: Vec::new(),
+            };
+            // A chunk after one that already failed cannot change the reported error.
+            if !skip_invalid && index > first_failed.load(Ordering::Relaxed) {
+                return out;
+            }
+            corpus.for_each_record(*chunk, |record| match record {
+                Err(e) => out.errors.push(e),
+                Ok((meta, text)) => {
+                    if !skip_invalid && !out.errors.is_empty() {
+                        return;
+                    }
+                    let record =
+                        u32::try_from(out.records.len()).expect("chunk record count fits u32");
+                    push_units(&text, record, split, |unit, unit_text| {
+                        let features = sketch(state, unit_text, &mut out.sketches);
+                        out.units.push(UnitMeta { features, ..unit });
+                    });
+                    out.records.push(meta);
+                }
+            });
+            if !out.errors.is_empty() {
+                first_failed.fetch_min(index, Ordering::Relaxed);
+            }
+            progress.advance((chunk.end - chunk.start) as u64);
+            out
+        })
+        .collect();
+    progress.finish_stage();
+    merge(outs, skip_invalid)
+}
+
+/// Calls `emit` for each unit of one record's text.
+fn push_units(text: &str, record: u32, split: UnitSplit, mut emit: impl FnMut(UnitMeta, &str)) {
+    match split.kind {
+        UnitKind::Article => emit(
+            UnitMeta {
+                record,
+                para: None,
+                start: 0,
+                len: text.len(),
+                features: 0,
+            },
+            text,
+        ),
+        UnitKind::Paragraph => {
+            for p in paragraphs(text, split.para_sep) {
+                let unit_text = &text[p.span.clone()];
+                if split.min_para_chars > 0 && unit_text.chars().count() < split.min_para_chars {
+                    continue;
+                }
+                emit(
+                    UnitMeta {
+                        record,
+                        para: Some(p.index),
+                        start: p.span.start,
+                        len: p.span.len(),
+                        features: 0,
+                    },
+                    unit_text,
+                );
+            }
+        }
+    }
+}
+
+/// Concatenates chunk outputs in order, renumbering records globally.
+fn merge<W>(outs: Vec<ChunkOut<W>>, skip_invalid: bool) -> Result<Scanned<W>> {
+    let mut invalid = InvalidRecords::default();
+    let mut records = Vec::with_capacity(outs.iter().map(|o| o.records.len()).sum());
+    let mut units = Vec::with_capacity(outs.iter().map(|o| o.units.len()).sum());
+    let mut sketches = Vec::with_capacity(outs.iter().map(|o| o.sketches.len()).sum());
+    for out in outs {
+        if !skip_invalid {
+            if let Some(first) = out.errors.into_iter().next() {
+                return Err(first);
+            }
+        } else {
+            invalid.count += out.errors.len() as u64;
+            let room = MAX_INVALID_EXAMPLES.saturating_sub(invalid.examples.len());
+            invalid
+                .examples
+                .extend(out.errors.iter().take(room).map(|e| e.to_string()));
+        }
+        let base = u32::try_from(records.len())
+            .map_err(|_| Error::Config("more than 2^32 records in one run".into()))?;
+        units.extend(out.units.into_iter().map(|mut u| {
+            u.record += base;
+            u
+        }));
+        records.extend(out.records);
+        sketches.extend(out.sketches);
+    }
+    if units.len() > u32::MAX as usize {
+        return Err(Error::Config("more than 2^32 units in one run".into()));
+    }
+    Ok(Scanned {
+        records,
+        units,
+        sketches,
+        invalid,
+    })
+}

@@ -1,0 +1,243 @@
+//! Tokenising normalised text and hashing its n-grams ("shingles") to 64 bits.
+//!
+//! Three tokenisers:
+//! - [`Tokenizer::Word`] (the default) splits on Unicode word boundaries (UAX #29).
+//!   That is script-aware by construction: Latin and Hangul words come out whole,
+//!   while Han ideographs and kana, written without spaces, come out one character
+//!   each, so word n-grams of Chinese or Japanese text behave like character n-grams.
+//! - [`Tokenizer::Whitespace`] splits on whitespace only (what most Python peers do).
+//! - [`Tokenizer::Char`] uses every character of the normalised text (spaces
+//!   included) as a token.
+//!
+//! Each token is hashed once (xxh3); an n-gram's hash mixes its n token hashes, so no
+//! n-gram is ever built as a string. A unit with fewer than n tokens (but at least
+//! one) yields one shingle made of all its tokens, so short paragraphs still compare.
+
+use unicode_segmentation::UnicodeSegmentation;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::normalize::{normalize_into, NormalizeOptions};
+use crate::error::{Error, Result};
+
+/// How text is cut into tokens before n-grams are formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tokenizer {
+    /// Unicode word boundaries; Han and kana one character per token.
+    Word,
+    /// Runs of non-whitespace.
+    Whitespace,
+    /// Single characters of the normalised text.
+    Char,
+}
+
+impl std::str::FromStr for Tokenizer {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "word" => Ok(Tokenizer::Word),
+            "whitespace" => Ok(Tokenizer::Whitespace),
+            "char" => Ok(Tokenizer::Char),
+            other => Err(format!(
+                "unknown tokenizer {other:?} (expected word, whitespace or char)"
+            )),
+        }
+    }
+}
+
+/// Everything that decides which shingles a text has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ShingleConfig {
+    /// How tokens are found.
+    pub tokenizer: Tokenizer,
+    /// Tokens per shingle (n of the n-gram), at least 1.
+    pub ngram: usize,
+    /// Normalisation applied before tokenising.
+    pub normalize: NormalizeOptions,
+}
+
+impl Default for ShingleConfig {
+    fn default() -> Self {
+        ShingleConfig {
+            tokenizer: Tokenizer::Word,
+            ngram: 5,
+            normalize: NormalizeOptions::default(),
+        }
+    }
+}
+
+/// Reusable buffers, one per worker thread, so shingling allocates nothing per unit
+/// once the buffers have grown.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    normalized: String,
+    token_hashes: Vec<u64>,
+}
+
+/// Turns texts into shingle hashes under one [`ShingleConfig`].
+#[derive(Debug, Clone)]
+pub struct Shingler {
+    config: ShingleConfig,
+}
+
+impl Shingler {
+    /// Checks the configuration (n must be at least 1) and builds a shingler.
+    pub fn new(config: ShingleConfig) -> Result<Self> {
+        if config.ngram == 0 {
+            return Err(Error::Config("--ngram must be at least 1".into()));
+        }
+        Ok(Shingler { config })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ShingleConfig {
+        &self.config
+    }
+
+    /// Normalises `text` into the scratch buffer and returns it.
+    pub fn normalize<'s>(&self, text: &str, scratch: &'s mut Scratch) -> &'s str {
+        normalize_into(text, self.config.normalize, &mut scratch.normalized);
+        &scratch.normalized
+    }
+
+    /// Appends the shingle hashes of `text` to `out` (cleared first), in text order;
+    /// repeated shingles appear repeatedly.
+    pub fn shingles_into(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u64>) {
+        out.clear();
+        normalize_into(text, self.config.normalize, &mut scratch.normalized);
+        let tokens = &mut scratch.token_hashes;
+        tokens.clear();
+        let normalized = scratch.normalized.as_str();
+        match self.config.tokenizer {
+            Tokenizer::Word => tokens.extend(normalized.unicode_words().map(hash_token)),
+            Tokenizer::Whitespace => tokens.extend(normalized.split_whitespace().map(hash_token)),
+            Tokenizer::Char => {
+                let mut buf = [0u8; 4];
+                tokens.extend(
+                    normalized
+                        .chars()
+                        .map(|c| hash_token(c.encode_utf8(&mut buf))),
+                );
+            }
+        }
+        ngrams_of(tokens, self.config.ngram, out);
+    }
+
+    /// Convenience wrapper around [`Shingler::shingles_into`] with fresh buffers.
+    pub fn shingles(&self, text: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        self.shingles_into(text, &mut Scratch::default(), &mut out);
+        out
+    }
+}
+
+fn hash_token(token: &str) -> u64 {
+    xxh3_64(token.as_bytes())
+}
+
+/// Hashes every window of `n` consecutive token hashes; fewer than `n` tokens give
+/// one shingle of all of them.
+fn ngrams_of(tokens: &[u64], n: usize, out: &mut Vec<u64>) {
+    if tokens.is_empty() {
+        return;
+    }
+    if tokens.len() <= n {
+        out.push(combine(tokens));
+        return;
+    }
+    out.extend(tokens.windows(n).map(combine));
+}
+
+/// Mixes a short sequence of (already well-distributed) token hashes into one
+/// order-sensitive 64-bit hash.
+#[inline]
+fn combine(window: &[u64]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (window.len() as u64).wrapping_mul(K);
+    for &t in window {
+        h = (h ^ t).wrapping_mul(K).rotate_left(29);
+    }
+    fmix64(h)
+}
+
+/// The 64-bit finaliser from MurmurHash3: full avalanche of the accumulated state.
+#[inline]
+fn fmix64(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^ (k >> 33)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn shingler(tokenizer: Tokenizer, ngram: usize) -> Shingler {
+        Shingler::new(ShingleConfig {
+            tokenizer,
+            ngram,
+            normalize: NormalizeOptions::default(),
+        })
+        .expect("valid config")
+    }
+
+    #[test]
+    fn word_ngram_count_is_tokens_minus_n_plus_one() {
+        let s = shingler(Tokenizer::Word, 3);
+        assert_eq!(s.shingles("one two three four five").len(), 3);
+        assert_eq!(
+            s.shingles("one two").len(),
+            1,
+            "short text gives one shingle"
+        );
+        assert!(s.shingles("  ... ").is_empty(), "no tokens, no shingles");
+    }
+
+    #[test]
+    fn shingles_ignore_case_punctuation_and_spacing() {
+        let s = shingler(Tokenizer::Word, 2);
+        assert_eq!(s.shingles("The cat, sat!"), s.shingles("the   CAT sat"));
+        assert_ne!(s.shingles("the cat sat"), s.shingles("the sat cat"));
+    }
+
+    #[test]
+    fn han_is_split_per_character_and_hangul_per_word() {
+        let s = shingler(Tokenizer::Word, 1);
+        assert_eq!(s.shingles("中华人民").len(), 4);
+        assert_eq!(s.shingles("대한민국 헌법").len(), 2);
+    }
+
+    #[test]
+    fn char_ngrams_cover_spaces_between_words() {
+        let s = shingler(Tokenizer::Char, 3);
+        // "ab cd" has 5 chars -> 3 trigrams.
+        assert_eq!(s.shingles("AB,  cd").len(), 3);
+    }
+
+    #[test]
+    fn one_word_edit_changes_at_most_n_shingles() {
+        let s = shingler(Tokenizer::Word, 5);
+        let a = "시는 지난 5일 더플라자호텔 서울에서 열린 제8회 대한민국 신뢰받는 혁신대상에서 행정혁신부문 대상을 수상했다";
+        let b = a.replace("서울에서", "부산에서");
+        let sa: HashSet<u64> = s.shingles(a).into_iter().collect();
+        let sb: HashSet<u64> = s.shingles(&b).into_iter().collect();
+        let differing = sa.symmetric_difference(&sb).count();
+        assert_eq!(
+            differing,
+            2 * 5,
+            "each side loses the 5 windows covering the word"
+        );
+    }
+
+    #[test]
+    fn zero_ngram_is_a_config_error() {
+        let config = ShingleConfig {
+            ngram: 0,
+            ..ShingleConfig::default()
+        };
+        assert!(Shingler::new(config).is_err());
+    }
+}

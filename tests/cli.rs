@@ -1,0 +1,381 @@
+//! End-to-end tests of the `neardedup` binary on small fixtures: the seed Korean
+//! article, every kind of bad input, output atomicity and thread-count independence.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+use serde_json::Value;
+
+fn seed_article() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/korean-news-article.txt")
+}
+
+fn neardedup() -> Command {
+    Command::cargo_bin("neardedup").expect("binary built")
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
+}
+
+/// Cluster label -> sorted member paragraph numbers, for clusters with 2+ members.
+fn duplicate_clusters(out: &Path) -> Vec<Vec<u64>> {
+    let mut by_label = std::collections::BTreeMap::<u64, Vec<u64>>::new();
+    for line in read_jsonl(&out.join("clusters.jsonl")) {
+        let label = line["cluster"].as_u64().expect("cluster label");
+        let para = line["para"].as_u64().expect("para number");
+        by_label.entry(label).or_default().push(para);
+    }
+    by_label.into_values().filter(|m| m.len() > 1).collect()
+}
+
+fn assert_no_complete_output(out: &Path) {
+    if out.exists() {
+        let names: Vec<_> = std::fs::read_dir(out)
+            .expect("read out dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert!(names.is_empty(), "failed run left files behind: {names:?}");
+    }
+}
+
+#[test]
+fn seed_article_paragraphs_found_by_every_algorithm() {
+    let lines: Vec<&str> = include_str!("../datasets/korean-news-article.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 18, "lead, 8 body paragraphs twice, byline");
+    for algo in ["minhash", "simhash", "exact"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        neardedup()
+            .args([
+                "dedup",
+                "--unit",
+                "paragraph",
+                "--algo",
+                algo,
+                "--quiet",
+                "--out",
+            ])
+            .arg(&out)
+            .arg(seed_article())
+            .assert()
+            .success();
+        let clusters = duplicate_clusters(&out);
+        let expected: Vec<Vec<u64>> = (1..=8).map(|i| vec![i, i + 8]).collect();
+        assert_eq!(clusters, expected, "{algo}: paragraphs 1-8 repeat as 9-16");
+
+        let deduped = read_jsonl(&out.join("deduped.jsonl"));
+        assert_eq!(deduped.len(), 1, "{algo}: one article");
+        let text = deduped[0]["text"].as_str().expect("text");
+        let mut clean: Vec<&str> = lines[..9].to_vec();
+        clean.push(lines[17]);
+        assert_eq!(
+            text,
+            clean.join("\n"),
+            "{algo}: each body paragraph once, in order"
+        );
+
+        let report: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("report.json")).expect("report"),
+        )
+        .expect("report JSON");
+        assert_eq!(report["counts"]["duplicate_clusters"], 8, "{algo}");
+        assert_eq!(report["counts"]["duplicate_units"], 8, "{algo}");
+        assert_eq!(report["counts"]["units"], 18, "{algo}");
+    }
+}
+
+#[test]
+fn seed_article_is_one_article_without_duplicates() {
+    for algo in ["minhash", "simhash", "exact"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        neardedup()
+            .args(["dedup", "--unit", "article", "--algo", algo, "--out"])
+            .arg(&out)
+            .arg(seed_article())
+            .assert()
+            .success()
+            .stdout(contains("units            1 articles"))
+            .stdout(contains("duplicates       0 units"));
+        let clusters = read_jsonl(&out.join("clusters.jsonl"));
+        assert_eq!(clusters.len(), 1);
+        assert!(read_jsonl(&out.join("pairs.jsonl")).is_empty());
+        assert_eq!(read_jsonl(&out.join("deduped.jsonl")).len(), 1);
+    }
+}
+
+#[test]
+fn thread_count_does_not_change_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = dir.path().join("c.jsonl");
+    let article = include_str!("../datasets/korean-news-article.txt");
+    let mut lines = String::new();
+    for i in 0..400 {
+        let paragraphs: Vec<&str> = article.lines().skip(i % 7).take(3 + i % 5).collect();
+        let text = format!("{} 기사 {}", paragraphs.join("\n"), i % 13);
+        lines.push_str(&serde_json::json!({ "id": format!("doc-{i}"), "text": text }).to_string());
+        lines.push('\n');
+    }
+    std::fs::write(&corpus, lines).expect("write corpus");
+    for algo in ["minhash", "simhash"] {
+        for unit in ["article", "paragraph"] {
+            let mut outputs = Vec::new();
+            for threads in ["1", "2"] {
+                let out = dir.path().join(format!("out-{algo}-{unit}-{threads}"));
+                neardedup()
+                    .args([
+                        "dedup",
+                        "--quiet",
+                        "--id-field",
+                        "id",
+                        "--algo",
+                        algo,
+                        "--unit",
+                        unit,
+                    ])
+                    .args(["--threads", threads, "--out"])
+                    .arg(&out)
+                    .arg(&corpus)
+                    .assert()
+                    .success();
+                let files: Vec<String> = ["clusters.jsonl", "pairs.jsonl", "deduped.jsonl"]
+                    .iter()
+                    .map(|f| std::fs::read_to_string(out.join(f)).expect("output"))
+                    .collect();
+                outputs.push(files);
+            }
+            assert_eq!(outputs[0], outputs[1], "{algo}/{unit}: --threads 1 vs 2");
+            assert!(
+                outputs[0][1].lines().count() > 0,
+                "{algo}/{unit}: found duplicates"
+            );
+        }
+    }
+}
+
+#[test]
+fn jsonl_paragraph_dedup_keeps_other_fields() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = dir.path().join("c.jsonl");
+    std::fs::write(
+        &corpus,
+        concat!(
+            r#"{"id":"a","url":"http://x/1","text":"alpha beta gamma delta epsilon\nzeta eta theta iota kappa"}"#,
+            "\n",
+            r#"{"id":"b","url":"http://x/2","text":"lambda mu nu xi omicron\nzeta eta theta iota kappa"}"#,
+            "\n"
+        ),
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    neardedup()
+        .args([
+            "dedup",
+            "--quiet",
+            "--unit",
+            "paragraph",
+            "--id-field",
+            "id",
+            "--out",
+        ])
+        .arg(&out)
+        .arg(&corpus)
+        .assert()
+        .success();
+    let deduped = read_jsonl(&out.join("deduped.jsonl"));
+    assert_eq!(deduped.len(), 2);
+    assert_eq!(
+        deduped[0]["text"],
+        "alpha beta gamma delta epsilon\nzeta eta theta iota kappa"
+    );
+    assert_eq!(deduped[1]["text"], "lambda mu nu xi omicron");
+    assert_eq!(deduped[1]["url"], "http://x/2");
+    assert_eq!(deduped[1]["id"], "b");
+    let pairs = read_jsonl(&out.join("pairs.jsonl"));
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(pairs[0]["a"], serde_json::json!({"id": "a", "para": 1}));
+    assert_eq!(pairs[0]["b"], serde_json::json!({"id": "b", "para": 1}));
+}
+
+/// Runs dedup on `inputs` expecting failure; checks the message and that nothing
+/// that looks like a finished output is left behind.
+fn expect_failure(inputs: &[&Path], extra: &[&str], message: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let assert = neardedup()
+        .arg("dedup")
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .args(inputs)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains(message));
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_no_complete_output(&out);
+}
+
+#[test]
+fn malformed_json_line_names_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &path,
+        "{\"text\":\"fine\"}\n{\"text\":\"fine too\"}\n{\"text\": broken\n",
+    )
+    .expect("write");
+    expect_failure(&[&path], &[], "bad.jsonl:3: invalid JSON record");
+}
+
+#[test]
+fn missing_text_field_names_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nofield.jsonl");
+    std::fs::write(&path, "{\"text\":\"a\"}\n{\"body\":\"b\"}\n").expect("write");
+    expect_failure(
+        &[&path],
+        &[],
+        "nofield.jsonl:2: missing text field \"text\"",
+    );
+    expect_failure(
+        &[&path],
+        &["--text-field", "body"],
+        "nofield.jsonl:1: missing text field \"body\"",
+    );
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = dir.path().join("bad.txt");
+    std::fs::write(&text, b"first line\nsecond \xc3\x28 line\n").expect("write");
+    expect_failure(&[&text], &[], "bad.txt:2: invalid UTF-8 at byte offset 18");
+    let jsonl = dir.path().join("bad.jsonl");
+    std::fs::write(&jsonl, b"{\"text\":\"ok\"}\n{\"text\":\"\xff\"}\n").expect("write");
+    expect_failure(&[&jsonl], &[], "bad.jsonl:2: invalid JSON record");
+}
+
+#[test]
+fn nonexistent_path_is_an_error() {
+    expect_failure(
+        &[Path::new("/definitely/not/here.jsonl")],
+        &[],
+        "/definitely/not/here.jsonl: No such file or directory",
+    );
+}
+
+#[test]
+fn empty_input_is_an_error_when_nothing_else_remains() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").expect("write");
+    expect_failure(&[&empty], &[], "no input text: 1 empty");
+}
+
+#[test]
+fn binary_file_named_directly_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("image.bin");
+    std::fs::write(&bin, [0x89u8, b'P', b'N', b'G', 0, 0, 0, 13]).expect("write");
+    expect_failure(&[&bin], &[], "image.bin: binary file");
+}
+
+#[test]
+fn directory_with_binary_and_empty_files_skips_and_counts_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).expect("mkdir");
+    std::fs::copy(seed_article(), input.join("a.txt")).expect("copy");
+    std::fs::copy(seed_article(), input.join("b.txt")).expect("copy");
+    std::fs::write(input.join("c.bin"), [1u8, 0, 2, 0]).expect("write");
+    std::fs::write(input.join("d.txt"), "").expect("write");
+    let out = dir.path().join("out");
+    neardedup()
+        .args(["dedup", "--algo", "exact", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .success()
+        .stdout(contains(
+            "skipped          0 invalid record(s), 1 empty file(s), 1 binary file(s)",
+        ));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report"))
+            .expect("json");
+    assert_eq!(
+        report["skipped_files"]["binary"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        report["skipped_files"]["empty"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        report["counts"]["duplicate_units"], 1,
+        "b.txt duplicates a.txt"
+    );
+    let deduped = read_jsonl(&out.join("deduped.jsonl"));
+    assert_eq!(deduped.len(), 1);
+    assert!(deduped[0]["id"].as_str().expect("id").ends_with("a.txt"));
+}
+
+#[test]
+fn skip_invalid_counts_bad_records_and_keeps_going() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mixed.jsonl");
+    std::fs::write(
+        &path,
+        "{\"text\":\"one two three four five six\"}\nnot json\n{\"nope\":1}\n{\"text\":\"one two three four five six\"}\n",
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    neardedup()
+        .args(["dedup", "--skip-invalid", "--out"])
+        .arg(&out)
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(contains("skipped          2 invalid record(s)"));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report"))
+            .expect("json");
+    assert_eq!(report["invalid_records"]["count"], 2);
+    let first = report["invalid_records"]["examples"][0]
+        .as_str()
+        .expect("example");
+    assert!(first.contains("mixed.jsonl:2:"), "{first}");
+    let clusters = read_jsonl(&out.join("clusters.jsonl"));
+    assert_eq!(clusters[0]["id"], 1, "line-number ids");
+    assert_eq!(clusters[1]["id"], 4);
+    assert_eq!(clusters[1]["cluster"], 0);
+}
+
+#[test]
+fn bad_options_are_rejected_before_reading() {
+    expect_failure(
+        &[&seed_article()],
+        &["--threshold", "1.5"],
+        "--threshold must be in (0, 1]",
+    );
+    expect_failure(
+        &[&seed_article()],
+        &["--ngram", "0"],
+        "--ngram must be at least 1",
+    );
+    expect_failure(
+        &[&seed_article()],
+        &["--bands", "20", "--rows", "10"],
+        "at most --num-perm 128",
+    );
+}
