@@ -252,7 +252,7 @@ fn print_summary(
     writeln!(out, "neardedup dedup: {method}")?;
     writeln!(
         out,
-        "  input            {} file(s), {} bytes, {} records",
+        "  input            {} file(s), {} bytes, {} record(s)",
         report.inputs.len(),
         report.input_bytes,
         s.records
