@@ -2,6 +2,7 @@
 pub mod cluster;
 pub mod corpus;
 pub mod error;
+pub mod eval;
 pub mod exact;
 pub mod lsh;
 pub mod memory;
@@ -9,4 +10,5 @@ pub mod minhash;
 pub mod output;
 pub mod pipeline;
 pub mod simhash;
+pub mod synth;
 pub mod text;

@@ -27,7 +27,7 @@ use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
 use crate::minhash::{optimal_params, LshParams, MinHasher};
 use crate::text::shingle::Scratch;
-use crate::text::Shingler;
+use crate::text::{ShingleSet, Shingler};
 
 /// LSH false-positive and false-negative weights for the automatic band choice
 /// (equal, as in the datasketch reference).
@@ -328,43 +328,25 @@ fn verify_exact(
     candidates: &[(u32, u32)],
     threshold: f64,
 ) -> Result<Vec<(u32, u32, f32)>> {
-    let shingle_set = |unit: u32, scratch: &mut Scratch| -> Result<Vec<u64>> {
+    let shingle_set = |unit: u32, scratch: &mut Scratch| -> Result<ShingleSet> {
         let meta = &units[unit as usize];
         let text = corpus.record_text(&records[meta.record as usize])?;
-        let mut set = Vec::new();
-        shingler.shingles_into(&text[meta.start..meta.start + meta.len], scratch, &mut set);
-        set.sort_unstable();
-        set.dedup();
-        Ok(set)
+        let mut hashes = Vec::new();
+        shingler.shingles_into(
+            &text[meta.start..meta.start + meta.len],
+            scratch,
+            &mut hashes,
+        );
+        Ok(ShingleSet::from_hashes(hashes))
     };
     let checked: Result<Vec<Option<(u32, u32, f32)>>> = candidates
         .par_iter()
         .map_init(Scratch::default, |scratch, &(a, b)| {
-            let j = sorted_jaccard(&shingle_set(a, scratch)?, &shingle_set(b, scratch)?);
+            let j = shingle_set(a, scratch)?.jaccard(&shingle_set(b, scratch)?);
             Ok((j >= threshold).then_some((a, b, j as f32)))
         })
         .collect();
     Ok(checked?.into_iter().flatten().collect())
-}
-
-/// Exact Jaccard of two sorted, deduplicated hash lists.
-pub fn sorted_jaccard(a: &[u64], b: &[u64]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 0.0;
-    }
-    let (mut i, mut j, mut common) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    common as f64 / (a.len() + b.len() - common) as f64
 }
 
 fn summarise(records: &[RecordMeta], units: &[UnitMeta], labels: &[u32], found: &Found) -> Stats {
@@ -401,18 +383,5 @@ fn summarise(records: &[RecordMeta], units: &[UnitMeta], labels: &[u32], found: 
         edges: found.edges.len() as u64,
         unit_bytes,
         duplicate_bytes,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sorted_jaccard_matches_set_arithmetic() {
-        assert_eq!(sorted_jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
-        assert_eq!(sorted_jaccard(&[1], &[1]), 1.0);
-        assert_eq!(sorted_jaccard(&[], &[]), 0.0);
-        assert_eq!(sorted_jaccard(&[1, 2], &[]), 0.0);
     }
 }

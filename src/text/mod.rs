@@ -6,7 +6,9 @@
 //! sketches (MinHash, SimHash, exact) only ever see those hashes.
 
 pub mod normalize;
+pub mod set;
 pub mod shingle;
 
 pub use normalize::{normalize_into, NormalizeOptions};
+pub use set::ShingleSet;
 pub use shingle::{ShingleConfig, Shingler, Tokenizer};
