@@ -379,3 +379,49 @@ fn bad_options_are_rejected_before_reading() {
         "at most --num-perm 128",
     );
 }
+
+#[test]
+fn gen_is_deterministic_and_eval_scores_a_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/sources");
+    for name in ["a", "b"] {
+        neardedup()
+            .args(["gen", "--size", "200KB", "--seed", "7", "--sources"])
+            .arg(&sources)
+            .arg("--out")
+            .arg(dir.path().join(name))
+            .assert()
+            .success();
+    }
+    for file in ["corpus.jsonl", "truth.jsonl"] {
+        let a = std::fs::read(dir.path().join("a").join(file)).expect("a");
+        let b = std::fs::read(dir.path().join("b").join(file)).expect("b");
+        assert!(a.len() > 100_000, "{file}: {} bytes", a.len());
+        assert!(a == b, "{file}: same seed, same bytes");
+    }
+    let corpus = dir.path().join("a/corpus.jsonl");
+    let out = dir.path().join("out");
+    neardedup()
+        .args(["dedup", "--quiet", "--id-field", "id", "--out"])
+        .arg(&out)
+        .arg(&corpus)
+        .assert()
+        .success();
+    let assert = neardedup()
+        .args(["eval", "--json", "--truth"])
+        .arg(dir.path().join("a/truth.jsonl"))
+        .arg(out.join("clusters.jsonl"))
+        .assert()
+        .success();
+    let report: Value = serde_json::from_slice(&assert.get_output().stdout).expect("json");
+    assert!(report["precision"].as_f64().expect("precision") >= 0.99);
+    assert_eq!(report["missing_predictions"], 0);
+    neardedup()
+        .args(["eval", "--truth"])
+        .arg(dir.path().join("a/truth.jsonl"))
+        .arg(out.join("clusters.jsonl"))
+        .assert()
+        .success()
+        .stdout(contains("pair precision"))
+        .stdout(contains("[0.9, 1.0]"));
+}

@@ -6,6 +6,8 @@
 //! an error.
 
 mod dedup;
+mod eval;
+mod gen;
 mod progress;
 
 use std::process::ExitCode;
@@ -25,6 +27,12 @@ enum Command {
     /// Find near-duplicate articles or paragraphs and write clusters, pairs, a
     /// deduplicated corpus and a report.
     Dedup(dedup::DedupArgs),
+    /// Score a run's clusters.jsonl against a ground truth: pair precision, recall,
+    /// F1, adjusted Rand index and recall by true Jaccard.
+    Eval(eval::EvalArgs),
+    /// Write a labelled near-duplicate corpus (corpus.jsonl + truth.jsonl) built
+    /// from real English and Korean text.
+    Gen(gen::GenArgs),
 }
 
 /// Parses arguments, runs the subcommand, and turns the outcome into an exit code.
@@ -32,6 +40,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dedup(args) => dedup::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,7 +21,7 @@ pub fn choose2(x: u64) -> u128 {
 }
 
 /// The sums of the pair-counting formulas for two labelings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PairCounts {
     /// Number of units.
     pub units: u64,

@@ -29,7 +29,7 @@ pub use pairs::{Bucket, JaccardBuckets};
 pub const ORIGINAL: &str = "original";
 
 /// Everything [`evaluate`] measured.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Report {
     /// Units in the truth.
     pub units: u64,

@@ -22,7 +22,7 @@ pub fn bucket_of(jaccard: f64) -> usize {
 }
 
 /// Counts of one bucket.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Bucket {
     /// Truth pairs whose Jaccard falls in the bucket.
     pub pairs: u64,
@@ -38,7 +38,7 @@ impl Bucket {
 }
 
 /// Per-bucket recall of (original, derived) truth pairs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct JaccardBuckets {
     /// Bucket `i` covers `[i/10, (i+1)/10)`, the last one including 1.0.
     pub buckets: [Bucket; BUCKETS],

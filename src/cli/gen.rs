@@ -1,0 +1,144 @@
+//! `neardedup gen`: write a labelled near-duplicate corpus built from real text.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use neardedup::synth::{generate_to_files, GenConfig, Language, Level, Sources};
+
+/// Options of `neardedup gen`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Output folder; gets `corpus.jsonl` and `truth.jsonl`.
+    #[arg(long, short, value_name = "DIR")]
+    out: PathBuf,
+
+    /// Folder with the real source texts (`en-kjv.txt`, `ko-law.txt`).
+    #[arg(long, value_name = "DIR", default_value = "datasets/sources")]
+    sources: PathBuf,
+
+    /// `article` (copies of whole documents) or `paragraph` (paragraphs repeated
+    /// within and across articles).
+    #[arg(long, default_value = "article", value_parser = ["article", "paragraph"])]
+    level: String,
+
+    /// `english`, `korean` or `mixed`.
+    #[arg(long, default_value = "mixed", value_parser = ["english", "korean", "mixed"])]
+    language: String,
+
+    /// Approximate corpus size, e.g. `5MB`, `1GB` (at least one batch is written).
+    #[arg(long, default_value = "1MB", value_parser = parse_size)]
+    size: u64,
+
+    /// Seed: the same seed and options give the same bytes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+
+    /// Originals (article level) or articles (paragraph level) per batch.
+    #[arg(long, default_value_t = 100)]
+    originals: usize,
+
+    /// Most derived copies per original (article level) or repeated paragraphs per
+    /// article (paragraph level).
+    #[arg(long, default_value_t = 4)]
+    max_copies: usize,
+
+    /// Lowest word-edit rate.
+    #[arg(long, default_value_t = 0.01)]
+    min_rate: f64,
+
+    /// Highest word-edit rate.
+    #[arg(long, default_value_t = 0.3)]
+    max_rate: f64,
+}
+
+/// Parses `123`, `10KB`, `5MB`, `2GB` (powers of 1000; `KiB`/`MiB`/`GiB` for 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 500KB, 5MB or 1GB"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1e3,
+        "mb" | "m" => 1e6,
+        "gb" | "g" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} (use B, KB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    Ok((number * scale) as u64)
+}
+
+/// Runs `neardedup gen`.
+pub fn run(args: GenArgs) -> anyhow::Result<()> {
+    let config = GenConfig {
+        seed: args.seed,
+        language: args
+            .language
+            .parse::<Language>()
+            .map_err(anyhow::Error::msg)?,
+        level: args.level.parse::<Level>().map_err(anyhow::Error::msg)?,
+        originals: args.originals,
+        max_copies: args.max_copies,
+        min_rate: args.min_rate,
+        max_rate: args.max_rate,
+        ..GenConfig::default()
+    };
+    config.validate()?;
+    let sources = Sources::load(&args.sources)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let corpus = args.out.join("corpus.jsonl");
+    let truth = args.out.join("truth.jsonl");
+    // Write under temporary names and rename at the end: a failed run leaves no
+    // corpus that looks complete.
+    let corpus_tmp = args.out.join(".corpus.jsonl.partial");
+    let truth_tmp = args.out.join(".truth.jsonl.partial");
+    let result = generate_to_files(&sources, &config, args.size, &corpus_tmp, &truth_tmp);
+    let stats = match result {
+        Ok(stats) => stats,
+        Err(e) => {
+            let _ = std::fs::remove_file(&corpus_tmp);
+            let _ = std::fs::remove_file(&truth_tmp);
+            return Err(e.into());
+        }
+    };
+    std::fs::rename(&truth_tmp, &truth)
+        .with_context(|| format!("cannot write {}", truth.display()))?;
+    std::fs::rename(&corpus_tmp, &corpus)
+        .with_context(|| format!("cannot write {}", corpus.display()))?;
+    println!(
+        "wrote {} records ({} units, {} bytes) to {} and the truth to {}",
+        stats.records,
+        stats.units,
+        stats.corpus_bytes,
+        corpus.display(),
+        truth.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("123"), Ok(123));
+        assert_eq!(parse_size("5MB"), Ok(5_000_000));
+        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_size("2KiB"), Ok(2048));
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("MB").is_err());
+    }
+}
