@@ -396,7 +396,7 @@ fn gen_is_deterministic_and_eval_scores_a_run() {
     for file in ["corpus.jsonl", "truth.jsonl"] {
         let a = std::fs::read(dir.path().join("a").join(file)).expect("a");
         let b = std::fs::read(dir.path().join("b").join(file)).expect("b");
-        assert!(a.len() > 100_000, "{file}: {} bytes", a.len());
+        assert!(a.len() > 10_000, "{file}: {} bytes", a.len());
         assert!(a == b, "{file}: same seed, same bytes");
     }
     let corpus = dir.path().join("a/corpus.jsonl");
