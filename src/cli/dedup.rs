@@ -51,6 +51,11 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = 0.8)]
     threshold: f64,
 
+    /// MinHash: `classic` (k hash functions per shingle) or `oph` (one
+    /// permutation with optimal densification: same accuracy, far fewer hashes).
+    #[arg(long, default_value = "classic", value_parser = ["classic", "oph"])]
+    minhash_variant: String,
+
     /// MinHash: number of permutations (signature length).
     #[arg(long, default_value_t = 128)]
     num_perm: usize,
@@ -140,6 +145,7 @@ impl DedupArgs {
                 },
             },
             threshold: self.threshold,
+            minhash_variant: self.minhash_variant.parse().map_err(parse_err)?,
             num_perm: self.num_perm,
             seed: self.seed,
             bands: self.bands,

@@ -14,9 +14,12 @@
 //! Candidate generation and verification over many signatures live in
 //! `crate::lsh`.
 
+pub mod oph;
 pub mod params;
 pub mod signer;
+pub mod variant;
 
+pub use oph::OnePermHasher;
 pub use params::{
     candidate_probability, false_negative_area, false_positive_area, optimal_params, LshParams,
     ParamsError, DEFAULT_FN_WEIGHT, DEFAULT_FP_WEIGHT,
@@ -24,6 +27,7 @@ pub use params::{
 pub use signer::{
     estimate_jaccard, is_empty_signature, MinHasher, SplitMix64, EMPTY_SLOT, MERSENNE_61,
 };
+pub use variant::{Signer, Variant};
 
 /// Deterministic generators of shingle-hash sets with a known overlap, shared
 /// by the statistical tests of this module and of `crate::lsh`.

@@ -5,6 +5,7 @@
 
 use crate::corpus::ParaSep;
 use crate::error::{Error, Result};
+use crate::minhash::Variant;
 use crate::text::ShingleConfig;
 
 /// Which similarity sketch finds the duplicates.
@@ -97,6 +98,8 @@ pub struct DedupConfig {
     pub shingle: ShingleConfig,
     /// Jaccard threshold for MinHash.
     pub threshold: f64,
+    /// MinHash construction.
+    pub minhash_variant: Variant,
     /// MinHash permutations.
     pub num_perm: usize,
     /// Seed of the MinHash permutations.
@@ -122,6 +125,7 @@ impl Default for DedupConfig {
             min_para_chars: 0,
             shingle: ShingleConfig::default(),
             threshold: 0.8,
+            minhash_variant: Variant::Classic,
             num_perm: 128,
             seed: 1,
             bands: None,
@@ -142,7 +146,7 @@ impl DedupConfig {
                 self.threshold
             )));
         }
-        if self.num_perm == 0 || self.num_perm > 4096 {
+        if self.num_perm == 0 || self.num_perm > crate::minhash::oph::MAX_BINS {
             return Err(Error::Config(format!(
                 "--num-perm must be between 1 and 4096, got {}",
                 self.num_perm

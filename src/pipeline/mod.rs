@@ -25,7 +25,7 @@ pub use scan::{InvalidRecords, UnitMeta, UnitSplit};
 use crate::cluster::UnionFind;
 use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
-use crate::minhash::{optimal_params, LshParams, MinHasher};
+use crate::minhash::{optimal_params, LshParams, Signer};
 use crate::text::shingle::Scratch;
 use crate::text::{ShingleSet, Shingler};
 
@@ -130,7 +130,7 @@ pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Re
 
     let (records, units, invalid, found) = match config.algo {
         Algo::Minhash => {
-            let hasher = MinHasher::new(config.num_perm, config.seed);
+            let hasher = Signer::new(config.minhash_variant, config.num_perm, config.seed);
             let k = config.num_perm;
             let scanned = scan::scan(
                 corpus,

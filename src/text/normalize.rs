@@ -6,8 +6,10 @@
 //! (every character that is neither alphanumeric nor whitespace becomes a space) and
 //! whitespace folding (runs of whitespace become one ASCII space, ends trimmed).
 //!
-//! Pure-ASCII input skips NFKC, which is the identity on ASCII, and NFKC is also
-//! skipped when the quick check already says the text is normalised.
+//! Text made only of ASCII and precomposed Hangul syllables skips NFKC (it is the
+//! identity there), other text skips it when the quick check says it is already
+//! normalised. ASCII and Hangul syllables also take a fast path past the Unicode
+//! property tables in the per-character steps.
 
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
@@ -51,13 +53,22 @@ impl NormalizeOptions {
 pub fn normalize_into(input: &str, options: NormalizeOptions, out: &mut String) {
     out.clear();
     out.reserve(input.len());
-    let needs_nfkc =
-        options.nfkc && !input.is_ascii() && is_nfkc_quick(input.chars()) != IsNormalized::Yes;
+    let needs_nfkc = options.nfkc
+        && !is_nfkc_stable_fast(input)
+        && is_nfkc_quick(input.chars()) != IsNormalized::Yes;
     if needs_nfkc {
         fold_chars(input.nfkc(), options, out);
+    } else if options.fold_whitespace && input.is_ascii() {
+        fold_ascii(input.as_bytes(), options, out);
     } else {
         fold_chars(input.chars(), options, out);
     }
+}
+
+/// True when every character is ASCII or a precomposed Hangul syllable: such text
+/// is already in NFKC, and checking that is much cheaper than the general quick check.
+fn is_nfkc_stable_fast(input: &str) -> bool {
+    input.is_ascii() || input.chars().all(|c| c.is_ascii() || is_hangul_syllable(c))
 }
 
 /// Applies the per-character steps (case, punctuation, whitespace) to a char stream.
@@ -66,29 +77,143 @@ fn fold_chars(chars: impl Iterator<Item = char>, options: NormalizeOptions, out:
     // runs and trims the end; `out.is_empty()` trims the start.
     let mut pending_space = false;
     for c in chars {
-        let c = if options.fold_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
-            ' '
-        } else {
-            c
-        };
-        if options.fold_whitespace && c.is_whitespace() {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if pending_space {
+        let class = classify(c, options);
+        if class == CharClass::Space {
+            if options.fold_whitespace {
+                pending_space = !out.is_empty();
+                continue;
+            }
+        } else if pending_space {
             out.push(' ');
             pending_space = false;
         }
-        if options.lowercase {
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else {
-                out.extend(c.to_lowercase());
+        match class {
+            CharClass::Space => out.push(if c.is_whitespace() { c } else { ' ' }),
+            CharClass::Keep => out.push(c),
+            CharClass::Lower => {
+                if c.is_ascii() {
+                    out.push(c.to_ascii_lowercase());
+                } else {
+                    out.extend(c.to_lowercase());
+                }
             }
-        } else {
-            out.push(c);
         }
     }
+}
+
+/// The per-character steps for pure-ASCII input with whitespace folding, a byte at
+/// a time through a lookup table.
+fn fold_ascii(input: &[u8], options: NormalizeOptions, out: &mut String) {
+    let table =
+        &ASCII_TABLES[usize::from(options.lowercase) * 2 + usize::from(options.fold_punctuation)];
+    // SAFETY: only ASCII bytes are ever written, so the buffer stays valid UTF-8.
+    let buf = unsafe { out.as_mut_vec() };
+    buf.clear();
+    // Every output byte stands for at least one input byte, so `input.len()` bounds
+    // the output.
+    buf.resize(input.len(), 0);
+    let mut written = 0;
+    let mut pending_space = false;
+    for &b in input {
+        let mapped = table[usize::from(b)];
+        if mapped == ASCII_SPACE {
+            pending_space = written != 0;
+            continue;
+        }
+        if pending_space {
+            buf[written] = b' ';
+            written += 1;
+            pending_space = false;
+        }
+        buf[written] = mapped;
+        written += 1;
+    }
+    buf.truncate(written);
+}
+
+/// Byte maps for [`fold_ascii`], indexed by `lowercase * 2 + fold_punctuation`:
+/// each ASCII byte maps to its output byte, or to [`ASCII_SPACE`] for "whitespace".
+const ASCII_TABLES: [[u8; 128]; 4] = [
+    ascii_table(false, false),
+    ascii_table(false, true),
+    ascii_table(true, false),
+    ascii_table(true, true),
+];
+
+/// Marks "whitespace" in [`ASCII_TABLES`]: not an ASCII byte, so never an output.
+const ASCII_SPACE: u8 = 0xFF;
+
+const fn ascii_table(lowercase: bool, fold_punctuation: bool) -> [u8; 128] {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_whitespace() || byte == 0x0B {
+            ASCII_SPACE
+        } else if byte.is_ascii_alphanumeric() {
+            if lowercase {
+                byte.to_ascii_lowercase()
+            } else {
+                byte
+            }
+        } else if fold_punctuation {
+            ASCII_SPACE
+        } else {
+            byte
+        };
+        b += 1;
+    }
+    table
+}
+
+/// What the per-character steps do with one character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CharClass {
+    /// Whitespace, or punctuation folded to whitespace.
+    Space,
+    /// Kept as it is.
+    Keep,
+    /// Kept, lower-cased.
+    Lower,
+}
+
+/// Classifies `c`, with fast answers for ASCII and Hangul syllables (the bulk of
+/// English and Korean text) before the general Unicode tables.
+#[inline]
+fn classify(c: char, options: NormalizeOptions) -> CharClass {
+    let case = if options.lowercase {
+        CharClass::Lower
+    } else {
+        CharClass::Keep
+    };
+    if c.is_ascii() {
+        return if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() {
+                case
+            } else {
+                CharClass::Keep
+            }
+        } else if c.is_whitespace() || options.fold_punctuation {
+            CharClass::Space
+        } else {
+            CharClass::Keep
+        };
+    }
+    if is_hangul_syllable(c) {
+        // Alphanumeric and caseless.
+        return CharClass::Keep;
+    }
+    if c.is_whitespace() || (options.fold_punctuation && !c.is_alphanumeric()) {
+        CharClass::Space
+    } else {
+        case
+    }
+}
+
+/// Precomposed Hangul syllables (U+AC00..=U+D7A3).
+#[inline]
+pub(crate) fn is_hangul_syllable(c: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&c)
 }
 
 #[cfg(test)]
@@ -153,6 +278,99 @@ mod tests {
                 !n.starts_with(' ') && !n.ends_with(' ') && !n.contains("  "),
                 "{s:?} -> {n:?}"
             );
+        }
+    }
+
+    /// The obvious, slow definition of every step, for the fast paths to match.
+    fn reference(input: &str, o: NormalizeOptions) -> String {
+        let text: String = if o.nfkc {
+            input.nfkc().collect()
+        } else {
+            input.to_string()
+        };
+        let folded: String = text
+            .chars()
+            .map(|c| {
+                if o.fold_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .flat_map(|c| {
+                let lower: Vec<char> = if o.lowercase {
+                    c.to_lowercase().collect()
+                } else {
+                    vec![c]
+                };
+                lower
+            })
+            .collect();
+        if o.fold_whitespace {
+            folded.split_whitespace().collect::<Vec<_>>().join(" ")
+        } else {
+            folded
+        }
+    }
+
+    fn text_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let pieces = prop::sample::select(vec![
+            "a",
+            "Z",
+            "q",
+            "7",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\u{b}",
+            "\u{c}",
+            ",",
+            ".",
+            "'",
+            "-",
+            "_",
+            "!",
+            "\u{0}",
+            "\u{7f}",
+            "é",
+            "É",
+            "ß",
+            "İ",
+            "한",
+            "국어",
+            "ㄱ",
+            "\u{1100}\u{1161}",
+            "中",
+            "の",
+            "カ",
+            "ﬁ",
+            "Ａ",
+            "①",
+            "²",
+            "\u{a0}",
+            "\u{3000}",
+            "·",
+            "\u{301}",
+            "ไทย",
+            "Ω",
+            "ǅ",
+        ]);
+        prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_match_the_reference(
+            text in text_strategy(),
+            nfkc: bool, lowercase: bool, fold_punctuation: bool, fold_whitespace: bool,
+        ) {
+            let o = NormalizeOptions { nfkc, lowercase, fold_punctuation, fold_whitespace };
+            let mut out = String::new();
+            normalize_into(&text, o, &mut out);
+            proptest::prop_assert_eq!(out, reference(&text, o), "{:?} {:?}", text, o);
         }
     }
 }

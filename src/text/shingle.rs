@@ -109,7 +109,30 @@ impl Shingler {
         tokens.clear();
         let normalized = scratch.normalized.as_str();
         match self.config.tokenizer {
-            Tokenizer::Word => tokens.extend(normalized.unicode_words().map(hash_token)),
+            Tokenizer::Word => {
+                // Folded ASCII text is letters and digits between single spaces.
+                let n = &self.config.normalize;
+                let every_run_is_a_word =
+                    n.fold_punctuation && n.fold_whitespace && normalized.is_ascii();
+                let bytes = normalized.as_bytes();
+                let mut start = 0;
+                for end in 0..=bytes.len() {
+                    if end < bytes.len() && bytes[end] != b' ' {
+                        continue;
+                    }
+                    if end > start {
+                        // Both ends sit next to an ASCII space or the text's ends, so
+                        // they are char boundaries.
+                        let run = &normalized[start..end];
+                        if every_run_is_a_word || is_single_word(run) {
+                            tokens.push(hash_token(run));
+                        } else {
+                            tokens.extend(run.unicode_words().map(hash_token));
+                        }
+                    }
+                    start = end + 1;
+                }
+            }
             Tokenizer::Whitespace => tokens.extend(normalized.split_whitespace().map(hash_token)),
             Tokenizer::Char => {
                 let mut buf = [0u8; 4];
@@ -129,6 +152,19 @@ impl Shingler {
         self.shingles_into(text, &mut Scratch::default(), &mut out);
         out
     }
+}
+
+/// True when UAX #29 would certainly keep `run` (which has no spaces) as one
+/// word: it is made only of ASCII letters and digits and Hangul syllables, which
+/// are all ALetter or Numeric, and no word boundary falls between those (rules
+/// WB5, WB8, WB9, WB10). Anything else goes through the full segmenter.
+#[inline]
+fn is_single_word(run: &str) -> bool {
+    if run.is_ascii() {
+        return run.bytes().all(|b| b.is_ascii_alphanumeric());
+    }
+    run.chars()
+        .all(|c| c.is_ascii_alphanumeric() || super::normalize::is_hangul_syllable(c))
 }
 
 fn hash_token(token: &str) -> u64 {
@@ -239,5 +275,29 @@ mod tests {
             ..ShingleConfig::default()
         };
         assert!(Shingler::new(config).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_fast_path_matches_the_segmenter(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "bc", "Z9", "7", " ", "  ", "\t", "\n", ",", ".", "'", "-", "_", "é", "한", "국어",
+                "ㄱ", "中", "文", "の", "カナ", "ไทย", "Ω", "٣", "\u{301}", "·", "1.5", "don't",
+            ]), 0..40),
+            fold_punctuation: bool,
+        ) {
+            let text = pieces.concat();
+            let normalize = NormalizeOptions { fold_punctuation, ..NormalizeOptions::default() };
+            let shingler = Shingler::new(ShingleConfig { tokenizer: Tokenizer::Word, ngram: 1, normalize })
+                .expect("valid config");
+            let mut scratch = Scratch::default();
+            let mut fast = Vec::new();
+            shingler.shingles_into(&text, &mut scratch, &mut fast);
+            let normalized = shingler.normalize(&text, &mut scratch).to_string();
+            let tokens: Vec<u64> = normalized.unicode_words().map(hash_token).collect();
+            let mut reference = Vec::new();
+            ngrams_of(&tokens, 1, &mut reference);
+            proptest::prop_assert_eq!(fast, reference, "{:?}", text);
+        }
     }
 }
