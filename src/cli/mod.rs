@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Find near-duplicate articles or paragraphs and write clusters, pairs, a
     /// deduplicated corpus and a report.
-    Dedup(dedup::DedupArgs),
+    Dedup(Box<dedup::DedupArgs>),
     /// Score a run's clusters.jsonl against a ground truth: pair precision, recall,
     /// F1, adjusted Rand index and recall by true Jaccard.
     Eval(eval::EvalArgs),
@@ -39,7 +39,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Dedup(args) => dedup::run(args),
+        Command::Dedup(args) => dedup::run(*args),
         Command::Eval(args) => eval::run(args),
         Command::Gen(args) => gen::run(args),
     };

@@ -11,9 +11,15 @@
 //!
 //! The coefficients `a_i ∈ [1, p)` and `b_i ∈ [0, p)` are drawn from a
 //! [`SplitMix64`] stream, so a `(num_perm, seed)` pair always reproduces the
-//! same hash family on every platform. Reduction modulo `p` uses the Mersenne
-//! identity `2^61 ≡ 1 (mod p)` (shifts, masks and adds) instead of a
-//! division.
+//! same hash family on every platform. As in datasketch, the hashed value `x` is
+//! 32 bits wide: each 64-bit shingle hash is folded to 32 bits first.
+//!
+//! With `x < 2^32`, `a * x` splits into two products of 32-bit halves that each
+//! fit in 64 bits, and the reduction modulo `p` uses the Mersenne identity
+//! `2^61 ≡ 1 (mod p)` (shifts, masks and adds). That arithmetic needs no 128-bit
+//! multiply, so the per-permutation loop vectorises; [`super::kernels`] runs it
+//! with AVX2 or AVX-512 where the CPU has them, with results identical to the
+//! portable loop.
 
 /// The Mersenne prime `2^61 - 1` used as the modulus of the hash family.
 pub const MERSENNE_61: u64 = (1u64 << 61) - 1;
@@ -63,35 +69,29 @@ impl SplitMix64 {
     }
 }
 
-/// Reduces a 64-bit value into `[0, p)` with `p = 2^61 - 1`.
+/// Low 29 bits: the high half of a coefficient `a < 2^61` has at most 29 bits.
+const LOW_29: u64 = (1 << 29) - 1;
+
+/// Folds a 64-bit shingle hash to the 32-bit value the hash family takes.
 #[inline(always)]
-fn reduce_u64(x: u64) -> u64 {
-    // x = hi * 2^61 + lo ≡ hi + lo (mod p); hi < 8, so one fold suffices
-    // before the final conditional subtraction.
-    let folded = (x & MERSENNE_61) + (x >> 61);
-    if folded >= MERSENNE_61 {
-        folded - MERSENNE_61
-    } else {
-        folded
-    }
+pub(crate) fn fold32(shingle: u64) -> u64 {
+    (shingle ^ (shingle >> 32)) & 0xFFFF_FFFF
 }
 
-/// Computes `(a * x + b) mod p` for `a, x, b < p` without a division.
+/// Computes `(a * x + b) mod p` for `a = a_hi * 2^32 + a_lo < p`, `x < 2^32` and
+/// `b < p`, using only 64-bit arithmetic.
 #[inline(always)]
-fn mul_add_mod(a: u64, x: u64, b: u64) -> u64 {
-    // a * x + b < p^2 + p < 2^122.
-    let v = u128::from(a) * u128::from(x) + u128::from(b);
-    // First fold: lo < 2^61 and hi < 2^61 + 1, so the sum fits in 63 bits.
-    let lo = (v as u64) & MERSENNE_61;
-    let hi = (v >> 61) as u64;
-    let s = lo + hi;
-    // Second fold leaves a value below 2^61 + 2, at most one `p` too large.
+pub(crate) fn mul_add_mod_x32(a_lo: u32, a_hi: u32, x: u64, b: u64) -> u64 {
+    let low = u64::from(a_lo) * x; // < 2^64
+    let high = u64::from(a_hi) * x; // < 2^61: the 2^32 multiple of a*x
+                                    // high * 2^32 = (high mod 2^29) * 2^32 + (high >> 29) * 2^61
+                                    //             ≡ (high & LOW_29) << 32 + (high >> 29)        (mod p)
+                                    // and low ≡ (low & p) + (low >> 61). The sum stays below 2^63.
+    let s = (low & MERSENNE_61) + (low >> 61) + ((high & LOW_29) << 32) + (high >> 29) + b;
     let r = (s & MERSENNE_61) + (s >> 61);
-    if r >= MERSENNE_61 {
-        r - MERSENNE_61
-    } else {
-        r
-    }
+    // r < p + 4: at most one subtraction; `min` with the wrapped difference
+    // picks it without a branch.
+    r.min(r.wrapping_sub(MERSENNE_61))
 }
 
 /// A MinHash signer holding `num_perm` hash functions of the family
@@ -103,6 +103,10 @@ fn mul_add_mod(a: u64, x: u64, b: u64) -> u64 {
 pub struct MinHasher {
     a: Vec<u64>,
     b: Vec<u64>,
+    /// Low 32 bits of each `a`, for the signing kernels.
+    a_lo: Vec<u32>,
+    /// High bits (at most 29) of each `a`.
+    a_hi: Vec<u32>,
 }
 
 impl MinHasher {
@@ -126,7 +130,9 @@ impl MinHasher {
             a.push(rng.next_below_mersenne(1));
             b.push(rng.next_below_mersenne(0));
         }
-        Self { a, b }
+        let a_lo = a.iter().map(|&a| a as u32).collect();
+        let a_hi = a.iter().map(|&a| (a >> 32) as u32).collect();
+        Self { a, b, a_lo, a_hi }
     }
 
     /// Number of hash functions, which is also the signature length.
@@ -138,7 +144,7 @@ impl MinHasher {
     ///
     /// The input is treated as a set: order and repeated values do not change
     /// the result. An empty input yields a signature of all [`EMPTY_SLOT`]
-    /// (`u32::MAX`). Each shingle hash is first reduced modulo `2^61 - 1`.
+    /// (`u32::MAX`). Each shingle hash is first folded to 32 bits.
     /// Performs no heap allocation.
     ///
     /// # Panics
@@ -151,15 +157,13 @@ impl MinHasher {
             "signature buffer length must equal num_perm"
         );
         out.fill(EMPTY_SLOT);
-        let a = &self.a[..out.len()];
-        let b = &self.b[..out.len()];
-        for &shingle in shingles {
-            let x = reduce_u64(shingle);
-            for ((slot, &ai), &bi) in out.iter_mut().zip(a).zip(b) {
-                let h = mul_add_mod(ai, x, bi) as u32;
-                *slot = (*slot).min(h);
-            }
-        }
+        super::kernels::sign(&self.a_lo, &self.a_hi, &self.b, shingles, out);
+    }
+
+    /// The coefficient arrays the signing kernels take: low and high halves of
+    /// each `a`, and each `b`.
+    pub fn kernel_coefficients(&self) -> (&[u32], &[u32], &[u64]) {
+        (&self.a_lo, &self.a_hi, &self.b)
     }
 
     /// Returns the signature of a set of 64-bit shingle hashes.
@@ -201,10 +205,11 @@ mod tests {
     use crate::minhash::test_sets::{exact_jaccard, random_set_pair, sets_with_overlap};
     use proptest::prelude::*;
 
-    /// Slow reference: `(a * x + b) mod p` with the division operator.
-    fn reference_hash(a: u64, x: u64, b: u64) -> u32 {
+    /// Slow reference: `(a * x + b) mod p` with the division operator, on the
+    /// shingle folded to 32 bits.
+    fn reference_hash(a: u64, shingle: u64, b: u64) -> u32 {
         let p = u128::from(MERSENNE_61);
-        let x = u128::from(x) % p;
+        let x = u128::from(fold32(shingle));
         ((u128::from(a) * x + u128::from(b)) % p) as u64 as u32
     }
 
@@ -227,36 +232,23 @@ mod tests {
     }
 
     #[test]
-    fn reductions_match_division_on_edge_values() {
+    fn reduction_matches_division_on_edge_values() {
         let p = MERSENNE_61;
-        let edges = [
-            0,
-            1,
-            2,
-            p - 2,
-            p - 1,
-            p,
-            p + 1,
-            2 * p,
-            2 * p + 1,
-            1 << 61,
-            (1 << 62) + 5,
-            u64::MAX - 1,
-            u64::MAX,
-        ];
-        for &x in &edges {
-            assert_eq!(reduce_u64(x), x % p, "reduce_u64({x})");
-        }
-        let in_range = [0, 1, 2, p / 2, p - 2, p - 1];
-        for &a in &in_range {
-            for &x in &in_range {
-                for &b in &in_range {
+        let coefficients = [1, 2, (1 << 32) - 1, 1 << 32, p / 2, p - 2, p - 1];
+        let xs = [0, 1, 2, 0xFFFF_FFFE, 0xFFFF_FFFF, 0x8000_0000];
+        let bs = [0, 1, p / 2, p - 1];
+        for &a in &coefficients {
+            for &x in &xs {
+                for &b in &bs {
                     let want =
                         ((u128::from(a) * u128::from(x) + u128::from(b)) % u128::from(p)) as u64;
-                    assert_eq!(mul_add_mod(a, x, b), want, "a={a} x={x} b={b}");
+                    let got = mul_add_mod_x32(a as u32, (a >> 32) as u32, x, b);
+                    assert_eq!(got, want, "a={a} x={x} b={b}");
                 }
             }
         }
+        assert_eq!(fold32(0xFFFF_FFFF_0000_0000), 0xFFFF_FFFF);
+        assert_eq!(fold32(0x0000_0001_0000_0001), 0);
     }
 
     #[test]
