@@ -53,7 +53,7 @@ pub struct DedupArgs {
 
     /// MinHash: `classic` (k hash functions per shingle) or `oph` (one
     /// permutation with optimal densification: same accuracy, far fewer hashes).
-    #[arg(long, default_value = "classic", value_parser = ["classic", "oph"])]
+    #[arg(long, default_value = "oph", value_parser = ["classic", "oph"])]
     minhash_variant: String,
 
     /// MinHash: number of permutations (signature length).
@@ -235,8 +235,8 @@ fn print_summary(
                 .map(|p| format!(", LSH {} bands x {} rows", p.bands, p.rows))
                 .unwrap_or_default();
             format!(
-                "minhash, threshold {}, {} permutations{lsh}, verify {}",
-                config.threshold, config.num_perm, args.verify
+                "minhash ({}), threshold {}, {} permutations{lsh}, verify {}",
+                args.minhash_variant, config.threshold, config.num_perm, args.verify
             )
         }
         Algo::Simhash => format!("simhash, 64 bits, Hamming distance <= {}", config.hamming),

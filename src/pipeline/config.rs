@@ -125,7 +125,7 @@ impl Default for DedupConfig {
             min_para_chars: 0,
             shingle: ShingleConfig::default(),
             threshold: 0.8,
-            minhash_variant: Variant::Classic,
+            minhash_variant: Variant::OnePermutation,
             num_perm: 128,
             seed: 1,
             bands: None,
