@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use neardedup::corpus::{Corpus, CorpusOptions, Format, ParaSep};
-use neardedup::output::report::Report;
+use neardedup::output::report::{Report, RunCosts};
 use neardedup::output::{writers, Staged};
 use neardedup::pipeline::{self, Algo, DedupConfig, DedupOutcome, StageTiming, UnitKind, Verify};
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
@@ -173,6 +173,7 @@ impl DedupArgs {
 /// Runs `neardedup dedup`.
 pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    let sampler = neardedup::memory::PeakSampler::start();
     let config = args.config()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
@@ -205,8 +206,14 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         stage: "write",
         seconds: writing.elapsed().as_secs_f64(),
     });
-    let wall = started.elapsed().as_secs_f64();
-    let report = Report::new(&corpus, &config, &outcome, deduped, timings, wall, threads);
+    let memory = sampler.finish();
+    let costs = RunCosts {
+        timings,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        threads,
+        memory,
+    };
+    let report = Report::new(&corpus, &config, &outcome, deduped, costs);
     staged.write("report.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &report)
             .map_err(|e| neardedup::error::Error::io("report.json", e.into()))?;
@@ -294,11 +301,19 @@ fn print_summary(
         report.wall_seconds,
         stages.join(", ")
     )?;
-    if let Some(rss) = report.peak_rss_bytes {
+    let mib = |b: Option<u64>| {
+        b.map_or_else(
+            || "?".to_string(),
+            |b| format!("{:.1}", b as f64 / (1 << 20) as f64),
+        )
+    };
+    if report.memory.peak_rss_bytes.is_some() {
         writeln!(
             out,
-            "  peak memory      {:.1} MiB RSS",
-            rss as f64 / (1 << 20) as f64
+            "  peak memory      {} MiB RSS ({} MiB allocated, {} MiB mapped input)",
+            mib(report.memory.peak_rss_bytes),
+            mib(report.memory.peak_anon_bytes),
+            mib(report.memory.peak_file_bytes)
         )?;
     }
     writeln!(

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::writers::DedupedCounts;
 use crate::corpus::{Corpus, SkippedFiles};
+use crate::memory::MemoryPeaks;
 use crate::minhash::LshParams;
 use crate::pipeline::{DedupConfig, DedupOutcome, InvalidRecords, StageTiming, Stats};
 
@@ -38,8 +39,22 @@ pub struct Report<'a> {
     pub timings: Vec<StageTiming>,
     /// Wall time of the whole run in seconds.
     pub wall_seconds: f64,
-    /// Peak resident memory in bytes (mapped input pages included).
-    pub peak_rss_bytes: Option<u64>,
+    /// Peak memory: resident high-water mark (mapped input pages included), and
+    /// the sampled peaks of anonymous (allocated) and file-backed (mapped) memory.
+    pub memory: MemoryPeaks,
+}
+
+/// What a run cost, measured outside the pipeline.
+#[derive(Debug, Clone)]
+pub struct RunCosts {
+    /// Wall time per stage, output writing included.
+    pub timings: Vec<StageTiming>,
+    /// Wall time of the whole run in seconds.
+    pub wall_seconds: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Peak memory.
+    pub memory: MemoryPeaks,
 }
 
 /// LSH band layout in the report.
@@ -60,9 +75,7 @@ impl<'a> Report<'a> {
         config: &'a DedupConfig,
         outcome: &'a DedupOutcome,
         deduped: DedupedCounts,
-        timings: Vec<StageTiming>,
-        wall_seconds: f64,
-        threads: usize,
+        costs: RunCosts,
     ) -> Self {
         let stats = &outcome.stats;
         Report {
@@ -70,7 +83,7 @@ impl<'a> Report<'a> {
             inputs: corpus.files().iter().map(|f| f.path.clone()).collect(),
             input_bytes: corpus.total_bytes(),
             parameters: config,
-            threads,
+            threads: costs.threads,
             lsh: outcome.lsh.map(|LshParams { bands, rows }| LshReport {
                 bands,
                 rows,
@@ -85,9 +98,9 @@ impl<'a> Report<'a> {
             deduped,
             skipped_files: corpus.skipped(),
             invalid_records: &outcome.invalid,
-            timings,
-            wall_seconds,
-            peak_rss_bytes: crate::memory::peak_rss_bytes(),
+            timings: costs.timings,
+            wall_seconds: costs.wall_seconds,
+            memory: costs.memory,
         }
     }
 }
