@@ -47,7 +47,8 @@ pub struct MemoryPeaks {
     pub peak_rss_bytes: Option<u64>,
     /// Largest sampled anonymous resident memory (what the run allocated).
     pub peak_anon_bytes: Option<u64>,
-    /// Largest sampled file-backed resident memory (mostly mapped inputs).
+    /// Largest sampled file-backed resident memory: mapped inputs, and the
+    /// program's own code.
     pub peak_file_bytes: Option<u64>,
 }
 

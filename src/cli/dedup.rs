@@ -310,7 +310,7 @@ fn print_summary(
     if report.memory.peak_rss_bytes.is_some() {
         writeln!(
             out,
-            "  peak memory      {} MiB RSS ({} MiB allocated, {} MiB mapped input)",
+            "  peak memory      {} MiB RSS ({} MiB allocated, {} MiB file-backed)",
             mib(report.memory.peak_rss_bytes),
             mib(report.memory.peak_anon_bytes),
             mib(report.memory.peak_file_bytes)
