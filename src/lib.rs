@@ -4,6 +4,7 @@ pub mod corpus;
 pub mod error;
 pub mod eval;
 pub mod exact;
+pub mod index;
 pub mod lsh;
 pub mod memory;
 pub mod minhash;

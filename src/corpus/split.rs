@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 /// What separates paragraphs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ParaSep {
     /// Each non-empty line is a paragraph.

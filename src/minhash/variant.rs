@@ -11,7 +11,7 @@
 use super::{MinHasher, OnePermHasher};
 
 /// Which MinHash construction to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
     /// `k` independent hash functions.

@@ -35,7 +35,7 @@ impl std::str::FromStr for Algo {
 }
 
 /// What is compared: whole records or their paragraphs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UnitKind {
     /// A whole record (JSONL line or text file).

@@ -20,7 +20,7 @@ use super::normalize::{normalize_into, NormalizeOptions};
 use crate::error::{Error, Result};
 
 /// How text is cut into tokens before n-grams are formed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tokenizer {
     /// Unicode word boundaries; Han and kana one character per token.
@@ -46,7 +46,7 @@ impl std::str::FromStr for Tokenizer {
 }
 
 /// Everything that decides which shingles a text has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShingleConfig {
     /// How tokens are found.
     pub tokenizer: Tokenizer,

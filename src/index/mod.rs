@@ -1,0 +1,386 @@
+//! A saved MinHash index of a corpus, for incremental deduplication.
+//!
+//! `neardedup index build` sketches a corpus once and saves every unit's id,
+//! paragraph number and signature; `neardedup index add` appends more corpora;
+//! `neardedup dedup --against INDEX` flags units of a new corpus that duplicate
+//! indexed ones without sketching the indexed corpus again. The header records the
+//! settings that decide what a signature means (shingling, MinHash variant, length
+//! and seed, unit kind), and a run against the index must use the same ones.
+//!
+//! # File format (version 1, little-endian)
+//!
+//! ```text
+//! magic        8 bytes   "NDDXINDX"
+//! version      u32       1
+//! header_len   u32       then `header_len` bytes of JSON (IndexHeader)
+//! units        u64       number of units n
+//! ids_len      u64       then `ids_len` bytes: n JSON lines {"id": ..., "para": ...}
+//! signatures   n * num_perm u32
+//! checksum     u64       xxh3-64 of every byte before it
+//! ```
+//!
+//! Files are written to a temporary name and renamed, so a crash never leaves a
+//! half-written index under the final name; a damaged file fails its checksum.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::corpus::ParaSep;
+use crate::error::{Error, Result};
+use crate::minhash::Variant;
+use crate::pipeline::{Algo, DedupConfig, UnitKind};
+use crate::text::ShingleConfig;
+
+/// First bytes of every index file.
+pub const MAGIC: &[u8; 8] = b"NDDXINDX";
+
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The settings that give an index's signatures their meaning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexHeader {
+    /// Normalisation, tokenizer and n.
+    pub shingle: ShingleConfig,
+    /// MinHash construction.
+    pub minhash_variant: Variant,
+    /// Signature length.
+    pub num_perm: usize,
+    /// MinHash seed.
+    pub seed: u64,
+    /// Article or paragraph units.
+    pub unit: UnitKind,
+    /// Paragraph convention.
+    pub para_sep: ParaSep,
+    /// Shortest paragraph compared.
+    pub min_para_chars: usize,
+}
+
+impl IndexHeader {
+    /// The header a run with `config` would write.
+    pub fn for_config(config: &DedupConfig) -> IndexHeader {
+        IndexHeader {
+            shingle: config.shingle,
+            minhash_variant: config.minhash_variant,
+            num_perm: config.num_perm,
+            seed: config.seed,
+            unit: config.unit,
+            para_sep: config.para_sep,
+            min_para_chars: config.min_para_chars,
+        }
+    }
+
+    /// Sets the signature-defining fields of `config` from this header.
+    pub fn apply_to(&self, config: &mut DedupConfig) {
+        config.shingle = self.shingle;
+        config.minhash_variant = self.minhash_variant;
+        config.num_perm = self.num_perm;
+        config.seed = self.seed;
+        config.unit = self.unit;
+        config.para_sep = self.para_sep;
+        config.min_para_chars = self.min_para_chars;
+    }
+}
+
+/// One indexed unit: where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexedUnit {
+    /// The record id it had when indexed.
+    pub id: serde_json::Value,
+    /// Its paragraph number (paragraph units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub para: Option<u32>,
+}
+
+/// The units and signatures of one or more indexed corpora.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignatureIndex {
+    /// What the signatures mean.
+    pub header: IndexHeader,
+    /// Indexed units, in the order they were added.
+    pub units: Vec<IndexedUnit>,
+    /// `units.len() * header.num_perm` signature values.
+    pub signatures: Vec<u32>,
+}
+
+impl SignatureIndex {
+    /// An empty index for runs with `config`.
+    pub fn new(config: &DedupConfig) -> SignatureIndex {
+        SignatureIndex {
+            header: IndexHeader::for_config(config),
+            units: Vec::new(),
+            signatures: Vec::new(),
+        }
+    }
+
+    /// Number of indexed units.
+    pub fn len(&self) -> usize {
+        self.units.len()
+    }
+
+    /// True when nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+    }
+
+    /// Appends units with their signatures (`num_perm` values each).
+    pub fn append(&mut self, units: Vec<IndexedUnit>, signatures: &[u32]) -> Result<()> {
+        if signatures.len() != units.len() * self.header.num_perm {
+            return Err(Error::Config(format!(
+                "{} signature values for {} units of {} permutations",
+                signatures.len(),
+                units.len(),
+                self.header.num_perm
+            )));
+        }
+        self.units.extend(units);
+        self.signatures.extend_from_slice(signatures);
+        Ok(())
+    }
+
+    /// Checks that a run with `config` makes signatures comparable with these.
+    pub fn check_compatible(&self, config: &DedupConfig, path: &Path) -> Result<()> {
+        if config.algo != Algo::Minhash {
+            return Err(Error::Config(
+                "an index holds MinHash signatures: use --algo minhash with --against".into(),
+            ));
+        }
+        let wanted = IndexHeader::for_config(config);
+        if wanted != self.header {
+            let have = serde_json::to_value(&self.header).unwrap_or_default();
+            let want = serde_json::to_value(&wanted).unwrap_or_default();
+            let differing: Vec<String> = match (have.as_object(), want.as_object()) {
+                (Some(h), Some(w)) => h
+                    .iter()
+                    .filter(|(k, v)| w.get(*k) != Some(v))
+                    .map(|(k, v)| {
+                        format!(
+                            "{k} (index: {v}, run: {})",
+                            w.get(k).cloned().unwrap_or_default()
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            return Err(Error::in_file(
+                path,
+                format!(
+                    "index was built with different settings: {}",
+                    differing.join("; ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes the index to `path` (via a temporary file and a rename).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let mut bytes = Vec::with_capacity(64 + self.signatures.len() * 4);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        let header = serde_json::to_vec(&self.header).map_err(|e| Error::io(path, e.into()))?;
+        bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&header);
+        let mut ids = Vec::new();
+        for unit in &self.units {
+            serde_json::to_writer(&mut ids, unit).map_err(|e| Error::io(path, e.into()))?;
+            ids.push(b'\n');
+        }
+        bytes.extend_from_slice(&(self.units.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&(ids.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&ids);
+        for v in &self.signatures {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let checksum = xxh3_64(&bytes);
+        bytes.extend_from_slice(&checksum.to_le_bytes());
+
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "index".into());
+        let tmp = path.with_file_name(format!(".{file_name}.partial-{}", std::process::id()));
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(&tmp, e));
+        }
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    }
+
+    /// Reads an index written by [`SignatureIndex::write`], checking magic,
+    /// version and checksum.
+    pub fn read(path: &Path) -> Result<SignatureIndex> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bad = |message: String| Error::in_file(path, message);
+        if bytes.len() < MAGIC.len() + 4 + 4 + 8 + 8 + 8 || &bytes[..8] != MAGIC {
+            return Err(bad("not a neardedup index (bad magic number)".into()));
+        }
+        let (body, tail) = bytes.split_at(bytes.len() - 8);
+        let stored = u64::from_le_bytes(tail.try_into().expect("8-byte tail"));
+        let mut cursor = Cursor { bytes: body, at: 8 };
+        let version = cursor.u32().ok_or_else(|| bad("truncated header".into()))?;
+        if version != FORMAT_VERSION {
+            return Err(bad(format!(
+                "index format version {version}, this build reads version {FORMAT_VERSION}"
+            )));
+        }
+        if xxh3_64(body) != stored {
+            return Err(bad("index is damaged (checksum mismatch)".into()));
+        }
+        let header_len = cursor.u32().ok_or_else(|| bad("truncated header".into()))? as usize;
+        let header_bytes = cursor
+            .take(header_len)
+            .ok_or_else(|| bad("truncated header".into()))?;
+        let header: IndexHeader = serde_json::from_slice(header_bytes)
+            .map_err(|e| bad(format!("invalid index header: {e}")))?;
+        let count = cursor
+            .u64()
+            .ok_or_else(|| bad("truncated unit count".into()))? as usize;
+        let ids_len = cursor
+            .u64()
+            .ok_or_else(|| bad("truncated id block".into()))? as usize;
+        let ids = cursor
+            .take(ids_len)
+            .ok_or_else(|| bad("truncated id block".into()))?;
+        let units = ids
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(serde_json::from_slice::<IndexedUnit>)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("invalid unit entry: {e}")))?;
+        let values = count
+            .checked_mul(header.num_perm)
+            .ok_or_else(|| bad("unit count overflows".into()))?;
+        let sig_bytes = cursor
+            .take(values * 4)
+            .ok_or_else(|| bad("truncated signatures".into()))?;
+        if units.len() != count || cursor.at != body.len() {
+            return Err(bad(format!(
+                "inconsistent index: {} unit entries for a count of {count}",
+                units.len()
+            )));
+        }
+        let signatures = sig_bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4-byte chunk")))
+            .collect();
+        Ok(SignatureIndex {
+            header,
+            units,
+            signatures,
+        })
+    }
+}
+
+/// Reads little-endian fields off a byte slice.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(n)?;
+        let slice = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(slice)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SignatureIndex {
+        let config = DedupConfig {
+            num_perm: 4,
+            ..DedupConfig::default()
+        };
+        let mut index = SignatureIndex::new(&config);
+        index
+            .append(
+                vec![
+                    IndexedUnit {
+                        id: serde_json::json!("a"),
+                        para: None,
+                    },
+                    IndexedUnit {
+                        id: serde_json::json!(7),
+                        para: Some(2),
+                    },
+                ],
+                &[1, 2, 3, 4, 5, 6, 7, u32::MAX],
+            )
+            .expect("lengths match");
+        index
+    }
+
+    #[test]
+    fn round_trips_through_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.ndx");
+        let index = sample();
+        index.write(&path).expect("write");
+        assert_eq!(SignatureIndex::read(&path).expect("read"), index);
+        let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(leftovers, 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn damage_and_foreign_files_are_reported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.ndx");
+        sample().write(&path).expect("write");
+        let mut bytes = std::fs::read(&path).expect("read");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+        std::fs::write(&path, &bytes).expect("write");
+        let err = SignatureIndex::read(&path).expect_err("damaged");
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
+
+        std::fs::write(&path, b"{\"text\": \"not an index\"}\n").expect("write");
+        let err = SignatureIndex::read(&path).expect_err("foreign");
+        assert!(err.to_string().contains("bad magic number"), "{err}");
+
+        let mut future = Vec::from(&MAGIC[..]);
+        future.extend_from_slice(&99u32.to_le_bytes());
+        future.extend_from_slice(&[0u8; 40]);
+        std::fs::write(&path, &future).expect("write");
+        let err = SignatureIndex::read(&path).expect_err("version");
+        assert!(err.to_string().contains("format version 99"), "{err}");
+    }
+
+    #[test]
+    fn incompatible_settings_are_named() {
+        let index = sample();
+        let config = DedupConfig {
+            num_perm: 8,
+            ..DedupConfig::default()
+        };
+        let err = index
+            .check_compatible(&config, Path::new("i.ndx"))
+            .expect_err("different num_perm");
+        assert!(
+            err.to_string().contains("num_perm (index: 4, run: 8)"),
+            "{err}"
+        );
+        let same = DedupConfig {
+            num_perm: 4,
+            ..DedupConfig::default()
+        };
+        assert!(index.check_compatible(&same, Path::new("i.ndx")).is_ok());
+    }
+}
