@@ -35,7 +35,7 @@ pub struct CompareArgs {
     algo: String,
 
     /// Jaccard thresholds.
-    #[arg(long, default_value = "0.5,0.6,0.7,0.8,0.9")]
+    #[arg(long, default_value = "0.3,0.5,0.7,0.9")]
     threshold: String,
 
     /// MinHash permutations.
@@ -51,11 +51,11 @@ pub struct CompareArgs {
     tokenizer: String,
 
     /// SimHash Hamming radii.
-    #[arg(long, default_value = "3,6,10")]
+    #[arg(long, default_value = "3,6,12")]
     hamming: String,
 
     /// Candidate verification (`signature`, `exact`, `none`); SimHash reads `exact`.
-    #[arg(long, default_value = "signature")]
+    #[arg(long, default_value = "exact")]
     verify: String,
 
     /// Compare whole records or their paragraphs (must match the truth).

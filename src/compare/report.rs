@@ -121,3 +121,89 @@ pub fn markdown(summary: &Summary) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::run::run_one;
+    use crate::corpus::{Corpus, CorpusOptions};
+    use crate::eval::load_truth;
+    use crate::pipeline::{Algo, DedupConfig};
+
+    /// A tiny corpus: `a` and its exact copy `a2`, and an unrelated `b`.
+    fn tiny() -> (tempfile::TempDir, Corpus, crate::eval::Truth) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let corpus = dir.path().join("corpus.jsonl");
+        let truth = dir.path().join("truth.jsonl");
+        let a = "the quick brown fox jumps over the lazy dog near the river bank today";
+        let b = "완전히 다른 문장으로 이루어진 한국어 단락은 어떤 것과도 겹치지 않는다 정말로";
+        std::fs::write(
+            &corpus,
+            format!(
+                "{{\"id\":\"a\",\"text\":\"{a}\"}}\n{{\"id\":\"a2\",\"text\":\"{a}\"}}\n{{\"id\":\"b\",\"text\":\"{b}\"}}\n"
+            ),
+        )
+        .expect("write corpus");
+        std::fs::write(
+            &truth,
+            "{\"id\":\"a\",\"cluster\":\"a\",\"jaccard\":1.0,\"edit\":\"original\"}\n\
+             {\"id\":\"a2\",\"cluster\":\"a\",\"jaccard\":1.0,\"edit\":\"copy\"}\n\
+             {\"id\":\"b\",\"cluster\":\"b\",\"jaccard\":1.0,\"edit\":\"original\"}\n",
+        )
+        .expect("write truth");
+        let options = CorpusOptions {
+            id_field: Some("id".into()),
+            ..CorpusOptions::default()
+        };
+        let corpus = Corpus::open(&[corpus], options).expect("open corpus");
+        let truth = load_truth(&truth).expect("load truth");
+        (dir, corpus, truth)
+    }
+
+    #[test]
+    fn rows_carry_algorithm_settings_and_scores() {
+        let (_dir, corpus, truth) = tiny();
+        let exact = DedupConfig {
+            algo: Algo::Exact,
+            ..DedupConfig::default()
+        };
+        let r = run_one(&corpus, &truth, &exact, 1).expect("exact run");
+        let row = table_row(&r);
+        assert!(
+            row.starts_with(
+                "| 1 | exact | normalised text | – | 1.0000 | 1.0000 | 1.0000 | 1.0000 | – | 1.000 |"
+            ),
+            "{row}"
+        );
+        let minhash = DedupConfig::default();
+        let r = run_one(&corpus, &truth, &minhash, 2).expect("minhash run");
+        let row = table_row(&r);
+        assert!(
+            row.starts_with("| 2 | minhash | t=0.3 k=128 word-3 verify=exact | 37×3 | 1.0000 | 1.0000 | 1.0000 | 1.0000 | – | 1.000 |"),
+            "{row}"
+        );
+        // One truth pair (a, a2), identical: it shares every band.
+        let collided: u64 = r.scurve.iter().map(|p| p.collided).sum();
+        let pairs: u64 = r.scurve.iter().map(|p| p.pairs).sum();
+        assert_eq!((pairs, collided), (1, 1));
+        let cells = row.split('|').count();
+        let summary = Summary {
+            corpus: vec!["corpus.jsonl".into()],
+            truth: "truth.jsonl".into(),
+            unit: "article".into(),
+            input_bytes: r.input_bytes,
+            threads: 1,
+            runs: vec![r],
+            plots: vec!["time.svg".into(), "time.png".into()],
+            plot_note: None,
+        };
+        let md = markdown(&summary);
+        let header = md
+            .lines()
+            .find(|l| l.starts_with("| run |"))
+            .expect("table header");
+        assert_eq!(header.split('|').count(), cells);
+        assert!(md.contains("![time.svg](time.svg)"));
+        assert!(!md.contains("time.png)"));
+    }
+}
