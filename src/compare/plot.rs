@@ -116,7 +116,7 @@ pub fn write_plots(dir: &Path, runs: &[RunResult]) -> crate::error::Result<Plots
 }
 
 fn colour(i: usize) -> RGBColor {
-    const COLOURS: [RGBColor; 8] = [
+    const COLOURS: [RGBColor; 12] = [
         RGBColor(31, 119, 180),
         RGBColor(255, 127, 14),
         RGBColor(44, 160, 44),
@@ -124,7 +124,11 @@ fn colour(i: usize) -> RGBColor {
         RGBColor(148, 103, 189),
         RGBColor(140, 86, 75),
         RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
         RGBColor(23, 190, 207),
+        RGBColor(0, 0, 128),
+        RGBColor(128, 0, 0),
     ];
     COLOURS[i % COLOURS.len()]
 }
@@ -221,11 +225,9 @@ fn pr_chart<DB: DrawingBackend>(
     runs: &[RunResult],
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let low = runs
-        .iter()
-        .map(|r| r.eval.precision.min(r.eval.recall))
-        .fold(1.0f64, f64::min);
-    let floor = ((low - 0.05) * 10.0).floor().clamp(0.0, 9.0) / 10.0;
+    // Precision is usually close to 1: zoom the y axis to the measured range.
+    let low = runs.iter().map(|r| r.eval.precision).fold(1.0f64, f64::min);
+    let floor = ((low - 0.01) * 100.0).floor().clamp(0.0, 99.0) / 100.0;
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "Precision vs recall (pairs), across thresholds / radii",
@@ -234,7 +236,7 @@ fn pr_chart<DB: DrawingBackend>(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(55)
-        .build_cartesian_2d(floor..1.005f64, floor..1.005f64)?;
+        .build_cartesian_2d(0f64..1.005f64, floor..1.0 + (1.0 - floor) * 0.02)?;
     chart
         .configure_mesh()
         .x_desc("pair recall")
@@ -247,10 +249,37 @@ fn pr_chart<DB: DrawingBackend>(
             .map(|r| (r.eval.recall, r.eval.precision))
             .collect();
         chart.draw_series(LineSeries::new(points.clone(), c))?;
-        chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, 4, c.filled())))?
-            .label(name.clone())
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
+        // Marker by algorithm: circle MinHash, triangle SimHash, square exact.
+        let shape = members.first().map_or(0, |r| match r.algo {
+            "minhash" => 0,
+            "simhash" => 1,
+            _ => 2,
+        });
+        let style = c.filled();
+        match shape {
+            0 => {
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 4, style)))?
+                    .label(name.clone())
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 4, style));
+            }
+            1 => {
+                chart
+                    .draw_series(points.iter().map(|&p| TriangleMarker::new(p, 6, style)))?
+                    .label(name.clone())
+                    .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, style));
+            }
+            _ => {
+                chart
+                    .draw_series(
+                        points.iter().map(|&p| {
+                            EmptyElement::at(p) + Rectangle::new([(-4, -4), (4, 4)], style)
+                        }),
+                    )?
+                    .label(name.clone())
+                    .legend(move |(x, y)| Rectangle::new([(x + 6, y - 4), (x + 14, y + 4)], style));
+            }
+        }
     }
     chart
         .configure_series_labels()
@@ -278,6 +307,8 @@ fn time_chart<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("run (see compare.md)")
         .y_desc("seconds")
+        .x_labels(runs.len().min(25))
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .disable_x_mesh()
         .draw()?;
     let algos: Vec<&str> = {
