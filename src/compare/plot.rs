@@ -164,20 +164,40 @@ fn scurve_chart<DB: DrawingBackend>(
         ))?
         .label("theory 1-(1-s^r)^b")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
-    for (i, r) in runs.iter().enumerate() {
+    // Runs that differ only in threshold-independent ways (verification) measure
+    // the same pairs with the same signatures: draw each distinct curve once.
+    let mut groups: Vec<(Vec<usize>, &RunResult)> = Vec::new();
+    for r in runs {
+        match groups
+            .iter_mut()
+            .find(|(_, first)| first.scurve == r.scurve)
+        {
+            Some((members, _)) => members.push(r.run),
+            None => groups.push((vec![r.run], r)),
+        }
+    }
+    for (i, (members, r)) in groups.iter().enumerate() {
         let c = colour(i);
         chart.draw_series(r.scurve.iter().map(|p| {
             let lo = (p.observed - 2.0 * p.sigma).max(0.0);
             let hi = (p.observed + 2.0 * p.sigma).min(1.0);
             PathElement::new(vec![(p.mean_jaccard, lo), (p.mean_jaccard, hi)], c)
         }))?;
+        let cfg = &r.config;
+        let names: Vec<String> = members.iter().map(|m| m.to_string()).collect();
         chart
             .draw_series(
                 r.scurve
                     .iter()
                     .map(|p| Circle::new((p.mean_jaccard, p.observed), 4, c.filled())),
             )?
-            .label(format!("run {}: {}", r.run, r.settings))
+            .label(format!(
+                "run {}: {}-{} k={}",
+                names.join(", "),
+                super::grid::tokenizer_name(cfg.shingle.tokenizer),
+                cfg.shingle.ngram,
+                cfg.num_perm
+            ))
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
     }
     chart
