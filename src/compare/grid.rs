@@ -95,18 +95,18 @@ impl Grid {
                     }
                 }
                 Algo::Simhash => {
-                    let mut verifies: Vec<Verify> = self
-                        .verifies
-                        .iter()
-                        .map(|&v| {
-                            if v == Verify::Exact {
-                                Verify::Exact
-                            } else {
-                                Verify::None
-                            }
-                        })
-                        .collect();
-                    verifies.dedup();
+                    // SimHash reads only `exact`; every other mode keeps all matches.
+                    let mut verifies: Vec<Verify> = Vec::new();
+                    for &v in &self.verifies {
+                        let v = if v == Verify::Exact {
+                            Verify::Exact
+                        } else {
+                            Verify::None
+                        };
+                        if !verifies.contains(&v) {
+                            verifies.push(v);
+                        }
+                    }
                     for (&tokenizer, &ngram) in self.shingles() {
                         for &verify in &verifies {
                             let thresholds: &[f64] = if verify == Verify::Exact {
@@ -257,6 +257,22 @@ mod tests {
             .filter(|c| c.algo == Algo::Simhash)
             .all(|c| c.verify == Verify::None));
         let mut g = grid();
+        g.verifies = vec![
+            Verify::Exact,
+            Verify::Signature,
+            Verify::None,
+            Verify::Exact,
+        ];
+        let configs = g.configs(&DedupConfig::default()).unwrap();
+        // MinHash: every listed mode (4 x 12); SimHash: unverified once, exact once.
+        assert_eq!(
+            configs.iter().filter(|c| c.algo == Algo::Minhash).count(),
+            48
+        );
+        assert_eq!(
+            configs.iter().filter(|c| c.algo == Algo::Simhash).count(),
+            48
+        );
         g.verifies = vec![Verify::Signature, Verify::Exact];
         let configs = g.configs(&DedupConfig::default()).unwrap();
         // SimHash: unverified (12) plus exact-verified at each threshold (36).

@@ -204,37 +204,35 @@ pub fn truth_pair_samples(
             }
         }
     }
+    let pairs: Vec<(usize, usize)> = truth
+        .units()
+        .iter()
+        .filter_map(|unit| {
+            let orig = *originals.get(unit.cluster.as_str())?;
+            let derived = *index.get(&unit.key)?;
+            (orig != derived).then_some((orig, derived))
+        })
+        .collect();
     let mut sketches: HashMap<usize, (ShingleSet, Vec<u32>)> = HashMap::new();
-    let mut sketch = |i: usize| -> Result<(ShingleSet, Vec<u32>)> {
-        if let Some(s) = sketches.get(&i) {
-            return Ok(s.clone());
+    for &i in pairs.iter().flat_map(|(a, b)| [a, b]) {
+        if sketches.contains_key(&i) {
+            continue;
         }
         let unit = &outcome.units[i];
         let text = corpus.record_text(&outcome.records[unit.record as usize])?;
         let shingles = shingler.shingles(&text[unit.start..unit.start + unit.len]);
         let signature = hasher.sign(&shingles);
-        let s = (ShingleSet::from_hashes(shingles), signature);
-        sketches.insert(i, s.clone());
-        Ok(s)
-    };
-    let mut samples = Vec::new();
-    for unit in truth.units() {
-        let (Some(&orig), Some(&derived)) =
-            (originals.get(unit.cluster.as_str()), index.get(&unit.key))
-        else {
-            continue;
-        };
-        if orig == derived {
-            continue;
-        }
-        let (set_a, sig_a) = sketch(orig)?;
-        let (set_b, sig_b) = sketch(derived)?;
+        sketches.insert(i, (ShingleSet::from_hashes(shingles), signature));
+    }
+    let mut samples = Vec::with_capacity(pairs.len());
+    for (a, b) in pairs {
+        let ((set_a, sig_a), (set_b, sig_b)) = (&sketches[&a], &sketches[&b]);
         if set_a.is_empty() || set_b.is_empty() {
             continue;
         }
         samples.push(PairSample {
-            jaccard: set_a.jaccard(&set_b),
-            collided: band_collision(&sig_a, &sig_b, params),
+            jaccard: set_a.jaccard(set_b),
+            collided: band_collision(sig_a, sig_b, params),
         });
     }
     Ok(samples)
