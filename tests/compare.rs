@@ -97,3 +97,33 @@ fn compare_writes_table_json_and_plots() {
             .any(|p| p.as_str().is_some_and(|p| p.starts_with("scurve-b37-r3"))));
     }
 }
+
+#[test]
+fn bad_grid_values_fail_before_any_run_and_name_the_flag() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus.jsonl");
+    let truth = dir.path().join("truth.jsonl");
+    std::fs::write(&corpus, "{\"id\":\"a\",\"text\":\"one two three four\"}\n").expect("write");
+    std::fs::write(
+        &truth,
+        "{\"id\":\"a\",\"cluster\":\"a\",\"jaccard\":1.0,\"edit\":\"original\"}\n",
+    )
+    .expect("write");
+    for (flag, value) in [
+        ("--threshold", "0.5,abc"),
+        ("--threshold", "1.5"),
+        ("--algo", "bloom"),
+    ] {
+        Command::cargo_bin("neardedup")
+            .expect("the neardedup binary is built")
+            .args(["compare", flag, value, "--truth"])
+            .arg(&truth)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .arg(&corpus)
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains(flag));
+        assert!(!dir.path().join("out").exists(), "{flag} {value}");
+    }
+}
