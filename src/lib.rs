@@ -1,5 +1,6 @@
 //! neardedup: near-duplicate detection for large text corpora.
 pub mod cluster;
+pub mod compare;
 pub mod corpus;
 pub mod error;
 pub mod eval;

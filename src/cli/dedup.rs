@@ -47,8 +47,9 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = 0, value_name = "CHARS")]
     min_para_chars: usize,
 
-    /// MinHash: Jaccard similarity at or above which two units are duplicates.
-    #[arg(long, default_value_t = 0.8)]
+    /// Jaccard similarity (of the shingle sets) at or above which two units are
+    /// duplicates: MinHash, and SimHash with `--verify exact`.
+    #[arg(long, default_value_t = pipeline::config::DEFAULT_THRESHOLD)]
     threshold: f64,
 
     /// MinHash: `classic` (k hash functions per shingle) or `oph` (one
@@ -65,7 +66,7 @@ pub struct DedupArgs {
     seed: u64,
 
     /// Tokens per shingle.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = pipeline::config::DEFAULT_NGRAM)]
     ngram: usize,
 
     /// `word`: Unicode words (Han and kana one character each); `whitespace`; `char`.
@@ -81,12 +82,13 @@ pub struct DedupArgs {
     rows: Option<usize>,
 
     /// MinHash: confirm LSH candidates by estimated (`signature`) or exact Jaccard,
-    /// or take them all (`none`).
-    #[arg(long, default_value = "signature", value_parser = ["signature", "exact", "none"])]
+    /// or take them all (`none`). SimHash: `exact` checks Hamming matches by exact
+    /// Jaccard too; `signature` and `none` keep them all.
+    #[arg(long, default_value = "exact", value_parser = ["signature", "exact", "none"])]
     verify: String,
 
     /// SimHash: largest Hamming distance (of 64 bits) that counts as a duplicate.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = pipeline::config::DEFAULT_HAMMING)]
     hamming: u32,
 
     /// JSONL field holding the text.
@@ -246,6 +248,10 @@ fn print_summary(
                 args.minhash_variant, config.threshold, config.num_perm, args.verify
             )
         }
+        Algo::Simhash if config.verify == Verify::Exact => format!(
+            "simhash, 64 bits, Hamming distance <= {}, verify exact (threshold {})",
+            config.hamming, config.threshold
+        ),
         Algo::Simhash => format!("simhash, 64 bits, Hamming distance <= {}", config.hamming),
         Algo::Exact => "exact (normalised text)".to_string(),
     };

@@ -5,6 +5,7 @@
 //! for a usage error (clap's own). A closed stdout (e.g. piping into `head`) is not
 //! an error.
 
+mod compare;
 mod dedup;
 mod eval;
 mod gen;
@@ -33,6 +34,9 @@ enum Command {
     /// Write a labelled near-duplicate corpus (corpus.jsonl + truth.jsonl) built
     /// from real English and Korean text.
     Gen(gen::GenArgs),
+    /// Run a grid of algorithms and settings on a labelled corpus and write
+    /// compare.md, compare.json and plots (S-curve, precision-recall, time).
+    Compare(Box<compare::CompareArgs>),
 }
 
 /// Parses arguments, runs the subcommand, and turns the outcome into an exit code.
@@ -42,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Dedup(args) => dedup::run(*args),
         Command::Eval(args) => eval::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Compare(args) => compare::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

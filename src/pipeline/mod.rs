@@ -204,9 +204,22 @@ pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Re
             )?;
             lap("read+sketch", &mut timings);
             progress.stage("hamming search", None);
-            let found = simhash_edges(&scanned.units, &scanned.sketches, config.hamming);
+            let mut found = simhash_edges(&scanned.units, &scanned.sketches, config.hamming);
             progress.finish_stage();
             lap("candidates", &mut timings);
+            if config.verify == Verify::Exact {
+                progress.stage("verify", None);
+                found.edges = verify_simhash_exact(
+                    corpus,
+                    &scanned.records,
+                    &scanned.units,
+                    &shingler,
+                    &found.edges,
+                    config.threshold,
+                )?;
+                progress.finish_stage();
+                lap("verify", &mut timings);
+            }
             (scanned.records, scanned.units, scanned.invalid, found)
         }
         Algo::Exact => {
@@ -316,6 +329,25 @@ fn simhash_edges(units: &[UnitMeta], fingerprints: &[u64], hamming: u32) -> Foun
         edges,
         lsh: None,
     }
+}
+
+/// SimHash with `verify = exact`: keeps the Hamming matches whose shingle sets reach
+/// `threshold` in exact Jaccard (the edge's similarity becomes that Jaccard), so a
+/// wide Hamming radius can be searched without letting chance matches join clusters.
+fn verify_simhash_exact(
+    corpus: &Corpus,
+    records: &[RecordMeta],
+    units: &[UnitMeta],
+    shingler: &Shingler,
+    edges: &[Edge],
+    threshold: f64,
+) -> Result<Vec<Edge>> {
+    let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
+    let kept = verify_exact(corpus, records, units, shingler, &pairs, threshold)?;
+    Ok(kept
+        .into_iter()
+        .map(|(a, b, similarity)| Edge { a, b, similarity })
+        .collect())
 }
 
 /// Confirms candidates by the exact Jaccard of their shingle sets, re-shingling
