@@ -25,7 +25,7 @@ pub use scan::{InvalidRecords, UnitMeta, UnitSplit};
 use crate::cluster::UnionFind;
 use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
-use crate::minhash::{optimal_params, LshParams, Signer};
+use crate::minhash::{estimate_jaccard, optimal_params, LshParams, Signer};
 use crate::text::shingle::Scratch;
 use crate::text::{ShingleSet, Shingler};
 
@@ -167,14 +167,23 @@ pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Re
                 Verify::None => {
                     crate::lsh::verify_by_signature(&scanned.sketches, k, &candidates, 0.0)
                 }
-                Verify::Exact => verify_exact(
-                    corpus,
-                    &scanned.records,
-                    &scanned.units,
-                    &shingler,
-                    &candidates,
-                    config.threshold,
-                )?,
+                Verify::Exact => {
+                    let floor = clearly_below(config.threshold, k);
+                    let sketches = &scanned.sketches;
+                    let far_below = |a: u32, b: u32| {
+                        let (a, b) = (a as usize * k, b as usize * k);
+                        estimate_jaccard(&sketches[a..a + k], &sketches[b..b + k]) < floor
+                    };
+                    verify_exact(
+                        corpus,
+                        &scanned.records,
+                        &scanned.units,
+                        &shingler,
+                        &candidates,
+                        config.threshold,
+                        &far_below,
+                    )?
+                }
             };
             progress.finish_stage();
             lap("verify", &mut timings);
@@ -343,15 +352,37 @@ fn verify_simhash_exact(
     threshold: f64,
 ) -> Result<Vec<Edge>> {
     let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
-    let kept = verify_exact(corpus, records, units, shingler, &pairs, threshold)?;
+    let kept = verify_exact(
+        corpus,
+        records,
+        units,
+        shingler,
+        &pairs,
+        threshold,
+        &|_, _| false,
+    )?;
     Ok(kept
         .into_iter()
         .map(|(a, b, similarity)| Edge { a, b, similarity })
         .collect())
 }
 
+/// A signature estimate below this is taken as proof that the true Jaccard is
+/// under `threshold`: 4.5 standard deviations of a `k`-value estimate (plus one
+/// step) below it, which a pair at the threshold undershoots with probability
+/// below 1e-5.
+fn clearly_below(threshold: f64, k: usize) -> f64 {
+    let k = k as f64;
+    threshold - 4.5 * (threshold * (1.0 - threshold) / k).sqrt() - 1.0 / k
+}
+
 /// Confirms candidates by the exact Jaccard of their shingle sets, re-shingling
-/// both units from the input.
+/// each unit that appears in a candidate once (in parallel) rather than once per
+/// pair. `skip` drops pairs before the exact check (MinHash uses it to pass over
+/// pairs whose signature estimate is far below the threshold).
+///
+/// Memory: the shingle sets of all candidate units are held at once, about 8
+/// bytes per distinct shingle of those units.
 fn verify_exact(
     corpus: &Corpus,
     records: &[RecordMeta],
@@ -359,26 +390,41 @@ fn verify_exact(
     shingler: &Shingler,
     candidates: &[(u32, u32)],
     threshold: f64,
+    skip: &(dyn Fn(u32, u32) -> bool + Sync),
 ) -> Result<Vec<(u32, u32, f32)>> {
-    let shingle_set = |unit: u32, scratch: &mut Scratch| -> Result<ShingleSet> {
-        let meta = &units[unit as usize];
-        let text = corpus.record_text(&records[meta.record as usize])?;
-        let mut hashes = Vec::new();
-        shingler.shingles_into(
-            &text[meta.start..meta.start + meta.len],
-            scratch,
-            &mut hashes,
-        );
-        Ok(ShingleSet::from_hashes(hashes))
-    };
-    let checked: Result<Vec<Option<(u32, u32, f32)>>> = candidates
+    let candidates: Vec<(u32, u32)> = candidates
         .par_iter()
-        .map_init(Scratch::default, |scratch, &(a, b)| {
-            let j = shingle_set(a, scratch)?.jaccard(&shingle_set(b, scratch)?);
-            Ok((j >= threshold).then_some((a, b, j as f32)))
-        })
+        .copied()
+        .filter(|&(a, b)| !skip(a, b))
         .collect();
-    Ok(checked?.into_iter().flatten().collect())
+    let mut involved: Vec<u32> = candidates.iter().flat_map(|&(a, b)| [a, b]).collect();
+    involved.par_sort_unstable();
+    involved.dedup();
+    let sets: Vec<ShingleSet> = involved
+        .par_iter()
+        .map_init(
+            || (Scratch::default(), Vec::new()),
+            |(scratch, hashes), &unit| -> Result<ShingleSet> {
+                let meta = &units[unit as usize];
+                let text = corpus.record_text(&records[meta.record as usize])?;
+                shingler.shingles_into(&text[meta.start..meta.start + meta.len], scratch, hashes);
+                Ok(ShingleSet::from_hashes(std::mem::take(hashes)))
+            },
+        )
+        .collect::<Result<_>>()?;
+    let set_of = |unit: u32| {
+        let at = involved
+            .binary_search(&unit)
+            .expect("every candidate unit has a shingle set");
+        &sets[at]
+    };
+    Ok(candidates
+        .par_iter()
+        .filter_map(|&(a, b)| {
+            let j = set_of(a).jaccard(set_of(b));
+            (j >= threshold).then_some((a, b, j as f32))
+        })
+        .collect())
 }
 
 fn summarise(records: &[RecordMeta], units: &[UnitMeta], labels: &[u32], found: &Found) -> Stats {
