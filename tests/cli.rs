@@ -425,3 +425,85 @@ fn gen_is_deterministic_and_eval_scores_a_run() {
         .stdout(contains("pair precision"))
         .stdout(contains("[0.9, 1.0]"));
 }
+
+#[test]
+fn against_an_index_finds_what_one_combined_run_finds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/sources");
+    neardedup()
+        .args(["gen", "--size", "300KB", "--seed", "3", "--sources"])
+        .arg(&sources)
+        .arg("--out")
+        .arg(dir.path().join("g"))
+        .assert()
+        .success();
+    let corpus = std::fs::read_to_string(dir.path().join("g/corpus.jsonl")).expect("corpus");
+    let lines: Vec<&str> = corpus.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let write = |name: &str, lines: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write part");
+        path
+    };
+    let (a, b, ab) = (
+        write("a.jsonl", first),
+        write("b.jsonl", second),
+        write("ab.jsonl", &lines),
+    );
+    let run = |extra: &[&str], input: &Path, out: &str| {
+        neardedup()
+            .args([
+                "dedup",
+                "--quiet",
+                "--id-field",
+                "id",
+                "--verify",
+                "signature",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .arg(input)
+            .assert()
+            .success();
+        read_jsonl(&dir.path().join(out).join("clusters.jsonl"))
+    };
+    let index = dir.path().join("a.ndx");
+    let index_arg = index.to_str().expect("utf-8 path");
+    run(&["--save-index", index_arg], &a, "out-a");
+    let against = run(&["--against", index_arg], &b, "out-b");
+    let combined = run(&[], &ab, "out-ab");
+
+    let duplicates = |rows: &[Value]| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r["duplicate"] == true)
+            .map(|r| r["id"].to_string())
+            .collect()
+    };
+    let second_half: Vec<Value> = combined[first.len()..].to_vec();
+    let want = duplicates(&second_half);
+    assert!(
+        !want.is_empty(),
+        "the second half repeats some of the first"
+    );
+    assert_eq!(duplicates(&against), want);
+    let matched = against
+        .iter()
+        .filter(|r| r.get("indexed_match").is_some())
+        .count();
+    assert!(matched > 0, "some units match indexed ones");
+
+    // Settings come from the index; an index of another algorithm is refused.
+    expect_failure(
+        &[&b],
+        &["--against", index_arg, "--algo", "simhash"],
+        "use --algo minhash",
+    );
+    let bogus = dir.path().join("bogus.ndx");
+    std::fs::write(&bogus, "not an index").expect("write");
+    expect_failure(
+        &[&b],
+        &["--against", bogus.to_str().expect("utf-8")],
+        "bad magic number",
+    );
+}

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use neardedup::corpus::{Corpus, CorpusOptions, Format, ParaSep};
+use neardedup::index::{IndexedUnit, SignatureIndex};
 use neardedup::output::report::{Report, RunCosts};
 use neardedup::output::{writers, Staged};
 use neardedup::pipeline::{self, Algo, DedupConfig, DedupOutcome, StageTiming, UnitKind, Verify};
@@ -119,6 +120,17 @@ pub struct DedupArgs {
     #[arg(long)]
     keep_punctuation: bool,
 
+    /// Also compare against a saved index (see --save-index): units that duplicate
+    /// indexed ones are flagged and dropped. The index's shingling, MinHash and
+    /// unit settings are used for this run.
+    #[arg(long, value_name = "INDEX")]
+    against: Option<PathBuf>,
+
+    /// Save the signatures of this run's units (after those of --against, if
+    /// given) as an index for later --against runs. MinHash only.
+    #[arg(long, value_name = "INDEX")]
+    save_index: Option<PathBuf>,
+
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -176,7 +188,7 @@ impl DedupArgs {
 pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let sampler = neardedup::memory::PeakSampler::start();
-    let config = args.config()?;
+    let mut config = args.config()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()
@@ -192,7 +204,33 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         );
     }
     let progress = Bar::new(args.quiet);
-    let outcome = pool.install(|| pipeline::run(&corpus, &config, &progress))?;
+    let index = match &args.against {
+        Some(path) => {
+            let index = SignatureIndex::read(path)?;
+            index.header.apply_to(&mut config);
+            index.check_compatible(&config, path)?;
+            Some(index)
+        }
+        None => None,
+    };
+    if args.save_index.is_some() && config.algo != Algo::Minhash {
+        bail!("--save-index stores MinHash signatures: use --algo minhash");
+    }
+    let outcome =
+        pool.install(|| pipeline::run_against(&corpus, &config, index.as_ref(), &progress))?;
+    if let Some(path) = &args.save_index {
+        let mut saved = index.unwrap_or_else(|| SignatureIndex::new(&config));
+        let units = outcome
+            .units
+            .iter()
+            .map(|u| IndexedUnit {
+                id: outcome.records[u.record as usize].id.clone(),
+                para: u.para,
+            })
+            .collect();
+        saved.append(units, &outcome.signatures)?;
+        saved.write(path)?;
+    }
 
     let writing = Instant::now();
     let staged = Staged::new(&args.out)?;

@@ -8,10 +8,12 @@
 //!
 //! The files:
 //! - `clusters.jsonl`: one line per unit: `id`, `para` (paragraph units), `cluster`
-//!   (the unit number of the cluster's first unit) and `duplicate` (false for the
-//!   unit dedup keeps).
+//!   (the unit number of the cluster's first unit), `duplicate` (false for the
+//!   unit dedup keeps) and, with `--against`, `indexed_match` (`id`, `para` of the
+//!   indexed unit it duplicates).
 //! - `pairs.jsonl`: one line per verified duplicate edge: `a` and `b` (each `id`
-//!   and `para`) and `similarity`.
+//!   and `para`) and `similarity`; with `--against`, edges from an indexed unit
+//!   (`a`) come first.
 //! - `deduped.jsonl`: the corpus without later copies (see [`writers`]).
 //! - `report.json`: parameters, counts, timings and peak memory (see [`report`]).
 

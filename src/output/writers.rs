@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::io_err;
 use crate::corpus::{paragraphs, Corpus, Format, ParaSep};
 use crate::error::{Error, Result};
+use crate::index::IndexedUnit;
 use crate::pipeline::{DedupOutcome, UnitKind};
 
 #[derive(Serialize)]
@@ -43,14 +44,18 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
         unit: UnitRef<'a>,
         cluster: u32,
         duplicate: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        indexed_match: Option<&'a IndexedUnit>,
     }
     let path = Path::new("clusters.jsonl");
     for (unit, &label) in outcome.labels.iter().enumerate() {
+        let indexed_match = outcome.index_matches.get(unit).and_then(Option::as_ref);
         let unit = unit as u32;
         let line = Line {
             unit: unit_ref(outcome, unit),
             cluster: label,
-            duplicate: label != unit,
+            duplicate: !outcome.is_kept(unit),
+            indexed_match,
         };
         serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io(path, e.into()))?;
         out.write_all(b"\n").map_err(io_err(path))?;
@@ -67,6 +72,18 @@ pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
         similarity: f32,
     }
     let path = Path::new("pairs.jsonl");
+    for (indexed, unit, similarity) in &outcome.index_pairs {
+        let line = Line {
+            a: UnitRef {
+                id: &indexed.id,
+                para: indexed.para,
+            },
+            b: unit_ref(outcome, *unit),
+            similarity: *similarity,
+        };
+        serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io(path, e.into()))?;
+        out.write_all(b"\n").map_err(io_err(path))?;
+    }
     for edge in &outcome.edges {
         let line = Line {
             a: unit_ref(outcome, edge.a),

@@ -25,6 +25,7 @@ pub use scan::{InvalidRecords, UnitMeta, UnitSplit};
 use crate::cluster::UnionFind;
 use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
+use crate::index::{IndexHeader, IndexedUnit, SignatureIndex};
 use crate::minhash::{estimate_jaccard, optimal_params, LshParams, Signer};
 use crate::text::shingle::Scratch;
 use crate::text::{ShingleSet, Shingler};
@@ -92,6 +93,14 @@ pub struct DedupOutcome {
     pub labels: Vec<u32>,
     /// Verified duplicate edges, sorted.
     pub edges: Vec<Edge>,
+    /// With `--against`: for each unit, the indexed unit its cluster starts with,
+    /// if any (such a unit is a duplicate of indexed text). Empty otherwise.
+    pub index_matches: Vec<Option<IndexedUnit>>,
+    /// With `--against`: verified pairs of an indexed unit and a unit.
+    pub index_pairs: Vec<(IndexedUnit, u32, f32)>,
+    /// MinHash: every unit's signature, `num_perm` values each (empty for other
+    /// algorithms); what `--save-index` stores.
+    pub signatures: Vec<u32>,
     /// Records skipped under `skip_invalid`.
     pub invalid: InvalidRecords,
     /// LSH bands and rows used (MinHash only).
@@ -103,15 +112,45 @@ pub struct DedupOutcome {
 }
 
 impl DedupOutcome {
-    /// Is unit `u` kept by dedup (the first of its cluster)?
+    /// Is unit `u` kept by dedup (the first of its cluster, and not a duplicate of
+    /// an indexed unit)?
     pub fn is_kept(&self, unit: u32) -> bool {
         self.labels[unit as usize] == unit
+            && !matches!(self.index_matches.get(unit as usize), Some(Some(_)))
     }
 }
 
 /// Runs deduplication of `corpus` under `config`.
 pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Result<DedupOutcome> {
+    run_against(corpus, config, None, progress)
+}
+
+/// Runs deduplication of `corpus` under `config`, also against the units of a
+/// saved [`SignatureIndex`] when one is given: a unit that duplicates an indexed
+/// unit is flagged (see [`DedupOutcome::index_matches`]) and not kept. Indexed
+/// units come first in input order. Pairs with an indexed unit are verified by
+/// signature estimate (the index holds no text); pairs of new units as `config`
+/// says.
+pub fn run_against(
+    corpus: &Corpus,
+    config: &DedupConfig,
+    index: Option<&SignatureIndex>,
+    progress: &dyn Progress,
+) -> Result<DedupOutcome> {
     config.validate()?;
+    if let Some(index) = index {
+        if config.algo != Algo::Minhash {
+            return Err(crate::error::Error::Config(
+                "an index holds MinHash signatures: use --algo minhash with --against".into(),
+            ));
+        }
+        if IndexHeader::for_config(config) != index.header {
+            return Err(crate::error::Error::Config(
+                "the index was built with different settings".into(),
+            ));
+        }
+    }
+    let prior = index.map_or(0, SignatureIndex::len);
     let shingler = Shingler::new(config.shingle)?;
     let split = UnitSplit {
         kind: config.unit,
@@ -128,6 +167,8 @@ pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Re
         clock = Instant::now();
     };
 
+    // Edges from an indexed unit (`a`, index numbering) to a new unit (`b`).
+    let mut index_edges: Vec<Edge> = Vec::new();
     let (records, units, invalid, found) = match config.algo {
         Algo::Minhash => {
             let hasher = Signer::new(config.minhash_variant, config.num_perm, config.seed);
@@ -153,7 +194,42 @@ pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Re
                     .map_err(|e| crate::error::Error::Config(e.to_string()))?,
             };
             progress.stage("candidates", None);
-            let candidates = crate::lsh::candidate_pairs(&scanned.sketches, k, params);
+            let combined: std::borrow::Cow<[u32]> = match index {
+                Some(index) if !index.is_empty() => {
+                    let mut all = index.signatures.clone();
+                    all.extend_from_slice(&scanned.sketches);
+                    std::borrow::Cow::Owned(all)
+                }
+                _ => std::borrow::Cow::Borrowed(&scanned.sketches),
+            };
+            let all_candidates = crate::lsh::candidate_pairs(&combined, k, params);
+            // Pairs of new units, renumbered from 0, and pairs with an indexed unit
+            // (indexed units are numbered first, so those have `a < prior`).
+            let prior32 = prior as u32;
+            // Pairs of two indexed units were settled when the index was built.
+            type Pairs = Vec<(u32, u32)>;
+            let (with_index, new_pairs): (Pairs, Pairs) = all_candidates
+                .iter()
+                .filter(|&&(_, b)| b >= prior32)
+                .partition(|&&(a, _)| a < prior32);
+            let candidates: Vec<(u32, u32)> = new_pairs
+                .into_iter()
+                .map(|(a, b)| (a - prior32, b - prior32))
+                .collect();
+            let index_threshold = if config.verify == Verify::None {
+                0.0
+            } else {
+                config.threshold
+            };
+            index_edges =
+                crate::lsh::verify_by_signature(&combined, k, &with_index, index_threshold)
+                    .into_iter()
+                    .map(|(a, b, similarity)| Edge {
+                        a,
+                        b: b - prior32,
+                        similarity,
+                    })
+                    .collect();
             progress.finish_stage();
             lap("candidates", &mut timings);
             progress.stage("verify", None);
@@ -191,8 +267,10 @@ pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Re
                 .into_iter()
                 .map(|(a, b, similarity)| Edge { a, b, similarity })
                 .collect();
+            drop(combined);
             let found = Found {
-                candidates: candidates.len() as u64,
+                candidates: (candidates.len() + with_index.len()) as u64,
+                signatures: scanned.sketches,
                 edges,
                 lsh: Some(params),
             };
@@ -259,6 +337,7 @@ pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Re
             lap("candidates", &mut timings);
             let found = Found {
                 candidates: edges.len() as u64,
+                signatures: Vec::new(),
                 edges,
                 lsh: None,
             };
@@ -267,25 +346,77 @@ pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Re
     };
 
     progress.stage("cluster", None);
-    let labels = cluster_labels(units.len(), &found.edges);
+    let (labels, index_matches) = if prior == 0 {
+        (cluster_labels(units.len(), &found.edges), Vec::new())
+    } else {
+        labels_against_index(prior, units.len(), &found.edges, &index_edges)
+    };
     progress.finish_stage();
     lap("cluster", &mut timings);
-    let stats = summarise(&records, &units, &labels, &found);
-    Ok(DedupOutcome {
+    let index_matches: Vec<Option<IndexedUnit>> = match index {
+        Some(index) => index_matches
+            .into_iter()
+            .map(|m| m.map(|i| index.units[i as usize].clone()))
+            .collect(),
+        None => Vec::new(),
+    };
+    let index_pairs = match index {
+        Some(index) => index_edges
+            .iter()
+            .map(|e| (index.units[e.a as usize].clone(), e.b, e.similarity))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut outcome = DedupOutcome {
         records,
         units,
         labels,
         edges: found.edges,
+        signatures: found.signatures,
+        index_matches,
+        index_pairs,
         invalid,
         lsh: found.lsh,
         timings,
-        stats,
-    })
+        stats: Stats::default(),
+    };
+    outcome.stats = summarise(&outcome, found.candidates);
+    Ok(outcome)
+}
+
+/// Clusters new units together with indexed ones: returns each new unit's label
+/// (the first new unit of its cluster) and, for units whose cluster holds an
+/// indexed unit, the first such indexed unit.
+fn labels_against_index(
+    prior: usize,
+    units: usize,
+    new_edges: &[Edge],
+    index_edges: &[Edge],
+) -> (Vec<u32>, Vec<Option<u32>>) {
+    let shift = prior as u32;
+    let mut uf = UnionFind::new(prior + units);
+    for e in new_edges {
+        uf.union(e.a + shift, e.b + shift);
+    }
+    for e in index_edges {
+        uf.union(e.a, e.b + shift);
+    }
+    let roots = uf.labels();
+    let mut first_new = std::collections::HashMap::new();
+    let mut labels = Vec::with_capacity(units);
+    let mut matches = Vec::with_capacity(units);
+    for u in 0..units as u32 {
+        let root = roots[(u + shift) as usize];
+        labels.push(*first_new.entry(root).or_insert(u));
+        matches.push((root < shift).then_some(root));
+    }
+    (labels, matches)
 }
 
 /// What an algorithm's index-and-verify stages produced.
 struct Found {
     candidates: u64,
+    signatures: Vec<u32>,
     edges: Vec<Edge>,
     lsh: Option<LshParams>,
 }
@@ -335,6 +466,7 @@ fn simhash_edges(units: &[UnitMeta], fingerprints: &[u64], hamming: u32) -> Foun
     edges.sort_by_key(|e| (e.a, e.b));
     Found {
         candidates,
+        signatures: Vec::new(),
         edges,
         lsh: None,
     }
@@ -427,23 +559,20 @@ fn verify_exact(
         .collect())
 }
 
-fn summarise(records: &[RecordMeta], units: &[UnitMeta], labels: &[u32], found: &Found) -> Stats {
+fn summarise(outcome: &DedupOutcome, candidates: u64) -> Stats {
+    let (records, units, labels) = (&outcome.records, &outcome.units, &outcome.labels);
     let mut cluster_sizes = std::collections::HashMap::<u32, u32>::new();
     for &l in labels {
         *cluster_sizes.entry(l).or_default() += 1;
     }
-    let duplicate_units = labels
-        .iter()
-        .enumerate()
-        .filter(|&(i, &l)| l as usize != i)
-        .count() as u64;
+    let dropped = |i: usize| !outcome.is_kept(i as u32);
+    let duplicate_units = (0..units.len()).filter(|&i| dropped(i)).count() as u64;
     let unit_bytes: u64 = units.iter().map(|u| u.len as u64).sum();
     let duplicate_bytes: u64 = units
         .iter()
-        .zip(labels)
         .enumerate()
-        .filter(|&(i, (_, &l))| l as usize != i)
-        .map(|(_, (u, _))| u.len as u64)
+        .filter(|&(i, _)| dropped(i))
+        .map(|(_, u)| u.len as u64)
         .sum();
     Stats {
         records: records.len() as u64,
@@ -457,8 +586,8 @@ fn summarise(records: &[RecordMeta], units: &[UnitMeta], labels: &[u32], found: 
         } else {
             duplicate_units as f64 / units.len() as f64
         },
-        candidate_pairs: found.candidates,
-        edges: found.edges.len() as u64,
+        candidate_pairs: candidates,
+        edges: (outcome.edges.len() + outcome.index_pairs.len()) as u64,
         unit_bytes,
         duplicate_bytes,
     }
