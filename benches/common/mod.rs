@@ -95,8 +95,8 @@ impl Size {
         }
     }
 
-    /// Bytes of one document set: enough documents that per-call overheads average
-    /// out, small enough to stay in cache-independent territory across sizes.
+    /// Bytes of one document set: at least 256 KB and 16 documents, so per-call
+    /// overheads average out and every size does a comparable amount of work.
     pub fn set_bytes(self) -> usize {
         (256 << 10).max(16 * self.bytes())
     }
