@@ -4,8 +4,11 @@
 //! loop), so the figures compare signing alone. Throughput is the bytes of source
 //! text whose shingles are signed.
 //!
-//! - `neardedup`: `minhash::MinHasher::sign_into`, (a*x + b) mod 2^61-1 over the
-//!   shingle hashes.
+//! - `neardedup`: `minhash::MinHasher::sign_into`, classic MinHash: (a*x + b) mod
+//!   2^61-1 over the shingle hashes folded to 32 bits, vectorised (AVX2/AVX-512 when
+//!   the CPU has them).
+//! - `neardedup-oph`: `minhash::OnePermHasher::sign_into`, one-permutation MinHash
+//!   with optimal densification (the default): one hash per shingle.
 //! - `gaoya`: `gaoya::minhash::MinHasher32::create_signature` over the same tokens
 //!   (it re-hashes each token with FNV, then 31-bit universal hashing).
 //! - `datasketch-minhash-lsh`: `MinHash::update` per token (SipHash re-hash, then the
@@ -19,7 +22,7 @@ use std::hint::black_box;
 use common::{label, Lang, Size};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gaoya::minhash::{MinHasher as _, MinHasher32};
-use neardedup::minhash::MinHasher;
+use neardedup::minhash::{MinHasher, OnePermHasher};
 
 const PERMS: [usize; 3] = [64, 128, 256];
 
@@ -40,6 +43,17 @@ fn minhash(c: &mut Criterion) {
                             ours.sign_into(black_box(s), &mut out);
                         }
                         assert_eq!(out, expected_last);
+                    })
+                });
+
+                let oph = OnePermHasher::new(perm, common::MINHASH_SEED);
+                let expected_oph = oph.sign(shingles.last().expect("documents"));
+                group.bench_function(BenchmarkId::new("neardedup-oph", perm), |b| {
+                    b.iter(|| {
+                        for s in &shingles {
+                            oph.sign_into(black_box(s), &mut out);
+                        }
+                        assert_eq!(out, expected_oph);
                     })
                 });
 
