@@ -13,19 +13,25 @@ pub fn text_key(normalized: &str) -> Option<u128> {
 
 /// Groups units by key: returns, for every unit with a key, the index of the first
 /// unit (in input order) with the same key. Units without a key map to themselves.
+///
+/// Sort-based (parallel, and free of randomly seeded hashing, so runs repeat
+/// instruction for instruction).
 pub fn first_with_same_key(keys: &[Option<u128>]) -> Vec<u32> {
-    let mut first: std::collections::HashMap<u128, u32> =
-        std::collections::HashMap::with_capacity(keys.len());
-    keys.iter()
+    use rayon::prelude::*;
+    let mut keyed: Vec<(u128, u32)> = keys
+        .iter()
         .enumerate()
-        .map(|(i, key)| {
-            let i = u32::try_from(i).expect("fewer than 2^32 units");
-            match key {
-                Some(k) => *first.entry(*k).or_insert(i),
-                None => i,
-            }
-        })
-        .collect()
+        .filter_map(|(i, key)| key.map(|k| (k, u32::try_from(i).expect("fewer than 2^32 units"))))
+        .collect();
+    keyed.par_sort_unstable();
+    let mut first: Vec<u32> = (0..keys.len() as u32).collect();
+    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+        let head = run[0].1;
+        for &(_, unit) in run {
+            first[unit as usize] = head;
+        }
+    }
+    first
 }
 
 #[cfg(test)]

@@ -402,12 +402,12 @@ fn labels_against_index(
         uf.union(e.a, e.b + shift);
     }
     let roots = uf.labels();
-    let mut first_new = std::collections::HashMap::new();
+    let mut first_new: Vec<Option<u32>> = vec![None; prior + units];
     let mut labels = Vec::with_capacity(units);
     let mut matches = Vec::with_capacity(units);
     for u in 0..units as u32 {
         let root = roots[(u + shift) as usize];
-        labels.push(*first_new.entry(root).or_insert(u));
+        labels.push(*first_new[root as usize].get_or_insert(u));
         matches.push((root < shift).then_some(root));
     }
     (labels, matches)
@@ -561,9 +561,11 @@ fn verify_exact(
 
 fn summarise(outcome: &DedupOutcome, candidates: u64) -> Stats {
     let (records, units, labels) = (&outcome.records, &outcome.units, &outcome.labels);
-    let mut cluster_sizes = std::collections::HashMap::<u32, u32>::new();
+    // Labels are unit numbers, so a plain array counts cluster sizes (and keeps
+    // the run free of randomly seeded hashing, for repeatable instruction counts).
+    let mut cluster_sizes = vec![0u32; labels.len()];
     for &l in labels {
-        *cluster_sizes.entry(l).or_default() += 1;
+        cluster_sizes[l as usize] += 1;
     }
     let dropped = |i: usize| !outcome.is_kept(i as u32);
     let duplicate_units = (0..units.len()).filter(|&i| dropped(i)).count() as u64;
@@ -578,8 +580,8 @@ fn summarise(outcome: &DedupOutcome, candidates: u64) -> Stats {
         records: records.len() as u64,
         units: units.len() as u64,
         featureless_units: units.iter().filter(|u| u.features == 0).count() as u64,
-        clusters: cluster_sizes.len() as u64,
-        duplicate_clusters: cluster_sizes.values().filter(|&&n| n > 1).count() as u64,
+        clusters: cluster_sizes.iter().filter(|&&n| n > 0).count() as u64,
+        duplicate_clusters: cluster_sizes.iter().filter(|&&n| n > 1).count() as u64,
         duplicate_units,
         duplicate_fraction: if units.is_empty() {
             0.0
