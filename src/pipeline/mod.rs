@@ -244,21 +244,37 @@ pub fn run_against(
                     crate::lsh::verify_by_signature(&scanned.sketches, k, &candidates, 0.0)
                 }
                 Verify::Exact => {
-                    let floor = clearly_below(config.threshold, k);
+                    // Only pairs whose signature estimate leaves the answer in doubt
+                    // are re-shingled; the rest are settled by the estimate.
+                    let (floor, ceiling) = settled_by_estimate(config.threshold, k);
                     let sketches = &scanned.sketches;
-                    let far_below = |a: u32, b: u32| {
-                        let (a, b) = (a as usize * k, b as usize * k);
-                        estimate_jaccard(&sketches[a..a + k], &sketches[b..b + k]) < floor
-                    };
-                    verify_exact(
+                    let estimated: Vec<(u32, u32, f32)> = candidates
+                        .par_iter()
+                        .map(|&(a, b)| {
+                            let (x, y) = (a as usize * k, b as usize * k);
+                            (
+                                a,
+                                b,
+                                estimate_jaccard(&sketches[x..x + k], &sketches[y..y + k]) as f32,
+                            )
+                        })
+                        .filter(|&(_, _, est)| f64::from(est) >= floor)
+                        .collect();
+                    let (mut accepted, doubtful): (Vec<_>, Vec<_>) = estimated
+                        .into_iter()
+                        .partition(|&(_, _, est)| f64::from(est) >= ceiling);
+                    let doubtful: Vec<(u32, u32)> =
+                        doubtful.into_iter().map(|(a, b, _)| (a, b)).collect();
+                    accepted.extend(verify_exact(
                         corpus,
                         &scanned.records,
                         &scanned.units,
                         &shingler,
-                        &candidates,
+                        &doubtful,
                         config.threshold,
-                        &far_below,
-                    )?
+                    )?);
+                    accepted.sort_unstable_by_key(|&(a, b, _)| (a, b));
+                    accepted
                 }
             };
             progress.finish_stage();
@@ -484,34 +500,32 @@ fn verify_simhash_exact(
     threshold: f64,
 ) -> Result<Vec<Edge>> {
     let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
-    let kept = verify_exact(
-        corpus,
-        records,
-        units,
-        shingler,
-        &pairs,
-        threshold,
-        &|_, _| false,
-    )?;
+    let kept = verify_exact(corpus, records, units, shingler, &pairs, threshold)?;
     Ok(kept
         .into_iter()
         .map(|(a, b, similarity)| Edge { a, b, similarity })
         .collect())
 }
 
-/// A signature estimate below this is taken as proof that the true Jaccard is
-/// under `threshold`: 4.5 standard deviations of a `k`-value estimate (plus one
-/// step) below it, which a pair at the threshold undershoots with probability
-/// below 1e-5.
-fn clearly_below(threshold: f64, k: usize) -> f64 {
+/// How many standard deviations of a `k`-value signature estimate separate a pair
+/// settled by its estimate from the threshold. Six binomial deviations also cover
+/// the somewhat larger spread of densified one-permutation estimates on short
+/// units (at most twice the variance in the tests), leaving an error chance per
+/// pair far below 1e-4.
+const VERIFY_MARGIN_SIGMAS: f64 = 6.0;
+
+/// Estimates below the first bound prove a pair is under `threshold`, estimates at
+/// or above the second prove it reaches it; only pairs in between need the exact
+/// Jaccard.
+fn settled_by_estimate(threshold: f64, k: usize) -> (f64, f64) {
     let k = k as f64;
-    threshold - 4.5 * (threshold * (1.0 - threshold) / k).sqrt() - 1.0 / k
+    let margin = VERIFY_MARGIN_SIGMAS * (threshold * (1.0 - threshold) / k).sqrt() + 1.0 / k;
+    (threshold - margin, threshold + margin)
 }
 
 /// Confirms candidates by the exact Jaccard of their shingle sets, re-shingling
 /// each unit that appears in a candidate once (in parallel) rather than once per
-/// pair. `skip` drops pairs before the exact check (MinHash uses it to pass over
-/// pairs whose signature estimate is far below the threshold).
+/// pair.
 ///
 /// Memory: the shingle sets of all candidate units are held at once, about 8
 /// bytes per distinct shingle of those units.
@@ -522,13 +536,7 @@ fn verify_exact(
     shingler: &Shingler,
     candidates: &[(u32, u32)],
     threshold: f64,
-    skip: &(dyn Fn(u32, u32) -> bool + Sync),
 ) -> Result<Vec<(u32, u32, f32)>> {
-    let candidates: Vec<(u32, u32)> = candidates
-        .par_iter()
-        .copied()
-        .filter(|&(a, b)| !skip(a, b))
-        .collect();
     let mut involved: Vec<u32> = candidates.iter().flat_map(|&(a, b)| [a, b]).collect();
     involved.par_sort_unstable();
     involved.dedup();
