@@ -165,7 +165,7 @@ impl Corpus {
 
     /// Cuts every file into parallel work chunks, in input order. A plain-text file is
     /// one chunk; a JSONL file is cut at newlines into pieces of about
-    /// [`CHUNK_BYTES`], each knowing the line number it starts at.
+    /// `CHUNK_BYTES`, each knowing the line number it starts at.
     pub fn chunks(&self) -> Vec<Chunk> {
         let mut chunks = Vec::new();
         for (index, file) in self.files.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! The MinHash signing loop, compiled for the best instruction set the CPU has.
 //!
-//! One loop body ([`sign_body`]) is written once in portable Rust, in a shape the
+//! One loop body (`sign_body`) is written once in portable Rust, in a shape the
 //! compiler vectorises (32×32→64-bit multiplies, shifts, masks, `min`). It is
 //! compiled three times: plain (any CPU), with AVX2, and with AVX-512; the CPU is
 //! checked once and the choice cached. Because every version runs the same integer
