@@ -493,6 +493,36 @@ fn against_an_index_finds_what_one_combined_run_finds() {
         .count();
     assert!(matched > 0, "some units match indexed ones");
 
+    // The same through `index build` and `index add`, which also grows the index.
+    let grown = dir.path().join("grown.ndx");
+    for (action, input, out) in [("build", &a, "out-build"), ("add", &b, "out-add")] {
+        neardedup()
+            .args([
+                "index",
+                action,
+                "--quiet",
+                "--id-field",
+                "id",
+                "--verify",
+                "signature",
+            ])
+            .arg("--index")
+            .arg(&grown)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .arg(input)
+            .assert()
+            .success();
+    }
+    let added = read_jsonl(&dir.path().join("out-add/clusters.jsonl"));
+    assert_eq!(duplicates(&added), want);
+    let index = neardedup::index::SignatureIndex::read(&grown).expect("index reads back");
+    assert_eq!(
+        index.len(),
+        lines.len(),
+        "build + add index every unit of both halves"
+    );
+
     // Settings come from the index; an index of another algorithm is refused.
     expect_failure(
         &[&b],

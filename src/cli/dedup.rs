@@ -141,6 +141,13 @@ pub struct DedupArgs {
 }
 
 impl DedupArgs {
+    /// The same run with `--against` and `--save-index` set (for `neardedup index`).
+    pub fn with_index(mut self, against: Option<PathBuf>, save_index: Option<PathBuf>) -> Self {
+        self.against = against;
+        self.save_index = save_index;
+        self
+    }
+
     fn config(&self) -> anyhow::Result<DedupConfig> {
         let parse_err = |e: String| anyhow::anyhow!(e);
         let config = DedupConfig {

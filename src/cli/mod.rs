@@ -9,6 +9,7 @@ mod compare;
 mod dedup;
 mod eval;
 mod gen;
+mod index;
 mod progress;
 
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     /// Run a grid of algorithms and settings on a labelled corpus and write
     /// compare.md, compare.json and plots (S-curve, precision-recall, time).
     Compare(Box<compare::CompareArgs>),
+    /// Build or extend a saved MinHash index for incremental runs (`index build`,
+    /// `index add`); see also `dedup --against`.
+    Index(index::IndexArgs),
 }
 
 /// Parses arguments, runs the subcommand, and turns the outcome into an exit code.
@@ -47,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Compare(args) => compare::run(*args),
+        Command::Index(args) => index::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
