@@ -131,6 +131,12 @@ fn fold_ascii(input: &[u8], options: NormalizeOptions, out: &mut String) {
     buf.truncate(written);
 }
 
+/// The byte map [`fold_ascii`] uses under `options`: each ASCII byte's output
+/// byte, or [`ASCII_SPACE`] for a byte that becomes whitespace.
+pub(crate) fn ascii_table_for(options: NormalizeOptions) -> &'static [u8; 128] {
+    &ASCII_TABLES[usize::from(options.lowercase) * 2 + usize::from(options.fold_punctuation)]
+}
+
 /// Byte maps for [`fold_ascii`], indexed by `lowercase * 2 + fold_punctuation`:
 /// each ASCII byte maps to its output byte, or to [`ASCII_SPACE`] for "whitespace".
 const ASCII_TABLES: [[u8; 128]; 4] = [
@@ -141,7 +147,7 @@ const ASCII_TABLES: [[u8; 128]; 4] = [
 ];
 
 /// Marks "whitespace" in [`ASCII_TABLES`]: not an ASCII byte, so never an output.
-const ASCII_SPACE: u8 = 0xFF;
+pub(crate) const ASCII_SPACE: u8 = 0xFF;
 
 const fn ascii_table(lowercase: bool, fold_punctuation: bool) -> [u8; 128] {
     let mut table = [0u8; 128];

@@ -16,7 +16,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::normalize::{normalize_into, NormalizeOptions};
+use super::normalize::{ascii_table_for, normalize_into, NormalizeOptions, ASCII_SPACE};
 use crate::error::{Error, Result};
 
 /// How text is cut into tokens before n-grams are formed.
@@ -104,6 +104,22 @@ impl Shingler {
     /// repeated shingles appear repeatedly.
     pub fn shingles_into(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u64>) {
         out.clear();
+        let n = &self.config.normalize;
+        if self.config.tokenizer == Tokenizer::Word
+            && n.fold_punctuation
+            && n.fold_whitespace
+            && text.is_ascii()
+        {
+            scratch.token_hashes.clear();
+            ascii_word_hashes(text.as_bytes(), *n, &mut scratch.token_hashes);
+            ngrams_of(&scratch.token_hashes, self.config.ngram, out);
+            return;
+        }
+        self.shingles_general(text, scratch, out);
+    }
+
+    /// The general path: normalise into a buffer, then tokenise it.
+    fn shingles_general(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u64>) {
         normalize_into(text, self.config.normalize, &mut scratch.normalized);
         let tokens = &mut scratch.token_hashes;
         tokens.clear();
@@ -154,6 +170,49 @@ impl Shingler {
     }
 }
 
+/// Word-token hashes of ASCII text under punctuation and whitespace folding, in one
+/// pass with no normalised copy: the byte map of the normalisation turns the text
+/// into letters and digits between spaces, so every run between spaces is one word,
+/// hashed exactly as the general path hashes it.
+fn ascii_word_hashes(text: &[u8], options: NormalizeOptions, tokens: &mut Vec<u64>) {
+    /// Tokens up to this length are assembled on the stack.
+    const SHORT: usize = 64;
+    let table = ascii_table_for(options);
+    let mut short = [0u8; SHORT];
+    let mut long: Vec<u8> = Vec::new();
+    let mut len = 0usize;
+    let mut finish = |len: usize, short: &[u8; SHORT], long: &mut Vec<u8>| {
+        if len <= SHORT {
+            tokens.push(xxh3_64(&short[..len]));
+        } else {
+            tokens.push(xxh3_64(long));
+            long.clear();
+        }
+    };
+    for &b in text {
+        let mapped = table[usize::from(b)];
+        if mapped == ASCII_SPACE {
+            if len > 0 {
+                finish(len, &short, &mut long);
+                len = 0;
+            }
+            continue;
+        }
+        if len < SHORT {
+            short[len] = mapped;
+        } else {
+            if len == SHORT {
+                long.extend_from_slice(&short);
+            }
+            long.push(mapped);
+        }
+        len += 1;
+    }
+    if len > 0 {
+        finish(len, &short, &mut long);
+    }
+}
+
 /// True when UAX #29 would certainly keep `run` (which has no spaces) as one
 /// word: it is made only of ASCII letters and digits and Hangul syllables, which
 /// are all ALetter or Numeric, and no word boundary falls between those (rules
@@ -173,27 +232,32 @@ fn hash_token(token: &str) -> u64 {
 
 /// Hashes every window of `n` consecutive token hashes; fewer than `n` tokens give
 /// one shingle of all of them.
+///
+/// A window's hash is a polynomial in the token hashes (`t0·B^(n-1) + … + t(n-1)`,
+/// wrapping), rolled from one window to the next in constant time, then finalised.
+/// `B ≡ 3 (mod 4)`, so swapping two different tokens changes the sum unless they
+/// agree in 63 bits.
 fn ngrams_of(tokens: &[u64], n: usize, out: &mut Vec<u64>) {
+    const B: u64 = 0x9E37_79B9_7F4A_7C17;
     if tokens.is_empty() {
         return;
     }
-    if tokens.len() <= n {
-        out.push(combine(tokens));
-        return;
+    let width = n.min(tokens.len());
+    let tag = (width as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    let mut h = 0u64;
+    for &t in &tokens[..width] {
+        h = h.wrapping_mul(B).wrapping_add(t);
     }
-    out.extend(tokens.windows(n).map(combine));
-}
-
-/// Mixes a short sequence of (already well-distributed) token hashes into one
-/// order-sensitive 64-bit hash.
-#[inline]
-fn combine(window: &[u64]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = (window.len() as u64).wrapping_mul(K);
-    for &t in window {
-        h = (h ^ t).wrapping_mul(K).rotate_left(29);
+    out.push(fmix64(h ^ tag));
+    // B^(n-1): the weight of the token that leaves the window.
+    let top = (1..width).fold(1u64, |p, _| p.wrapping_mul(B));
+    for i in width..tokens.len() {
+        h = h
+            .wrapping_sub(tokens[i - width].wrapping_mul(top))
+            .wrapping_mul(B)
+            .wrapping_add(tokens[i]);
+        out.push(fmix64(h ^ tag));
     }
-    fmix64(h)
 }
 
 /// The 64-bit finaliser from MurmurHash3: full avalanche of the accumulated state.
@@ -299,5 +363,60 @@ mod tests {
             ngrams_of(&tokens, 1, &mut reference);
             proptest::prop_assert_eq!(fast, reference, "{:?}", text);
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_single_pass_matches_the_general_path(
+            text in "[ -~\t\n가-힣é中ㄱ]{0,300}",
+            ngram in 1usize..6,
+            lowercase: bool,
+        ) {
+            let normalize = NormalizeOptions { lowercase, ..NormalizeOptions::default() };
+            let shingler = Shingler::new(ShingleConfig { tokenizer: Tokenizer::Word, ngram, normalize })
+                .expect("valid config");
+            let mut scratch = Scratch::default();
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            shingler.shingles_into(&text, &mut scratch, &mut fast);
+            shingler.shingles_general(&text, &mut scratch, &mut general);
+            proptest::prop_assert_eq!(fast, general, "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn long_ascii_tokens_hash_like_the_general_path() {
+        let shingler = Shingler::new(ShingleConfig::default()).expect("valid config");
+        let text = format!("short {} words here and more", "x".repeat(200));
+        let mut scratch = Scratch::default();
+        let (mut fast, mut general) = (Vec::new(), Vec::new());
+        shingler.shingles_into(&text, &mut scratch, &mut fast);
+        shingler.shingles_general(&text, &mut scratch, &mut general);
+        assert_eq!(fast, general);
+    }
+
+    #[test]
+    fn rolling_windows_equal_windows_hashed_from_scratch() {
+        let tokens: Vec<u64> = (0..40u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xABCD)
+            .collect();
+        for n in 1..8 {
+            let mut rolled = Vec::new();
+            ngrams_of(&tokens, n, &mut rolled);
+            let fresh: Vec<u64> = tokens
+                .windows(n)
+                .map(|w| {
+                    let mut one = Vec::new();
+                    ngrams_of(w, n, &mut one);
+                    one[0]
+                })
+                .collect();
+            assert_eq!(rolled, fresh, "n={n}");
+        }
+        let mut swapped = tokens.clone();
+        swapped.swap(0, 1);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        ngrams_of(&tokens[..3], 3, &mut a);
+        ngrams_of(&swapped[..3], 3, &mut b);
+        assert_ne!(a, b, "order matters");
     }
 }
