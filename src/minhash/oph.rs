@@ -16,6 +16,7 @@
 //! verification work unchanged.
 
 use super::signer::{SplitMix64, EMPTY_SLOT};
+use crate::text::shingle::fmix64 as mix64;
 
 /// Largest `k` supported (the occupancy bitmap lives on the stack).
 pub const MAX_BINS: usize = 4096;
@@ -121,16 +122,6 @@ impl OnePermHasher {
         self.sign_into(shingles, &mut out);
         out
     }
-}
-
-/// The MurmurHash3 64-bit finaliser: a bijection with full avalanche.
-#[inline]
-fn mix64(mut k: u64) -> u64 {
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    k ^ (k >> 33)
 }
 
 #[cfg(test)]

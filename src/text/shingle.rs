@@ -260,9 +260,10 @@ fn ngrams_of(tokens: &[u64], n: usize, out: &mut Vec<u64>) {
     }
 }
 
-/// The 64-bit finaliser from MurmurHash3: full avalanche of the accumulated state.
+/// The 64-bit finaliser from MurmurHash3: a bijection with full avalanche (also
+/// the bin-and-value hash of one-permutation MinHash).
 #[inline]
-fn fmix64(mut k: u64) -> u64 {
+pub(crate) fn fmix64(mut k: u64) -> u64 {
     k ^= k >> 33;
     k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
     k ^= k >> 33;
