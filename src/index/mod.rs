@@ -141,39 +141,47 @@ impl SignatureIndex {
         Ok(())
     }
 
-    /// Checks that a run with `config` makes signatures comparable with these.
-    pub fn check_compatible(&self, config: &DedupConfig, path: &Path) -> Result<()> {
+    /// Why a run with `config` would make signatures that cannot be compared with
+    /// these, or `None` when it would not.
+    pub fn incompatibility(&self, config: &DedupConfig) -> Option<String> {
         if config.algo != Algo::Minhash {
-            return Err(Error::Config(
+            return Some(
                 "an index holds MinHash signatures: use --algo minhash with --against".into(),
-            ));
+            );
         }
         let wanted = IndexHeader::for_config(config);
-        if wanted != self.header {
-            let have = serde_json::to_value(&self.header).unwrap_or_default();
-            let want = serde_json::to_value(&wanted).unwrap_or_default();
-            let differing: Vec<String> = match (have.as_object(), want.as_object()) {
-                (Some(h), Some(w)) => h
-                    .iter()
-                    .filter(|(k, v)| w.get(*k) != Some(v))
-                    .map(|(k, v)| {
-                        format!(
-                            "{k} (index: {v}, run: {})",
-                            w.get(k).cloned().unwrap_or_default()
-                        )
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            return Err(Error::in_file(
-                path,
-                format!(
-                    "index was built with different settings: {}",
-                    differing.join("; ")
-                ),
-            ));
+        if wanted == self.header {
+            return None;
         }
-        Ok(())
+        let have = serde_json::to_value(&self.header).unwrap_or_default();
+        let want = serde_json::to_value(&wanted).unwrap_or_default();
+        let differing: Vec<String> = match (have.as_object(), want.as_object()) {
+            (Some(h), Some(w)) => h
+                .iter()
+                .filter(|(k, v)| w.get(*k) != Some(v))
+                .map(|(k, v)| {
+                    format!(
+                        "{k} (index: {v}, run: {})",
+                        w.get(k).cloned().unwrap_or_default()
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(format!(
+            "index was built with different settings: {}",
+            differing.join("; ")
+        ))
+    }
+
+    /// Checks that a run with `config` makes signatures comparable with these,
+    /// naming the index file `path` in the error.
+    pub fn check_compatible(&self, config: &DedupConfig, path: &Path) -> Result<()> {
+        match self.incompatibility(config) {
+            None => Ok(()),
+            Some(why) if config.algo != Algo::Minhash => Err(Error::Config(why)),
+            Some(why) => Err(Error::in_file(path, why)),
+        }
     }
 
     /// Writes the index to `path` (via a temporary file and a rename).

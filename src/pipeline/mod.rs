@@ -25,7 +25,7 @@ pub use scan::{InvalidRecords, UnitMeta, UnitSplit};
 use crate::cluster::UnionFind;
 use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
-use crate::index::{IndexHeader, IndexedUnit, SignatureIndex};
+use crate::index::{IndexedUnit, SignatureIndex};
 use crate::minhash::{estimate_jaccard, optimal_params, LshParams, Signer};
 use crate::text::shingle::Scratch;
 use crate::text::{ShingleSet, Shingler};
@@ -138,17 +138,8 @@ pub fn run_against(
     progress: &dyn Progress,
 ) -> Result<DedupOutcome> {
     config.validate()?;
-    if let Some(index) = index {
-        if config.algo != Algo::Minhash {
-            return Err(crate::error::Error::Config(
-                "an index holds MinHash signatures: use --algo minhash with --against".into(),
-            ));
-        }
-        if IndexHeader::for_config(config) != index.header {
-            return Err(crate::error::Error::Config(
-                "the index was built with different settings".into(),
-            ));
-        }
+    if let Some(why) = index.and_then(|index| index.incompatibility(config)) {
+        return Err(crate::error::Error::Config(why));
     }
     let prior = index.map_or(0, SignatureIndex::len);
     let shingler = Shingler::new(config.shingle)?;

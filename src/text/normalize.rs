@@ -193,14 +193,12 @@ fn classify(c: char, options: NormalizeOptions) -> CharClass {
         CharClass::Keep
     };
     if c.is_ascii() {
-        return if c.is_ascii_alphanumeric() {
-            if c.is_ascii_uppercase() {
-                case
-            } else {
-                CharClass::Keep
-            }
-        } else if c.is_whitespace() || options.fold_punctuation {
+        // One definition of what happens to ASCII: the byte map of `fold_ascii`.
+        let mapped = ascii_table_for(options)[c as usize];
+        return if mapped == ASCII_SPACE {
             CharClass::Space
+        } else if mapped != c as u8 {
+            CharClass::Lower
         } else {
             CharClass::Keep
         };

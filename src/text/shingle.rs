@@ -126,10 +126,6 @@ impl Shingler {
         let normalized = scratch.normalized.as_str();
         match self.config.tokenizer {
             Tokenizer::Word => {
-                // Folded ASCII text is letters and digits between single spaces.
-                let n = &self.config.normalize;
-                let every_run_is_a_word =
-                    n.fold_punctuation && n.fold_whitespace && normalized.is_ascii();
                 let bytes = normalized.as_bytes();
                 let mut start = 0;
                 for end in 0..=bytes.len() {
@@ -140,7 +136,7 @@ impl Shingler {
                         // Both ends sit next to an ASCII space or the text's ends, so
                         // they are char boundaries.
                         let run = &normalized[start..end];
-                        if every_run_is_a_word || is_single_word(run) {
+                        if is_single_word(run) {
                             tokens.push(hash_token(run));
                         } else {
                             tokens.extend(run.unicode_words().map(hash_token));
