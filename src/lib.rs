@@ -64,3 +64,4 @@ pub mod pipeline;
 pub mod simhash;
 pub mod synth;
 pub mod text;
+pub mod work;

@@ -16,6 +16,38 @@ use std::time::Duration;
 /// How often the sampler reads `/proc/self/status`.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
 
+/// Largest anonymous resident size sampled since the last [`take_stage_peak_anon`]
+/// (0 when no [`PeakSampler`] runs).
+static STAGE_PEAK_ANON: AtomicU64 = AtomicU64::new(0);
+
+/// The largest anonymous resident memory seen since the previous call (the peak of
+/// the stage that just ended), including the current amount; `None` where it
+/// cannot be read. Samples come from a running [`PeakSampler`].
+pub fn take_stage_peak_anon() -> Option<u64> {
+    let now = current_anon_and_file()?.0;
+    Some(STAGE_PEAK_ANON.swap(0, Ordering::Relaxed).max(now))
+}
+
+/// Memory the system could give this process now (`MemAvailable`), where known.
+pub fn available_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .map(|kib| kib * 1024)
+}
+
+/// Default memory budget of a run: a quarter of the available memory, between
+/// 256 MiB and 2 GiB (1 GiB where the available memory is unknown).
+pub fn default_budget_bytes() -> u64 {
+    const MIB: u64 = 1 << 20;
+    available_bytes().map_or(1024 * MIB, |available| {
+        (available / 4).clamp(256 * MIB, 2048 * MIB)
+    })
+}
+
 /// Peak resident set size of this process in bytes, where the OS reports it.
 pub fn peak_rss_bytes() -> Option<u64> {
     status_fields_kib(&["VmHWM:"]).map(|v| v[0] * 1024)
@@ -72,6 +104,7 @@ impl PeakSampler {
             move || {
                 if let Some((a, f)) = current_anon_and_file() {
                     anon.fetch_max(a, Ordering::Relaxed);
+                    STAGE_PEAK_ANON.fetch_max(a, Ordering::Relaxed);
                     file.fetch_max(f, Ordering::Relaxed);
                 }
             }

@@ -11,7 +11,9 @@ use neardedup::corpus::{Corpus, CorpusOptions, Format, ParaSep};
 use neardedup::index::{IndexedUnit, SignatureIndex};
 use neardedup::output::report::{Report, RunCosts};
 use neardedup::output::{writers, Staged};
-use neardedup::pipeline::{self, Algo, DedupConfig, DedupOutcome, StageTiming, UnitKind, Verify};
+use neardedup::pipeline::{
+    self, Algo, DedupConfig, DedupOutcome, RunOptions, StageTiming, UnitKind, Verify,
+};
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
 use super::progress::Bar;
@@ -131,6 +133,30 @@ pub struct DedupArgs {
     #[arg(long, value_name = "INDEX")]
     save_index: Option<PathBuf>,
 
+    /// Scratch folder for the run's checkpoints (sketched shards, candidate pairs,
+    /// verified edges). Run the same command again after an interruption and it
+    /// resumes from them. Removed after a successful run unless --keep-work.
+    /// [default: OUT/.neardedup-work]
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+
+    /// Keep the scratch folder after a successful run.
+    #[arg(long)]
+    keep_work: bool,
+
+    /// Memory for the run's large working structures (sketching shards, LSH
+    /// buckets, exact verification batches), e.g. `512MiB`, `4GB`; larger
+    /// corpora are processed in more passes. Per-unit state (about 100 bytes per
+    /// unit) comes on top. [default: a quarter of the available memory, 256 MiB
+    /// to 2 GiB]
+    #[arg(long, value_name = "SIZE", value_parser = super::size::parse_size)]
+    memory_budget: Option<u64>,
+
+    /// Input bytes sketched per checkpointed shard. [default: a quarter of the
+    /// memory budget, at least 16 MiB]
+    #[arg(long, value_name = "SIZE", value_parser = super::size::parse_size)]
+    shard_size: Option<u64>,
+
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -223,8 +249,32 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     if args.save_index.is_some() && config.algo != Algo::Minhash {
         bail!("--save-index stores MinHash signatures: use --algo minhash");
     }
-    let outcome =
-        pool.install(|| pipeline::run_against(&corpus, &config, index.as_ref(), &progress))?;
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| args.out.join(".neardedup-work"));
+    let memory_budget = args
+        .memory_budget
+        .unwrap_or_else(neardedup::memory::default_budget_bytes);
+    let options = RunOptions {
+        index: index.as_ref(),
+        work_dir: Some(work_dir.clone()),
+        memory_budget,
+        shard_bytes: args.shard_size,
+        keep_signatures: args.save_index.is_some(),
+    };
+    let outcome = match pool.install(|| pipeline::run_with(&corpus, &config, &options, &progress)) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // A run that failed (rather than being interrupted) has nothing worth
+            // resuming: leave no scratch folder, and no empty output folder, behind.
+            if args.work_dir.is_none() {
+                let _ = std::fs::remove_dir_all(&work_dir);
+                let _ = std::fs::remove_dir(&args.out);
+            }
+            return Err(e.into());
+        }
+    };
     if let Some(path) = &args.save_index {
         let mut saved = index.unwrap_or_else(|| SignatureIndex::new(&config));
         let units = outcome
@@ -252,6 +302,7 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     timings.push(StageTiming {
         stage: "write",
         seconds: writing.elapsed().as_secs_f64(),
+        peak_anon_bytes: neardedup::memory::take_stage_peak_anon(),
     });
     let memory = sampler.finish();
     let costs = RunCosts {
@@ -259,6 +310,7 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         wall_seconds: started.elapsed().as_secs_f64(),
         threads,
         memory,
+        memory_budget,
     };
     let report = Report::new(&corpus, &config, &outcome, deduped, costs);
     staged.write("report.json", |w| {
@@ -268,6 +320,11 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
             .map_err(|e| neardedup::error::Error::io("report.json", e))
     })?;
     staged.commit()?;
+    if !args.keep_work {
+        std::fs::remove_dir_all(&work_dir).with_context(|| {
+            format!("could not remove the scratch folder {}", work_dir.display())
+        })?;
+    }
 
     if !args.quiet {
         print_summary(&args, &config, &outcome, &report)?;
@@ -333,6 +390,19 @@ fn print_summary(
             report.skipped_files.binary.len()
         )?;
     }
+    let resumed = &outcome.resumed;
+    if resumed.any() {
+        let stages = if resumed.stages_reused.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", resumed.stages_reused.join(", "))
+        };
+        writeln!(
+            out,
+            "  resumed          {} of {} shard(s){stages} from an interrupted run",
+            resumed.shards_reused, resumed.shards
+        )?;
+    }
     writeln!(out, "  units            {} {}s", s.units, args.unit)?;
     writeln!(
         out,
@@ -367,6 +437,13 @@ fn print_summary(
             mib(report.memory.peak_file_bytes)
         )?;
     }
+    writeln!(
+        out,
+        "  scratch          {:.1} MiB of checkpoints ({:.1}% of input), budget {:.0} MiB",
+        report.scratch_bytes as f64 / (1 << 20) as f64,
+        pct(report.scratch_bytes, report.input_bytes),
+        report.memory_budget_bytes as f64 / (1 << 20) as f64
+    )?;
     writeln!(
         out,
         "  output           {}/{{clusters.jsonl, pairs.jsonl, deduped.jsonl, report.json}}",

@@ -11,6 +11,7 @@ mod eval;
 mod gen;
 mod index;
 mod progress;
+mod size;
 
 use std::process::ExitCode;
 

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use neardedup::pipeline::Progress;
+use neardedup::pipeline::{Progress, Total};
 
 /// A [`Progress`] that draws an indicatif bar (or nothing).
 pub struct Bar {
@@ -23,27 +23,30 @@ impl Bar {
 }
 
 impl Progress for Bar {
-    fn stage(&self, name: &str, total: Option<u64>) {
+    fn stage(&self, name: &str, total: Option<Total>) {
         self.bar.reset();
-        match total {
-            Some(total) => {
+        let template = match total {
+            Some(Total::Bytes(total)) => {
                 self.bar.set_length(total);
-                self.bar.set_style(
-                    ProgressStyle::with_template(
-                        "{msg:>12} [{bar:40}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-                );
+                "{msg:>12} [{bar:40}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}".to_string()
+            }
+            Some(Total::Items(total, what)) => {
+                self.bar.set_length(total);
+                format!("{{msg:>12}} [{{bar:40}}] {{human_pos}}/{{human_len}} {what} {{per_sec}} eta {{eta}}")
             }
             None => {
                 self.bar.unset_length();
-                self.bar.set_style(
-                    ProgressStyle::with_template("{msg:>12} {spinner} {elapsed}")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
+                "{msg:>12} {spinner} {elapsed}".to_string()
             }
-        }
+        };
+        let style = match total {
+            Some(_) => ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            None => ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        };
+        self.bar.set_style(style);
         self.bar.set_message(name.to_string());
     }
 

@@ -25,7 +25,7 @@ pub use split::{paragraphs, ParaSep, Paragraph};
 /// Target size of one parallel work chunk of a JSONL file. Big enough that the
 /// per-chunk overhead vanishes, small enough that 2-64 cores all get work on a file
 /// of a few hundred MB.
-const CHUNK_BYTES: usize = 4 << 20;
+pub const CHUNK_BYTES: usize = 4 << 20;
 
 /// How records are read out of the input files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +167,13 @@ impl Corpus {
     /// one chunk; a JSONL file is cut at newlines into pieces of about
     /// `CHUNK_BYTES`, each knowing the line number it starts at.
     pub fn chunks(&self) -> Vec<Chunk> {
+        self.chunks_of(CHUNK_BYTES)
+    }
+
+    /// Like [`Corpus::chunks`], with JSONL files cut into pieces of about
+    /// `max_bytes` (at least one line each).
+    pub fn chunks_of(&self, max_bytes: usize) -> Vec<Chunk> {
+        let max_bytes = max_bytes.max(1);
         let mut chunks = Vec::new();
         for (index, file) in self.files.iter().enumerate() {
             let index = u32::try_from(index).expect("fewer than 2^32 input files");
@@ -183,7 +190,7 @@ impl Corpus {
             let mut start = 0;
             let mut line = 1u64;
             while start < bytes.len() {
-                let mut end = (start + CHUNK_BYTES).min(bytes.len());
+                let mut end = (start + max_bytes).min(bytes.len());
                 if end < bytes.len() {
                     end = match bytes[end..].iter().position(|&b| b == b'\n') {
                         Some(p) => end + p + 1,

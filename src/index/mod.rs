@@ -7,15 +7,15 @@
 //! settings that decide what a signature means (shingling, MinHash variant, length
 //! and seed, unit kind), and a run against the index must use the same ones.
 //!
-//! # File format (version 1, little-endian)
+//! # File format (version 2, little-endian)
 //!
 //! ```text
 //! magic        8 bytes   "NDDXINDX"
-//! version      u32       1
+//! version      u32       2
 //! header_len   u32       then `header_len` bytes of JSON (IndexHeader)
 //! units        u64       number of units n
 //! ids_len      u64       then `ids_len` bytes: n JSON lines {"id": ..., "para": ...}
-//! signatures   n * num_perm u32
+//! signatures   n * num_perm u16 (compact signatures, see crate::minhash::compact)
 //! checksum     u64       xxh3-64 of every byte before it
 //! ```
 //!
@@ -30,15 +30,18 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::corpus::ParaSep;
 use crate::error::{Error, Result};
+use crate::minhash::compact::BYTES_PER_VALUE;
 use crate::minhash::Variant;
 use crate::pipeline::{Algo, DedupConfig, UnitKind};
 use crate::text::ShingleConfig;
+use crate::work::codec::{Decoder, Truncated};
 
 /// First bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"NDDXINDX";
 
-/// The format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build reads and writes. Version 1 (full 32-bit
+/// signature values) is no longer read: rebuild such an index.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The settings that give an index's signatures their meaning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,8 +105,9 @@ pub struct SignatureIndex {
     pub header: IndexHeader,
     /// Indexed units, in the order they were added.
     pub units: Vec<IndexedUnit>,
-    /// `units.len() * header.num_perm` signature values.
-    pub signatures: Vec<u32>,
+    /// Compact signatures (see [`crate::minhash::compact`]) of the units, back to
+    /// back: `2 * header.num_perm` bytes each.
+    pub signatures: Vec<u8>,
 }
 
 impl SignatureIndex {
@@ -126,11 +130,11 @@ impl SignatureIndex {
         self.units.is_empty()
     }
 
-    /// Appends units with their signatures (`num_perm` values each).
-    pub fn append(&mut self, units: Vec<IndexedUnit>, signatures: &[u32]) -> Result<()> {
-        if signatures.len() != units.len() * self.header.num_perm {
+    /// Appends units with their compact signatures (`2 * num_perm` bytes each).
+    pub fn append(&mut self, units: Vec<IndexedUnit>, signatures: &[u8]) -> Result<()> {
+        if signatures.len() != units.len() * self.header.num_perm * BYTES_PER_VALUE {
             return Err(Error::Config(format!(
-                "{} signature values for {} units of {} permutations",
+                "{} signature bytes for {} units of {} permutations",
                 signatures.len(),
                 units.len(),
                 self.header.num_perm
@@ -186,7 +190,7 @@ impl SignatureIndex {
 
     /// Writes the index to `path` (via a temporary file and a rename).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let mut bytes = Vec::with_capacity(64 + self.signatures.len() * 4);
+        let mut bytes = Vec::with_capacity(64 + self.signatures.len());
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         let header = serde_json::to_vec(&self.header).map_err(|e| Error::io(path, e.into()))?;
@@ -200,9 +204,7 @@ impl SignatureIndex {
         bytes.extend_from_slice(&(self.units.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&(ids.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&ids);
-        for v in &self.signatures {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
+        bytes.extend_from_slice(&self.signatures);
         let checksum = xxh3_64(&bytes);
         bytes.extend_from_slice(&checksum.to_le_bytes());
 
@@ -230,31 +232,33 @@ impl SignatureIndex {
         }
         let (body, tail) = bytes.split_at(bytes.len() - 8);
         let stored = u64::from_le_bytes(tail.try_into().expect("8-byte tail"));
-        let mut cursor = Cursor { bytes: body, at: 8 };
-        let version = cursor.u32().ok_or_else(|| bad("truncated header".into()))?;
+        let mut cursor = Decoder::new(body);
+        cursor
+            .take(MAGIC.len())
+            .map_err(|_| bad("truncated header".into()))?;
+        let version = cursor.u32().map_err(|_| bad("truncated header".into()))?;
         if version != FORMAT_VERSION {
             return Err(bad(format!(
-                "index format version {version}, this build reads version {FORMAT_VERSION}"
+                "index format version {version}, this build reads version {FORMAT_VERSION} \
+                 (rebuild the index with `neardedup index build`)"
             )));
         }
         if xxh3_64(body) != stored {
             return Err(bad("index is damaged (checksum mismatch)".into()));
         }
-        let header_len = cursor.u32().ok_or_else(|| bad("truncated header".into()))? as usize;
+        let header_len = cursor.u32().map_err(|_| bad("truncated header".into()))? as usize;
         let header_bytes = cursor
             .take(header_len)
-            .ok_or_else(|| bad("truncated header".into()))?;
+            .map_err(|_| bad("truncated header".into()))?;
         let header: IndexHeader = serde_json::from_slice(header_bytes)
             .map_err(|e| bad(format!("invalid index header: {e}")))?;
         let count = cursor
             .u64()
-            .ok_or_else(|| bad("truncated unit count".into()))? as usize;
-        let ids_len = cursor
-            .u64()
-            .ok_or_else(|| bad("truncated id block".into()))? as usize;
+            .map_err(|_| bad("truncated unit count".into()))? as usize;
+        let ids_len = cursor.u64().map_err(|_| bad("truncated id block".into()))? as usize;
         let ids = cursor
             .take(ids_len)
-            .ok_or_else(|| bad("truncated id block".into()))?;
+            .map_err(|_| bad("truncated id block".into()))?;
         let units = ids
             .split(|&b| b == b'\n')
             .filter(|line| !line.is_empty())
@@ -264,47 +268,22 @@ impl SignatureIndex {
         let values = count
             .checked_mul(header.num_perm)
             .ok_or_else(|| bad("unit count overflows".into()))?;
-        let sig_bytes = cursor
-            .take(values * 4)
-            .ok_or_else(|| bad("truncated signatures".into()))?;
-        if units.len() != count || cursor.at != body.len() {
+        let sig_bytes = values
+            .checked_mul(BYTES_PER_VALUE)
+            .ok_or(Truncated)
+            .and_then(|len| cursor.take(len))
+            .map_err(|_| bad("truncated signatures".into()))?;
+        if units.len() != count || cursor.position() != body.len() {
             return Err(bad(format!(
                 "inconsistent index: {} unit entries for a count of {count}",
                 units.len()
             )));
         }
-        let signatures = sig_bytes
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes(c.try_into().expect("4-byte chunk")))
-            .collect();
         Ok(SignatureIndex {
             header,
             units,
-            signatures,
+            signatures: sig_bytes.to_vec(),
         })
-    }
-}
-
-/// Reads little-endian fields off a byte slice.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.at.checked_add(n)?;
-        let slice = self.bytes.get(self.at..end)?;
-        self.at = end;
-        Some(slice)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.take(8)
-            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
     }
 }
 
@@ -330,7 +309,7 @@ mod tests {
                         para: Some(2),
                     },
                 ],
-                &[1, 2, 3, 4, 5, 6, 7, u32::MAX],
+                &crate::minhash::compact::compact(&[1, 2, 3, 4, 5, 6, 7, u32::MAX]),
             )
             .expect("lengths match");
         index

@@ -58,32 +58,6 @@ pub fn band_slice(signature: &[u32], band: usize, rows: usize) -> Option<&[u32]>
     signature.get(start..end)
 }
 
-/// Appends `(band key, unit)` for band `band` of every unit in the flat
-/// `signatures` array (unit `i` at `[i * num_perm, (i + 1) * num_perm)`),
-/// skipping units for which `skip(unit)` is true.
-///
-/// Units are numbered from 0; at most `u32::MAX + 1` units are considered.
-pub fn collect_band_keys(
-    signatures: &[u32],
-    num_perm: usize,
-    band: usize,
-    rows: usize,
-    skip: impl Fn(u32) -> bool,
-    out: &mut Vec<(u64, u32)>,
-) {
-    if num_perm == 0 {
-        return;
-    }
-    for (signature, unit) in signatures.chunks_exact(num_perm).zip(0..=u32::MAX) {
-        if skip(unit) {
-            continue;
-        }
-        if let Some(slice) = band_slice(signature, band, rows) {
-            out.push((band_key(slice), unit));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,20 +89,6 @@ mod tests {
         assert_eq!(band_slice(&sig, 2, 3), Some(&sig[6..9]));
         assert_eq!(band_slice(&sig, 3, 3), None);
         assert_eq!(band_slice(&sig, usize::MAX, 2), None);
-    }
-
-    #[test]
-    fn collect_band_keys_skips_and_numbers_units() {
-        let num_perm = 4;
-        let sigs: Vec<u32> = vec![1, 2, 3, 4, 1, 2, 9, 9, 5, 5, 5, 5];
-        let mut out = Vec::new();
-        collect_band_keys(&sigs, num_perm, 0, 2, |u| u == 2, &mut out);
-        assert_eq!(out, vec![(band_key(&[1, 2]), 0), (band_key(&[1, 2]), 1)]);
-        out.clear();
-        collect_band_keys(&sigs, num_perm, 1, 2, |_| false, &mut out);
-        let keys: Vec<u32> = out.iter().map(|&(_, u)| u).collect();
-        assert_eq!(keys, vec![0, 1, 2]);
-        assert_ne!(out[0].0, out[1].0);
     }
 
     proptest! {

@@ -34,7 +34,7 @@
 //! shingle set) are skipped: they would all share every bucket and say
 //! nothing about similarity.
 
-use crate::lsh::bands::{collect_band_keys, usable_bands};
+use crate::lsh::bands::{band_key, band_slice, usable_bands};
 use crate::minhash::{is_empty_signature, LshParams};
 use rayon::prelude::*;
 
@@ -79,23 +79,9 @@ pub fn bucket_pairs(members: &[u32]) -> Vec<(u32, u32)> {
     out
 }
 
-/// Star and chain pairs (packed) of every bucket of one band.
-fn band_pairs(
-    signatures: &[u32],
-    num_perm: usize,
-    band: usize,
-    rows: usize,
-    empty: &[bool],
-) -> Vec<u64> {
-    let mut keys = Vec::with_capacity(empty.len());
-    collect_band_keys(
-        signatures,
-        num_perm,
-        band,
-        rows,
-        |unit| empty.get(unit as usize).copied().unwrap_or(true),
-        &mut keys,
-    );
+/// Star and chain pairs (packed) of every bucket of one band, from the band's
+/// `(key, unit)` list (sorted here).
+fn band_pairs(mut keys: Vec<(u64, u32)>) -> Vec<u64> {
     // Sorting by (key, unit) groups buckets and orders members ascending.
     keys.sort_unstable();
     let mut pairs = Vec::new();
@@ -109,6 +95,53 @@ fn band_pairs(
         for_each_star_chain_pair(&members, |a, b| pairs.push(pack(a, b)));
     }
     pairs
+}
+
+/// Memory one band needs while its pairs are found: its `(key, unit)` list
+/// and up to two pairs per unit.
+pub const BAND_BYTES_PER_UNIT: usize = 32;
+
+/// Finds candidate pairs among `units` units that share a bucket in any of
+/// `bands` bands, where `key(band, unit)` is the unit's bucket key for a band
+/// (`None` leaves the unit out of that band).
+///
+/// Bands are processed `bands_per_pass` at a time (each in parallel), so the
+/// memory in use is about [`BAND_BYTES_PER_UNIT`] bytes per unit per band of a
+/// pass, plus the distinct pairs found so far; `after_band` is called as each
+/// band finishes (for progress). Star and chain pairs only (see the module
+/// documentation).
+///
+/// The result is sorted, free of duplicates, and every pair has
+/// `first < second`.
+pub fn candidate_pairs_by_key(
+    units: u32,
+    bands: usize,
+    bands_per_pass: usize,
+    key: impl Fn(usize, u32) -> Option<u64> + Sync,
+    after_band: impl Fn() + Sync,
+) -> Vec<(u32, u32)> {
+    let mut all: Vec<u64> = Vec::new();
+    let band_list: Vec<usize> = (0..bands).collect();
+    for pass in band_list.chunks(bands_per_pass.max(1)) {
+        let per_band: Vec<Vec<u64>> = pass
+            .par_iter()
+            .map(|&band| {
+                let keys: Vec<(u64, u32)> = (0..units)
+                    .filter_map(|unit| key(band, unit).map(|k| (k, unit)))
+                    .collect();
+                let pairs = band_pairs(keys);
+                after_band();
+                pairs
+            })
+            .collect();
+        all.reserve(per_band.iter().map(Vec::len).sum());
+        for pairs in per_band {
+            all.extend_from_slice(&pairs);
+        }
+        all.par_sort_unstable();
+        all.dedup();
+    }
+    all.into_iter().map(unpack).collect()
 }
 
 /// Finds candidate pairs of units that share at least one LSH band.
@@ -131,28 +164,28 @@ pub fn candidate_pairs(signatures: &[u32], num_perm: usize, params: LshParams) -
     if bands == 0 {
         return Vec::new();
     }
-    // Unit indices are u32: at most u32::MAX + 1 units are addressable.
-    let max_units = usize::try_from(u64::from(u32::MAX) + 1).unwrap_or(usize::MAX);
-    let units = (signatures.len() / num_perm).min(max_units);
+    // Unit indices are u32: at most u32::MAX units are addressed here.
+    let units = (signatures.len() / num_perm).min(u32::MAX as usize);
     let signatures = &signatures[..units * num_perm];
     let empty: Vec<bool> = signatures
         .par_chunks_exact(num_perm)
         .map(is_empty_signature)
         .collect();
-
-    let per_band: Vec<Vec<u64>> = (0..bands)
-        .into_par_iter()
-        .map(|band| band_pairs(signatures, num_perm, band, params.rows, &empty))
-        .collect();
-
-    let total = per_band.iter().map(Vec::len).sum();
-    let mut all = Vec::with_capacity(total);
-    for pairs in per_band {
-        all.extend_from_slice(&pairs);
-    }
-    all.par_sort_unstable();
-    all.dedup();
-    all.into_iter().map(unpack).collect()
+    let rows = params.rows;
+    candidate_pairs_by_key(
+        units as u32,
+        bands,
+        bands,
+        |band, unit| {
+            let at = unit as usize;
+            if empty[at] {
+                return None;
+            }
+            let signature = &signatures[at * num_perm..(at + 1) * num_perm];
+            band_slice(signature, band, rows).map(band_key)
+        },
+        || {},
+    )
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ pub mod bands;
 pub mod candidates;
 pub mod verify;
 
-pub use bands::{band_key, band_slice, collect_band_keys, usable_bands};
-pub use candidates::{bucket_pairs, candidate_pairs};
+pub use bands::{band_key, band_slice, usable_bands};
+pub use candidates::{bucket_pairs, candidate_pairs, candidate_pairs_by_key, BAND_BYTES_PER_UNIT};
 pub use verify::verify_by_signature;
 
 #[cfg(test)]

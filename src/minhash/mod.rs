@@ -14,6 +14,7 @@
 //! Candidate generation and verification over many signatures live in
 //! `crate::lsh`.
 
+pub mod compact;
 pub mod kernels;
 pub mod oph;
 pub mod params;

@@ -8,7 +8,7 @@ use super::writers::DedupedCounts;
 use crate::corpus::{Corpus, SkippedFiles};
 use crate::memory::MemoryPeaks;
 use crate::minhash::LshParams;
-use crate::pipeline::{DedupConfig, DedupOutcome, InvalidRecords, StageTiming, Stats};
+use crate::pipeline::{DedupConfig, DedupOutcome, InvalidRecords, Resumed, StageTiming, Stats};
 
 /// The contents of `report.json`.
 #[derive(Debug, Serialize)]
@@ -42,6 +42,13 @@ pub struct Report<'a> {
     /// Peak memory: resident high-water mark (mapped input pages included), and
     /// the sampled peaks of anonymous (allocated) and file-backed (mapped) memory.
     pub memory: MemoryPeaks,
+    /// The memory budget the run's working structures were sized to, in bytes.
+    pub memory_budget_bytes: u64,
+    /// Bytes of checkpoints in the scratch folder at the end of the run (the
+    /// run's on-disk intermediates).
+    pub scratch_bytes: u64,
+    /// What the run took from an interrupted earlier run of the same command.
+    pub resumed: &'a Resumed,
 }
 
 /// What a run cost, measured outside the pipeline.
@@ -55,6 +62,8 @@ pub struct RunCosts {
     pub threads: usize,
     /// Peak memory.
     pub memory: MemoryPeaks,
+    /// The run's memory budget in bytes.
+    pub memory_budget: u64,
 }
 
 /// LSH band layout in the report.
@@ -101,6 +110,9 @@ impl<'a> Report<'a> {
             timings: costs.timings,
             wall_seconds: costs.wall_seconds,
             memory: costs.memory,
+            memory_budget_bytes: costs.memory_budget,
+            scratch_bytes: outcome.scratch_bytes,
+            resumed: &outcome.resumed,
         }
     }
 }

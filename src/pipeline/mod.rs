@@ -1,34 +1,54 @@
-//! One dedup run, end to end: scan, index, verify, cluster.
+//! One dedup run, end to end: sketch (shard by shard), index, verify, cluster.
 //!
 //! ```text
-//! corpus ──scan (parallel)──▶ units + sketches ──index──▶ candidate pairs
-//!        ──verify──▶ duplicate edges ──union-find──▶ cluster labels
+//! corpus ──sketch (parallel, per shard)──▶ units + sketches (checkpointed)
+//!        ──index──▶ candidate pairs (checkpointed) ──verify──▶ duplicate edges
+//!        (checkpointed) ──union-find──▶ cluster labels
 //! ```
+//!
+//! Large intermediates live in a scratch folder ([`crate::work`]): the sketch of
+//! each shard of the input, the candidate pairs and the verified edges. What stays
+//! in memory is per-unit state (records, units, labels) plus working structures
+//! sized by the run's memory budget ([`RunOptions::memory_budget`]). Because every
+//! stage's result is a checkpoint, a run restarted with the same scratch folder,
+//! inputs and settings picks up where the last one stopped and produces the same
+//! results.
 //!
 //! The result ([`DedupOutcome`]) holds everything the writers need: the records and
 //! units in input order, each unit's cluster label (the index of the first unit of its
 //! cluster), the verified edges with their similarity, counts and stage timings.
-//! Nothing here prints or writes files.
+//! Nothing here prints or writes output files.
 
 pub mod config;
 pub mod progress;
+pub mod resume;
 pub mod scan;
+pub mod shard;
+pub mod sketch;
+pub mod verify;
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
+use xxhash_rust::xxh3::Xxh3;
 
 pub use config::{Algo, DedupConfig, UnitKind, Verify};
-pub use progress::{NoProgress, Progress};
+pub use progress::{NoProgress, Progress, Total};
+pub use resume::Resumed;
 pub use scan::{InvalidRecords, UnitMeta, UnitSplit};
 
 use crate::cluster::UnionFind;
-use crate::corpus::{Corpus, RecordMeta};
-use crate::error::Result;
+use crate::corpus::{Corpus, RecordMeta, CHUNK_BYTES};
+use crate::error::{Error, Result};
 use crate::index::{IndexedUnit, SignatureIndex};
-use crate::minhash::{estimate_jaccard, optimal_params, LshParams, Signer};
+use crate::minhash::{compact, optimal_params, LshParams, Signer};
 use crate::text::shingle::Scratch;
-use crate::text::{ShingleSet, Shingler};
+use crate::text::Shingler;
+use crate::work::WorkDir;
+use resume::{checkpointed, Pairs};
+use sketch::{Signatures, SketchPlan, Sketched};
+use verify::UnitTexts;
 
 /// LSH false-positive and false-negative weights for the automatic band choice
 /// (equal, as in the datasketch reference).
@@ -46,13 +66,16 @@ pub struct Edge {
     pub similarity: f32,
 }
 
-/// Wall time of one stage.
+/// Wall time and memory of one stage.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StageTiming {
     /// Stage name.
     pub stage: &'static str,
     /// Seconds.
     pub seconds: f64,
+    /// Largest allocated (anonymous resident) memory seen during the stage, in
+    /// bytes, where it can be read.
+    pub peak_anon_bytes: Option<u64>,
 }
 
 /// Counts that summarise a run.
@@ -98,15 +121,20 @@ pub struct DedupOutcome {
     pub index_matches: Vec<Option<IndexedUnit>>,
     /// With `--against`: verified pairs of an indexed unit and a unit.
     pub index_pairs: Vec<(IndexedUnit, u32, f32)>,
-    /// MinHash: every unit's signature, `num_perm` values each (empty for other
-    /// algorithms); what `--save-index` stores.
-    pub signatures: Vec<u32>,
+    /// MinHash with [`RunOptions::keep_signatures`]: every unit's compact
+    /// signature (see [`crate::minhash::compact`]), back to back; what
+    /// `--save-index` stores. Empty otherwise.
+    pub signatures: Vec<u8>,
     /// Records skipped under `skip_invalid`.
     pub invalid: InvalidRecords,
     /// LSH bands and rows used (MinHash only).
     pub lsh: Option<LshParams>,
     /// Per-stage wall times.
     pub timings: Vec<StageTiming>,
+    /// What was taken from an interrupted earlier run.
+    pub resumed: Resumed,
+    /// Bytes of checkpoints in the scratch folder at the end of the run.
+    pub scratch_bytes: u64,
     /// Summary counts.
     pub stats: Stats,
 }
@@ -120,174 +148,162 @@ impl DedupOutcome {
     }
 }
 
-/// Runs deduplication of `corpus` under `config`.
-pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Result<DedupOutcome> {
-    run_against(corpus, config, None, progress)
+/// Where and within what memory a run works.
+#[derive(Debug, Clone)]
+pub struct RunOptions<'a> {
+    /// A saved index to deduplicate against (see [`run_with`]).
+    pub index: Option<&'a SignatureIndex>,
+    /// Scratch folder for checkpoints; a run restarted with the same folder,
+    /// inputs and settings resumes from them. `None`: a temporary folder,
+    /// removed at the end.
+    pub work_dir: Option<PathBuf>,
+    /// Memory the run's large working structures may take, in bytes: it sets
+    /// the shard size, how many LSH bands are bucketed at once and the batch
+    /// size of exact verification. Records, units and cluster labels (tens of
+    /// bytes per unit) come on top.
+    pub memory_budget: u64,
+    /// Input bytes per shard (`None`: a quarter of the budget, at least 16 MiB).
+    pub shard_bytes: Option<u64>,
+    /// Keep the run's compact signatures in the outcome (for saving an index).
+    pub keep_signatures: bool,
 }
 
-/// Runs deduplication of `corpus` under `config`, also against the units of a
-/// saved [`SignatureIndex`] when one is given: a unit that duplicates an indexed
-/// unit is flagged (see [`DedupOutcome::index_matches`]) and not kept. Indexed
-/// units come first in input order. Pairs with an indexed unit are verified by
-/// signature estimate (the index holds no text); pairs of new units as `config`
-/// says.
-pub fn run_against(
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        RunOptions {
+            index: None,
+            work_dir: None,
+            memory_budget: crate::memory::default_budget_bytes(),
+            shard_bytes: None,
+            keep_signatures: false,
+        }
+    }
+}
+
+/// Smallest default shard: per-shard costs (a checkpoint file, a pause between
+/// shards) stay small next to the shard's work.
+const MIN_DEFAULT_SHARD_BYTES: u64 = 16 << 20;
+
+impl RunOptions<'_> {
+    /// Input bytes per shard.
+    pub fn shard_bytes(&self) -> u64 {
+        self.shard_bytes
+            .unwrap_or_else(|| (self.memory_budget / 4).max(MIN_DEFAULT_SHARD_BYTES))
+            .max(1)
+    }
+}
+
+/// Runs deduplication of `corpus` under `config`, in a temporary scratch folder
+/// with the default memory budget.
+pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Result<DedupOutcome> {
+    run_with(corpus, config, &RunOptions::default(), progress)
+}
+
+/// Runs deduplication of `corpus` under `config` as `options` say.
+///
+/// With `options.index`, units are also compared with the units of a saved
+/// [`SignatureIndex`]: a unit that duplicates an indexed unit is flagged (see
+/// [`DedupOutcome::index_matches`]) and not kept. Indexed units come first in
+/// input order. Pairs with an indexed unit are verified by signature estimate
+/// (the index holds no text); pairs of new units as `config` says.
+pub fn run_with(
     corpus: &Corpus,
     config: &DedupConfig,
-    index: Option<&SignatureIndex>,
+    options: &RunOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<DedupOutcome> {
     config.validate()?;
+    let index = options.index;
     if let Some(why) = index.and_then(|index| index.incompatibility(config)) {
-        return Err(crate::error::Error::Config(why));
+        return Err(Error::Config(why));
     }
-    let prior = index.map_or(0, SignatureIndex::len);
     let shingler = Shingler::new(config.shingle)?;
-    let split = UnitSplit {
-        kind: config.unit,
-        para_sep: config.para_sep,
-        min_para_chars: config.min_para_chars,
+    let shard_bytes = options.shard_bytes();
+    let chunks =
+        corpus.chunks_of(CHUNK_BYTES.min(usize::try_from(shard_bytes).unwrap_or(usize::MAX)));
+    let shards = shard::plan(&chunks, shard_bytes);
+    let fingerprint = run_fingerprint(corpus, config, index)?;
+    let work = match &options.work_dir {
+        Some(dir) => WorkDir::open(dir, fingerprint)?,
+        None => WorkDir::temporary(fingerprint)?,
     };
-    let mut timings = Vec::new();
-    let mut clock = Instant::now();
-    let mut lap = |stage: &'static str, timings: &mut Vec<StageTiming>| {
-        timings.push(StageTiming {
-            stage,
-            seconds: clock.elapsed().as_secs_f64(),
-        });
-        clock = Instant::now();
+    let mut run = Run {
+        resumed: Resumed::default(),
+        timings: Vec::new(),
+        clock: Instant::now(),
     };
-
-    // Edges from an indexed unit (`a`, index numbering) to a new unit (`b`).
-    let mut index_edges: Vec<Edge> = Vec::new();
-    let (records, units, invalid, found) = match config.algo {
+    let plan = SketchPlan {
+        corpus,
+        chunks: &chunks,
+        shards: &shards,
+        split: UnitSplit {
+            kind: config.unit,
+            para_sep: config.para_sep,
+            min_para_chars: config.min_para_chars,
+        },
+        skip_invalid: config.skip_invalid,
+        words_per_unit: match config.algo {
+            Algo::Minhash => config.num_perm,
+            Algo::Simhash | Algo::Exact => 1,
+        },
+    };
+    let budget = options.memory_budget.max(1);
+    let (sketched, found, lsh, signatures) = match config.algo {
         Algo::Minhash => {
             let hasher = Signer::new(config.minhash_variant, config.num_perm, config.seed);
             let k = config.num_perm;
-            let scanned = scan::scan(
-                corpus,
-                split,
-                config.skip_invalid,
+            let sketched = sketch::sketch_shards(
+                &plan,
+                &work,
+                &mut run.resumed,
                 progress,
-                || (Scratch::default(), Vec::new()),
-                |(scratch, shingles): &mut (Scratch, Vec<u64>), text, out: &mut Vec<u32>| {
+                || (Scratch::default(), Vec::new(), vec![0u32; k]),
+                |(scratch, shingles, signature): &mut (Scratch, Vec<u64>, Vec<u32>),
+                 text,
+                 out: &mut Vec<u16>| {
                     shingler.shingles_into(text, scratch, shingles);
-                    let start = out.len();
-                    out.resize(start + k, 0);
-                    hasher.sign_into(shingles, &mut out[start..]);
+                    hasher.sign_into(shingles, signature);
+                    out.extend(signature.iter().map(|&v| compact::digest(v)));
                     count(shingles.len())
                 },
             )?;
-            lap("read+sketch", &mut timings);
+            run.lap("read+sketch");
             let params = match (config.bands, config.rows) {
                 (Some(bands), Some(rows)) => LshParams { bands, rows },
                 _ => optimal_params(config.threshold, k, LSH_FP_WEIGHT, LSH_FN_WEIGHT)
-                    .map_err(|e| crate::error::Error::Config(e.to_string()))?,
+                    .map_err(|e| Error::Config(e.to_string()))?,
             };
-            progress.stage("candidates", None);
-            let combined: std::borrow::Cow<[u32]> = match index {
-                Some(index) if !index.is_empty() => {
-                    let mut all = index.signatures.clone();
-                    all.extend_from_slice(&scanned.sketches);
-                    std::borrow::Cow::Owned(all)
-                }
-                _ => std::borrow::Cow::Borrowed(&scanned.sketches),
-            };
-            let all_candidates = crate::lsh::candidate_pairs(&combined, k, params);
-            // Pairs of new units, renumbered from 0, and pairs with an indexed unit
-            // (indexed units are numbered first, so those have `a < prior`).
-            let prior32 = prior as u32;
-            // Pairs of two indexed units were settled when the index was built.
-            type Pairs = Vec<(u32, u32)>;
-            let (with_index, new_pairs): (Pairs, Pairs) = all_candidates
-                .iter()
-                .filter(|&&(_, b)| b >= prior32)
-                .partition(|&&(a, _)| a < prior32);
-            let candidates: Vec<(u32, u32)> = new_pairs
-                .into_iter()
-                .map(|(a, b)| (a - prior32, b - prior32))
-                .collect();
-            let index_threshold = if config.verify == Verify::None {
-                0.0
+            let prior: &[u8] = index.map_or(&[], |index| &index.signatures);
+            let signatures = Signatures::new(prior, &sketched.shards, k * compact::BYTES_PER_VALUE);
+            let found = minhash_stages(
+                &mut run,
+                &work,
+                config,
+                params,
+                &signatures,
+                &sketched,
+                UnitTexts {
+                    corpus,
+                    records: &sketched.records,
+                    units: &sketched.units,
+                    shingler: &shingler,
+                    budget_bytes: budget / 2,
+                },
+                budget,
+                progress,
+            )?;
+            let kept = if options.keep_signatures {
+                signatures.run_signatures()
             } else {
-                config.threshold
+                Vec::new()
             };
-            index_edges =
-                crate::lsh::verify_by_signature(&combined, k, &with_index, index_threshold)
-                    .into_iter()
-                    .map(|(a, b, similarity)| Edge {
-                        a,
-                        b: b - prior32,
-                        similarity,
-                    })
-                    .collect();
-            progress.finish_stage();
-            lap("candidates", &mut timings);
-            progress.stage("verify", None);
-            let edges = match config.verify {
-                Verify::Signature => crate::lsh::verify_by_signature(
-                    &scanned.sketches,
-                    k,
-                    &candidates,
-                    config.threshold,
-                ),
-                Verify::None => {
-                    crate::lsh::verify_by_signature(&scanned.sketches, k, &candidates, 0.0)
-                }
-                Verify::Exact => {
-                    // Only pairs whose signature estimate leaves the answer in doubt
-                    // are re-shingled; the rest are settled by the estimate.
-                    let (floor, ceiling) = settled_by_estimate(config.threshold, k);
-                    let sketches = &scanned.sketches;
-                    let estimated: Vec<(u32, u32, f32)> = candidates
-                        .par_iter()
-                        .map(|&(a, b)| {
-                            let (x, y) = (a as usize * k, b as usize * k);
-                            (
-                                a,
-                                b,
-                                estimate_jaccard(&sketches[x..x + k], &sketches[y..y + k]) as f32,
-                            )
-                        })
-                        .filter(|&(_, _, est)| f64::from(est) >= floor)
-                        .collect();
-                    let (mut accepted, doubtful): (Vec<_>, Vec<_>) = estimated
-                        .into_iter()
-                        .partition(|&(_, _, est)| f64::from(est) >= ceiling);
-                    let doubtful: Vec<(u32, u32)> =
-                        doubtful.into_iter().map(|(a, b, _)| (a, b)).collect();
-                    accepted.extend(verify_exact(
-                        corpus,
-                        &scanned.records,
-                        &scanned.units,
-                        &shingler,
-                        &doubtful,
-                        config.threshold,
-                    )?);
-                    accepted.sort_unstable_by_key(|&(a, b, _)| (a, b));
-                    accepted
-                }
-            };
-            progress.finish_stage();
-            lap("verify", &mut timings);
-            let edges = edges
-                .into_iter()
-                .map(|(a, b, similarity)| Edge { a, b, similarity })
-                .collect();
-            drop(combined);
-            let found = Found {
-                candidates: (candidates.len() + with_index.len()) as u64,
-                signatures: scanned.sketches,
-                edges,
-                lsh: Some(params),
-            };
-            (scanned.records, scanned.units, scanned.invalid, found)
+            (sketched, found, Some(params), kept)
         }
         Algo::Simhash => {
-            let scanned = scan::scan(
-                corpus,
-                split,
-                config.skip_invalid,
+            let sketched = sketch::sketch_shards(
+                &plan,
+                &work,
+                &mut run.resumed,
                 progress,
                 || (Scratch::default(), Vec::new()),
                 |(scratch, shingles): &mut (Scratch, Vec<u64>), text, out: &mut Vec<u64>| {
@@ -296,41 +312,66 @@ pub fn run_against(
                     count(shingles.len())
                 },
             )?;
-            lap("read+sketch", &mut timings);
-            progress.stage("hamming search", None);
-            let mut found = simhash_edges(&scanned.units, &scanned.sketches, config.hamming);
-            progress.finish_stage();
-            lap("candidates", &mut timings);
-            if config.verify == Verify::Exact {
-                progress.stage("verify", None);
-                found.edges = verify_simhash_exact(
-                    corpus,
-                    &scanned.records,
-                    &scanned.units,
-                    &shingler,
-                    &found.edges,
-                    config.threshold,
-                )?;
+            run.lap("read+sketch");
+            let found = checkpointed(&work, "hamming", &mut run.resumed, || {
+                progress.stage("hamming search", None);
+                let fingerprints: Vec<u64> = sketched.all_words();
+                let found = simhash_edges(&sketched.units, &fingerprints, config.hamming);
                 progress.finish_stage();
-                lap("verify", &mut timings);
-            }
-            (scanned.records, scanned.units, scanned.invalid, found)
+                Ok(found)
+            })?;
+            run.lap("candidates");
+            let found = if config.verify == Verify::Exact {
+                let texts = UnitTexts {
+                    corpus,
+                    records: &sketched.records,
+                    units: &sketched.units,
+                    shingler: &shingler,
+                    budget_bytes: budget / 2,
+                };
+                let verified = checkpointed(&work, "edges", &mut run.resumed, || {
+                    let pairs: Vec<(u32, u32)> = found.edges.iter().map(|e| (e.a, e.b)).collect();
+                    progress.stage("verify", Some(Total::Items(pairs.len() as u64, "pairs")));
+                    let kept = verify::verify_exact(&texts, &pairs, config.threshold, progress)?;
+                    progress.finish_stage();
+                    Ok(resume::Edges {
+                        candidates: found.candidates,
+                        edges: kept
+                            .into_iter()
+                            .map(|(a, b, similarity)| Edge { a, b, similarity })
+                            .collect(),
+                        index_edges: Vec::new(),
+                    })
+                })?;
+                run.lap("verify");
+                verified
+            } else {
+                found
+            };
+            (sketched, found, None, Vec::new())
         }
         Algo::Exact => {
-            let scanned = scan::scan(
-                corpus,
-                split,
-                config.skip_invalid,
+            let sketched = sketch::sketch_shards(
+                &plan,
+                &work,
+                &mut run.resumed,
                 progress,
                 Scratch::default,
-                |scratch: &mut Scratch, text, out: &mut Vec<Option<u128>>| {
+                |scratch: &mut Scratch, text, out: &mut Vec<u128>| {
                     let key = crate::exact::text_key(shingler.normalize(text, scratch));
-                    out.push(key);
+                    out.push(key.unwrap_or(0));
                     u32::from(key.is_some())
                 },
             )?;
-            lap("read+sketch", &mut timings);
-            let firsts = crate::exact::first_with_same_key(&scanned.sketches);
+            run.lap("read+sketch");
+            let words: Vec<u128> = sketched.all_words();
+            let keys: Vec<Option<u128>> = words
+                .iter()
+                .zip(&sketched.units)
+                .map(|(&key, unit)| (unit.features > 0).then_some(key))
+                .collect();
+            drop(words);
+            let firsts = crate::exact::first_with_same_key(&keys);
             let edges: Vec<Edge> = firsts
                 .iter()
                 .enumerate()
@@ -341,25 +382,26 @@ pub fn run_against(
                     similarity: 1.0,
                 })
                 .collect();
-            lap("candidates", &mut timings);
-            let found = Found {
+            run.lap("candidates");
+            let found = resume::Edges {
                 candidates: edges.len() as u64,
-                signatures: Vec::new(),
                 edges,
-                lsh: None,
+                index_edges: Vec::new(),
             };
-            (scanned.records, scanned.units, scanned.invalid, found)
+            (sketched, found, None, Vec::new())
         }
     };
 
     progress.stage("cluster", None);
+    let prior = index.map_or(0, SignatureIndex::len);
+    let units_len = sketched.units.len();
     let (labels, index_matches) = if prior == 0 {
-        (cluster_labels(units.len(), &found.edges), Vec::new())
+        (cluster_labels(units_len, &found.edges), Vec::new())
     } else {
-        labels_against_index(prior, units.len(), &found.edges, &index_edges)
+        labels_against_index(prior, units_len, &found.edges, &found.index_edges)
     };
     progress.finish_stage();
-    lap("cluster", &mut timings);
+    run.lap("cluster");
     let index_matches: Vec<Option<IndexedUnit>> = match index {
         Some(index) => index_matches
             .into_iter()
@@ -368,27 +410,176 @@ pub fn run_against(
         None => Vec::new(),
     };
     let index_pairs = match index {
-        Some(index) => index_edges
+        Some(index) => found
+            .index_edges
             .iter()
             .map(|e| (index.units[e.a as usize].clone(), e.b, e.similarity))
             .collect(),
         None => Vec::new(),
     };
+    let scratch_bytes = work.disk_bytes();
     let mut outcome = DedupOutcome {
-        records,
-        units,
+        records: sketched.records,
+        units: sketched.units,
         labels,
         edges: found.edges,
-        signatures: found.signatures,
+        signatures,
         index_matches,
         index_pairs,
-        invalid,
-        lsh: found.lsh,
-        timings,
+        invalid: sketched.invalid,
+        lsh,
+        timings: run.timings,
+        resumed: run.resumed,
+        scratch_bytes,
         stats: Stats::default(),
     };
     outcome.stats = summarise(&outcome, found.candidates);
     Ok(outcome)
+}
+
+/// Bookkeeping of a run in progress.
+struct Run {
+    resumed: Resumed,
+    timings: Vec<StageTiming>,
+    clock: Instant,
+}
+
+impl Run {
+    /// Ends a stage: records its wall time and peak allocated memory.
+    fn lap(&mut self, stage: &'static str) {
+        self.timings.push(StageTiming {
+            stage,
+            seconds: self.clock.elapsed().as_secs_f64(),
+            peak_anon_bytes: crate::memory::take_stage_peak_anon(),
+        });
+        self.clock = Instant::now();
+    }
+}
+
+/// MinHash after sketching: candidates by LSH (bands bucketed a pass at a time
+/// within `budget`), then verification; both checkpointed.
+#[allow(clippy::too_many_arguments)]
+fn minhash_stages(
+    run: &mut Run,
+    work: &WorkDir,
+    config: &DedupConfig,
+    params: LshParams,
+    signatures: &Signatures<'_>,
+    sketched: &Sketched,
+    texts: UnitTexts<'_>,
+    budget: u64,
+    progress: &dyn Progress,
+) -> Result<resume::Edges> {
+    let k = config.num_perm;
+    let prior = signatures.prior_units();
+    let total_units = u32::try_from(prior as usize + sketched.units.len())
+        .map_err(|_| Error::Config("more than 2^32 units in one run".into()))?;
+    let candidates = checkpointed(work, "candidates", &mut run.resumed, || {
+        let bands = crate::lsh::usable_bands(params, k);
+        let per_band = (total_units as u64).max(1) * crate::lsh::BAND_BYTES_PER_UNIT as u64;
+        let bands_per_pass = usize::try_from(budget / per_band)
+            .unwrap_or(usize::MAX)
+            .clamp(1, bands.max(1));
+        progress.stage("candidates", Some(Total::Items(bands as u64, "bands")));
+        let featureless = |unit: u32| {
+            if unit < prior {
+                compact::is_empty(signatures.get(unit))
+            } else {
+                sketched.units[(unit - prior) as usize].features == 0
+            }
+        };
+        let pairs = crate::lsh::candidate_pairs_by_key(
+            total_units,
+            bands,
+            bands_per_pass,
+            |band, unit| {
+                if featureless(unit) {
+                    None
+                } else {
+                    compact::band_key(signatures.get(unit), band, params.rows)
+                }
+            },
+            || progress.advance(1),
+        );
+        progress.finish_stage();
+        Ok(Pairs(pairs))
+    })?
+    .0;
+    run.lap("candidates");
+    let found = checkpointed(work, "edges", &mut run.resumed, || {
+        // Pairs of two indexed units were settled when the index was built; pairs
+        // with an indexed unit (numbered first, so `a < prior`) are judged by their
+        // estimate; pairs of new units as the configuration says.
+        let (with_index, new_pairs): (Vec<_>, Vec<_>) = candidates
+            .iter()
+            .filter(|&&(_, b)| b >= prior)
+            .partition(|&&(a, _)| a < prior);
+        let new_pairs: Vec<(u32, u32)> = new_pairs
+            .into_iter()
+            .map(|(a, b)| (a - prior, b - prior))
+            .collect();
+        let index_floor = if config.verify == Verify::None {
+            0.0
+        } else {
+            config.threshold
+        };
+        let index_edges = with_index
+            .par_iter()
+            .filter_map(|&(a, b)| {
+                let estimate = compact::estimate(signatures.get(a), signatures.get(b));
+                (estimate >= index_floor).then_some(Edge {
+                    a,
+                    b: b - prior,
+                    similarity: estimate as f32,
+                })
+            })
+            .collect();
+        let edges =
+            verify::verify_minhash(&new_pairs, signatures, prior, config, &texts, progress)?;
+        Ok(resume::Edges {
+            candidates: (new_pairs.len() + with_index.len()) as u64,
+            edges: edges
+                .into_iter()
+                .map(|(a, b, similarity)| Edge { a, b, similarity })
+                .collect(),
+            index_edges,
+        })
+    })?;
+    run.lap("verify");
+    Ok(found)
+}
+
+/// A hash of everything that decides a run's results: the program version, the
+/// settings, how records are read, each input file's path, size and modification
+/// time, and the index compared against. Checkpoints carry it, so a restarted run
+/// only reuses checkpoints of the same command on the same inputs.
+fn run_fingerprint(
+    corpus: &Corpus,
+    config: &DedupConfig,
+    index: Option<&SignatureIndex>,
+) -> Result<u64> {
+    let mut h = Xxh3::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(&serde_json::to_vec(config).map_err(|e| Error::Config(e.to_string()))?);
+    h.update(format!("{:?}", corpus.options()).as_bytes());
+    for file in corpus.files() {
+        let meta = std::fs::metadata(&file.path).map_err(|e| Error::io(&file.path, e))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        h.update(file.path.as_os_str().as_encoded_bytes());
+        h.update(&[0]);
+        h.update(&(file.bytes.len() as u64).to_le_bytes());
+        h.update(&modified.to_le_bytes());
+    }
+    if let Some(index) = index {
+        h.update(&(index.len() as u64).to_le_bytes());
+        h.update(&index.signatures);
+        h.update(&serde_json::to_vec(&index.units).map_err(|e| Error::Config(e.to_string()))?);
+    }
+    Ok(h.digest())
 }
 
 /// Clusters new units together with indexed ones: returns each new unit's label
@@ -420,14 +611,6 @@ fn labels_against_index(
     (labels, matches)
 }
 
-/// What an algorithm's index-and-verify stages produced.
-struct Found {
-    candidates: u64,
-    signatures: Vec<u32>,
-    edges: Vec<Edge>,
-    lsh: Option<LshParams>,
-}
-
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -443,7 +626,7 @@ pub fn cluster_labels(units: usize, edges: &[Edge]) -> Vec<u32> {
 
 /// SimHash edges: identical fingerprints join their first unit, distinct
 /// fingerprints within `hamming` bits join through their first units.
-fn simhash_edges(units: &[UnitMeta], fingerprints: &[u64], hamming: u32) -> Found {
+fn simhash_edges(units: &[UnitMeta], fingerprints: &[u64], hamming: u32) -> resume::Edges {
     let indexed: Vec<u32> = (0..units.len() as u32)
         .filter(|&u| units[u as usize].features > 0)
         .collect();
@@ -471,91 +654,11 @@ fn simhash_edges(units: &[UnitMeta], fingerprints: &[u64], hamming: u32) -> Foun
         }
     }));
     edges.sort_by_key(|e| (e.a, e.b));
-    Found {
+    resume::Edges {
         candidates,
-        signatures: Vec::new(),
         edges,
-        lsh: None,
+        index_edges: Vec::new(),
     }
-}
-
-/// SimHash with `verify = exact`: keeps the Hamming matches whose shingle sets reach
-/// `threshold` in exact Jaccard (the edge's similarity becomes that Jaccard), so a
-/// wide Hamming radius can be searched without letting chance matches join clusters.
-fn verify_simhash_exact(
-    corpus: &Corpus,
-    records: &[RecordMeta],
-    units: &[UnitMeta],
-    shingler: &Shingler,
-    edges: &[Edge],
-    threshold: f64,
-) -> Result<Vec<Edge>> {
-    let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
-    let kept = verify_exact(corpus, records, units, shingler, &pairs, threshold)?;
-    Ok(kept
-        .into_iter()
-        .map(|(a, b, similarity)| Edge { a, b, similarity })
-        .collect())
-}
-
-/// How many standard deviations of a `k`-value signature estimate separate a pair
-/// settled by its estimate from the threshold. Six binomial deviations also cover
-/// the somewhat larger spread of densified one-permutation estimates on short
-/// units (at most twice the variance in the tests), leaving an error chance per
-/// pair far below 1e-4.
-const VERIFY_MARGIN_SIGMAS: f64 = 6.0;
-
-/// Estimates below the first bound prove a pair is under `threshold`, estimates at
-/// or above the second prove it reaches it; only pairs in between need the exact
-/// Jaccard.
-fn settled_by_estimate(threshold: f64, k: usize) -> (f64, f64) {
-    let k = k as f64;
-    let margin = VERIFY_MARGIN_SIGMAS * (threshold * (1.0 - threshold) / k).sqrt() + 1.0 / k;
-    (threshold - margin, threshold + margin)
-}
-
-/// Confirms candidates by the exact Jaccard of their shingle sets, re-shingling
-/// each unit that appears in a candidate once (in parallel) rather than once per
-/// pair.
-///
-/// Memory: the shingle sets of all candidate units are held at once, about 8
-/// bytes per distinct shingle of those units.
-fn verify_exact(
-    corpus: &Corpus,
-    records: &[RecordMeta],
-    units: &[UnitMeta],
-    shingler: &Shingler,
-    candidates: &[(u32, u32)],
-    threshold: f64,
-) -> Result<Vec<(u32, u32, f32)>> {
-    let mut involved: Vec<u32> = candidates.iter().flat_map(|&(a, b)| [a, b]).collect();
-    involved.par_sort_unstable();
-    involved.dedup();
-    let sets: Vec<ShingleSet> = involved
-        .par_iter()
-        .map_init(
-            || (Scratch::default(), Vec::new()),
-            |(scratch, hashes), &unit| -> Result<ShingleSet> {
-                let meta = &units[unit as usize];
-                let text = corpus.record_text(&records[meta.record as usize])?;
-                shingler.shingles_into(&text[meta.start..meta.start + meta.len], scratch, hashes);
-                Ok(ShingleSet::from_hashes(std::mem::take(hashes)))
-            },
-        )
-        .collect::<Result<_>>()?;
-    let set_of = |unit: u32| {
-        let at = involved
-            .binary_search(&unit)
-            .expect("every candidate unit has a shingle set");
-        &sets[at]
-    };
-    Ok(candidates
-        .par_iter()
-        .filter_map(|&(a, b)| {
-            let j = set_of(a).jaccard(set_of(b));
-            (j >= threshold).then_some((a, b, j as f32))
-        })
-        .collect())
 }
 
 fn summarise(outcome: &DedupOutcome, candidates: u64) -> Stats {

@@ -4,10 +4,19 @@
 //! a terminal, nothing in a pipe) is the caller's business. Implementations must be
 //! cheap and thread-safe: workers call [`Progress::advance`] from many threads.
 
+/// The amount of work of a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    /// Input bytes.
+    Bytes(u64),
+    /// Countable items (bands, pairs), named by the string.
+    Items(u64, &'static str),
+}
+
 /// Receives progress events from a run.
 pub trait Progress: Sync {
-    /// A stage begins; `total` is its amount of work (bytes or units), if known.
-    fn stage(&self, name: &str, total: Option<u64>);
+    /// A stage begins; `total` is its amount of work, if known.
+    fn stage(&self, name: &str, total: Option<Total>);
     /// `amount` more work of the current stage is done.
     fn advance(&self, amount: u64);
     /// The current stage is done.
@@ -19,7 +28,7 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 
 impl Progress for NoProgress {
-    fn stage(&self, _: &str, _: Option<u64>) {}
+    fn stage(&self, _: &str, _: Option<Total>) {}
     fn advance(&self, _: u64) {}
     fn finish_stage(&self) {}
 }

@@ -1,4 +1,4 @@
-//! The one parallel pass over the input: records → units → sketches.
+//! The parallel pass over (a shard of) the input: records → units → sketches.
 //!
 //! Chunks of the mapped corpus (see [`crate::corpus::Corpus::chunks`]) are handed to
 //! rayon workers; each worker decodes its records, splits them into units and calls
@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::config::UnitKind;
 use super::progress::Progress;
-use crate::corpus::{paragraphs, Corpus, ParaSep, RecordMeta};
+use crate::corpus::{paragraphs, Chunk, Corpus, ParaSep, RecordMeta};
 use crate::error::{Error, Result};
 
 /// How records are cut into units.
@@ -77,11 +77,13 @@ struct ChunkOut<W> {
     errors: Vec<Error>,
 }
 
-/// Runs the pass. `sketch(state, text, out)` appends exactly `words_per_unit` words
-/// for the unit's text to `out` and returns its feature count; `init` makes one
-/// state (scratch buffers) per worker.
+/// Runs the pass over `chunks`. `sketch(state, text, out)` appends exactly
+/// `words_per_unit` words for the unit's text to `out` and returns its feature
+/// count; `init` makes one state (scratch buffers) per worker. Progress advances
+/// by each chunk's bytes.
 pub fn scan<W, S>(
     corpus: &Corpus,
+    chunks: &[Chunk],
     split: UnitSplit,
     skip_invalid: bool,
     progress: &dyn Progress,
@@ -91,8 +93,6 @@ pub fn scan<W, S>(
 where
     W: Send,
 {
-    let chunks = corpus.chunks();
-    progress.stage("sketch", Some(corpus.total_bytes()));
     let first_failed = AtomicUsize::new(usize::MAX);
     let outs: Vec<ChunkOut<W>> = chunks
         .par_iter()
@@ -130,7 +130,6 @@ where
             out
         })
         .collect();
-    progress.finish_stage();
     merge(outs, skip_invalid)
 }
 

@@ -319,7 +319,7 @@ mod tests {
             // Repeating a hash c times is the same as giving it weight c.
             let repeated: Vec<u64> = features
                 .iter()
-                .flat_map(|&(h, c)| std::iter::repeat(h).take(c as usize))
+                .flat_map(|&(h, c)| std::iter::repeat_n(h, c as usize))
                 .collect();
             let weighted = fingerprint64_weighted(features.iter().map(|&(h, c)| (h, c as f32)));
             prop_assert_eq!(fingerprint64(&repeated), weighted);

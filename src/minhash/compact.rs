@@ -1,0 +1,151 @@
+//! Compact signatures: each 32-bit MinHash value stored as a 16-bit digest.
+//!
+//! Signatures are the largest per-unit state of a MinHash run (512 bytes per unit
+//! at 128 permutations), and a large run keeps them on disk between stages (see
+//! [`crate::work`]) and in saved indexes. Storing a 16-bit digest of each value
+//! halves that. Equal values always give equal digests; unequal values collide
+//! with probability about 2^-16, so an estimate counts an extra agreement at a
+//! position with that probability (a bias of at most 1.6e-5 on the Jaccard
+//! estimate), and a band of `r` rows is a key of `16 r` bits: with the usual 3 or
+//! more rows, chance collisions of a band between unrelated units are rare and
+//! only add candidates that verification rejects.
+//!
+//! A compact signature is `2 * num_perm` bytes: the digests, little-endian.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::EMPTY_SLOT;
+
+/// Bytes per compact signature value.
+pub const BYTES_PER_VALUE: usize = 2;
+
+/// The 16-bit digest of one signature value: the high half of the MurmurHash3
+/// 32-bit finaliser, a bijection on `u32` that spreads the small minima of
+/// classic MinHash over all 16 bits.
+#[inline]
+pub fn digest(value: u32) -> u16 {
+    let mut h = value;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^= h >> 16;
+    (h >> 16) as u16
+}
+
+/// Appends the compact form of `signature` to `out`.
+pub fn compact_into(signature: &[u32], out: &mut Vec<u8>) {
+    out.reserve(signature.len() * BYTES_PER_VALUE);
+    for &v in signature {
+        out.extend_from_slice(&digest(v).to_le_bytes());
+    }
+}
+
+/// The compact form of `signature`.
+pub fn compact(signature: &[u32]) -> Vec<u8> {
+    let mut out = Vec::new();
+    compact_into(signature, &mut out);
+    out
+}
+
+/// Estimated Jaccard similarity of two compact signatures: the fraction of
+/// positions whose digests agree (0 for empty signatures).
+pub fn estimate(a: &[u8], b: &[u8]) -> f64 {
+    let positions = a.len().max(b.len()) / BYTES_PER_VALUE;
+    if positions == 0 {
+        return 0.0;
+    }
+    let equal = a
+        .chunks_exact(BYTES_PER_VALUE)
+        .zip(b.chunks_exact(BYTES_PER_VALUE))
+        .filter(|(x, y)| x == y)
+        .count();
+    equal as f64 / positions as f64
+}
+
+/// Bucket key of band `band` (of `rows` values) of a compact signature:
+/// XXH3-64 of its bytes; `None` when the band lies beyond the signature.
+#[inline]
+pub fn band_key(signature: &[u8], band: usize, rows: usize) -> Option<u64> {
+    let start = band.checked_mul(rows)?.checked_mul(BYTES_PER_VALUE)?;
+    let end = start.checked_add(rows.checked_mul(BYTES_PER_VALUE)?)?;
+    signature.get(start..end).map(xxh3_64)
+}
+
+/// True for the compact signature of an empty shingle set.
+pub fn is_empty(signature: &[u8]) -> bool {
+    let empty = digest(EMPTY_SLOT).to_le_bytes();
+    signature.chunks_exact(BYTES_PER_VALUE).all(|v| v == empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minhash::{estimate_jaccard, SplitMix64};
+    use proptest::prelude::*;
+
+    #[test]
+    fn digests_of_distinct_values_rarely_collide() {
+        let mut rng = SplitMix64::new(3);
+        let trials = 2_000_000u32;
+        let collisions = (0..trials)
+            .filter(|_| {
+                let (a, b) = (rng.next_u64() as u32, rng.next_u64() as u32);
+                a != b && digest(a) == digest(b)
+            })
+            .count();
+        // Expected 2e6 / 65536 = 30.5; allow a wide band around it.
+        assert!((10..=60).contains(&collisions), "{collisions} collisions");
+        // Small classic-MinHash minima spread too: 0..65536 map to many digests.
+        let mut seen = vec![false; 1 << 16];
+        for v in 0..1u32 << 16 {
+            seen[digest(v) as usize] = true;
+        }
+        let distinct = seen.iter().filter(|&&s| s).count();
+        assert!(distinct > 40_000, "{distinct} distinct digests of 0..65536");
+    }
+
+    proptest! {
+        #[test]
+        fn compact_estimate_tracks_the_full_estimate(
+            seed in any::<u64>(),
+            k in 1usize..256,
+            agree in 0.0f64..=1.0,
+        ) {
+            let mut rng = SplitMix64::new(seed);
+            let a: Vec<u32> = (0..k).map(|_| rng.next_u64() as u32).collect();
+            let b: Vec<u32> = a
+                .iter()
+                .map(|&v| if (rng.next_u64() as f64 / u64::MAX as f64) < agree { v } else { rng.next_u64() as u32 })
+                .collect();
+            let full = estimate_jaccard(&a, &b);
+            let compacted = estimate(&compact(&a), &compact(&b));
+            // Compaction can only add agreements, each with probability 2^-16.
+            prop_assert!(compacted >= full);
+            prop_assert!(compacted - full <= 3.0 / k as f64);
+        }
+
+        #[test]
+        fn equal_bands_have_equal_keys(values in proptest::collection::vec(any::<u32>(), 12), rows in 1usize..=4) {
+            let a = compact(&values);
+            let mut other = values.clone();
+            other[11] ^= 1;
+            let b = compact(&other);
+            for band in 0..12 / rows {
+                let touches_last = (band + 1) * rows > 11;
+                let (ka, kb) = (band_key(&a, band, rows), band_key(&b, band, rows));
+                prop_assert!(ka.is_some());
+                if !touches_last {
+                    prop_assert_eq!(ka, kb);
+                }
+            }
+            prop_assert_eq!(band_key(&a, 12 / rows, rows + 12), None);
+        }
+    }
+
+    #[test]
+    fn empty_signature_is_recognised() {
+        assert!(is_empty(&compact(&[EMPTY_SLOT; 8])));
+        assert!(!is_empty(&compact(&[EMPTY_SLOT, 1, EMPTY_SLOT])));
+    }
+}

@@ -1,0 +1,216 @@
+//! Stage checkpoints after the sketch stage: candidate pairs and verified edges
+//! are saved when computed and taken back when a restarted run finds them, so a
+//! run killed late does not redo its early stages.
+
+use super::Edge;
+use crate::error::{Error, Result};
+use crate::work::codec::{Decoder, Encoder};
+use crate::work::{Kind, Lookup, WorkDir};
+
+/// What a run took from an earlier, interrupted run of the same command.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Resumed {
+    /// Shards of the input.
+    pub shards: usize,
+    /// Shards whose sketches came from a checkpoint.
+    pub shards_reused: usize,
+    /// Later stages whose results came from a checkpoint.
+    pub stages_reused: Vec<&'static str>,
+    /// Checkpoints found but not used, and why (another run's, or damaged).
+    pub discarded: Vec<String>,
+}
+
+impl Resumed {
+    /// True when anything was reused.
+    pub fn any(&self) -> bool {
+        self.shards_reused > 0 || !self.stages_reused.is_empty()
+    }
+}
+
+/// Values a stage checkpoint can hold.
+pub trait Stored: Sized {
+    /// Kind of checkpoint that holds it.
+    const KIND: Kind;
+    /// The checkpoint body.
+    fn encode(&self) -> Vec<u8>;
+    /// Reads a body written by `encode`.
+    fn decode(body: &[u8]) -> std::result::Result<Self, String>;
+}
+
+/// Returns the value saved as `name` by an earlier run of the same command, or
+/// computes it with `compute` and saves it.
+pub fn checkpointed<T: Stored>(
+    work: &WorkDir,
+    name: &'static str,
+    resumed: &mut Resumed,
+    compute: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let kind = T::KIND;
+    match work.load(name, kind)? {
+        Lookup::Found(checkpoint) => match T::decode(checkpoint.body()) {
+            Ok(value) => {
+                resumed.stages_reused.push(name);
+                return Ok(value);
+            }
+            Err(why) => resumed.discarded.push(format!("{name}: {why}")),
+        },
+        Lookup::Unusable(why) => resumed.discarded.push(format!("{name}: {why}")),
+        Lookup::Missing => {}
+    }
+    let value = compute()?;
+    work.save(name, kind, &value.encode())?;
+    Ok(value)
+}
+
+/// Candidate pairs of units.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Pairs(pub Vec<(u32, u32)>);
+
+impl Stored for Pairs {
+    const KIND: Kind = Kind::Candidates;
+    fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::default();
+        e.u64(self.0.len() as u64);
+        for &(a, b) in &self.0 {
+            e.u32(a);
+            e.u32(b);
+        }
+        e.bytes
+    }
+
+    fn decode(body: &[u8]) -> std::result::Result<Self, String> {
+        let mut d = Decoder::new(body);
+        let n = d.u64().map_err(|e| e.to_string())?;
+        if n.saturating_mul(8) != (body.len() - 8) as u64 {
+            return Err("candidate checkpoint has the wrong size".into());
+        }
+        let mut pairs = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let a = d.u32().map_err(|e| e.to_string())?;
+            let b = d.u32().map_err(|e| e.to_string())?;
+            pairs.push((a, b));
+        }
+        Ok(Pairs(pairs))
+    }
+}
+
+/// Verified edges: among the run's units, and from indexed units (`a` numbered in
+/// the index) to the run's units; plus how many candidates they came from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Edges {
+    /// Candidate pairs considered.
+    pub candidates: u64,
+    /// Edges among the run's units.
+    pub edges: Vec<Edge>,
+    /// Edges from an indexed unit.
+    pub index_edges: Vec<Edge>,
+}
+
+fn put_edges(e: &mut Encoder, edges: &[Edge]) {
+    e.u64(edges.len() as u64);
+    for edge in edges {
+        e.u32(edge.a);
+        e.u32(edge.b);
+        e.u32(edge.similarity.to_bits());
+    }
+}
+
+fn get_edges(d: &mut Decoder<'_>, limit: usize) -> std::result::Result<Vec<Edge>, String> {
+    let n = d.u64().map_err(|e| e.to_string())? as usize;
+    if n.saturating_mul(12) > limit {
+        return Err("edge checkpoint has the wrong size".into());
+    }
+    (0..n)
+        .map(|_| {
+            Ok(Edge {
+                a: d.u32().map_err(|e| e.to_string())?,
+                b: d.u32().map_err(|e| e.to_string())?,
+                similarity: f32::from_bits(d.u32().map_err(|e| e.to_string())?),
+            })
+        })
+        .collect()
+}
+
+impl Stored for Edges {
+    const KIND: Kind = Kind::Edges;
+    fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::default();
+        e.u64(self.candidates);
+        put_edges(&mut e, &self.edges);
+        put_edges(&mut e, &self.index_edges);
+        e.bytes
+    }
+
+    fn decode(body: &[u8]) -> std::result::Result<Self, String> {
+        let mut d = Decoder::new(body);
+        let candidates = d.u64().map_err(|e| e.to_string())?;
+        let edges = get_edges(&mut d, body.len())?;
+        let index_edges = get_edges(&mut d, body.len())?;
+        if d.position() != body.len() {
+            return Err("edge checkpoint has trailing bytes".into());
+        }
+        Ok(Edges {
+            candidates,
+            edges,
+            index_edges,
+        })
+    }
+}
+
+/// Maps a checkpoint that decoded but makes no sense for this run into an error.
+pub fn inconsistent(work: &WorkDir, what: &str) -> Error {
+    Error::in_file(
+        work.path(),
+        format!("{what}; delete the scratch folder and run again"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_values_round_trip_and_reject_damage() {
+        let pairs = Pairs(vec![(0, 1), (2, 9), (u32::MAX - 1, u32::MAX)]);
+        assert_eq!(Pairs::decode(&pairs.encode()), Ok(pairs.clone()));
+        let body = pairs.encode();
+        assert!(Pairs::decode(&body[..body.len() - 1]).is_err());
+
+        let edges = Edges {
+            candidates: 12,
+            edges: vec![Edge {
+                a: 1,
+                b: 4,
+                similarity: 0.625,
+            }],
+            index_edges: vec![Edge {
+                a: 0,
+                b: 3,
+                similarity: 1.0,
+            }],
+        };
+        assert_eq!(Edges::decode(&edges.encode()), Ok(edges.clone()));
+        let mut body = edges.encode();
+        body.push(0);
+        assert!(Edges::decode(&body).is_err());
+        assert!(Edges::decode(&body[..20]).is_err());
+    }
+
+    #[test]
+    fn a_checkpointed_value_is_computed_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let work = WorkDir::open(dir.path(), 5).expect("open");
+        let mut resumed = Resumed::default();
+        let first = checkpointed(&work, "candidates", &mut resumed, || {
+            Ok(Pairs(vec![(1, 2)]))
+        })
+        .expect("first");
+        assert!(resumed.stages_reused.is_empty());
+        let again: Pairs = checkpointed(&work, "candidates", &mut resumed, || {
+            panic!("the saved value is used")
+        })
+        .expect("second");
+        assert_eq!(first, again);
+        assert_eq!(resumed.stages_reused, vec!["candidates"]);
+    }
+}

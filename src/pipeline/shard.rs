@@ -1,0 +1,309 @@
+//! Shards: the input cut into runs of consecutive chunks, each sketched and saved
+//! as one checkpoint (see [`crate::work`]).
+//!
+//! A shard's checkpoint body holds everything the later stages need from the
+//! pass over its text: its records (where each is, its id), its units (where
+//! each is, how many features it had), the records skipped as invalid, and its
+//! sketch words (compact MinHash signatures, SimHash fingerprints or exact-text
+//! keys). The sketch words stay in the mapped checkpoint; records and units are
+//! decoded into memory, as every later stage uses them.
+//!
+//! Body layout (little-endian; see [`crate::work::codec`]):
+//!
+//! ```text
+//! records u64, units u64, words per unit u64, bytes per word u64
+//! invalid count u64, examples u64, each example as a byte string
+//! per record: file u32, start u64, len u64, line u64, id (JSON) as a byte string
+//! per unit:   record u32 (within the shard), paragraph u32 (u32::MAX: none),
+//!             start u64, len u64, features u32
+//! zero padding to a multiple of 8, then the sketch words, unit after unit
+//! ```
+
+use std::ops::Range;
+
+use super::scan::{InvalidRecords, Scanned, UnitMeta};
+use crate::corpus::{Chunk, RecordMeta};
+use crate::work::codec::{Decoder, Encoder, Truncated};
+
+/// A fixed-size value stored per unit in a shard: `BYTES` little-endian bytes.
+pub trait SketchWord: Copy + Send + Sync {
+    /// Encoded size.
+    const BYTES: usize;
+    /// Appends the encoding.
+    fn put(self, out: &mut Vec<u8>);
+    /// Decodes `Self::BYTES` bytes.
+    fn get(bytes: &[u8]) -> Self;
+}
+
+macro_rules! sketch_word {
+    ($t:ty) => {
+        impl SketchWord for $t {
+            const BYTES: usize = std::mem::size_of::<$t>();
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn get(bytes: &[u8]) -> Self {
+                <$t>::from_le_bytes(bytes.try_into().expect("word-sized slice"))
+            }
+        }
+    };
+}
+sketch_word!(u16);
+sketch_word!(u64);
+sketch_word!(u128);
+
+/// Cuts `chunks` (in input order) into shards of consecutive chunks holding at
+/// least `shard_bytes` bytes each (the last may hold less); returns index ranges
+/// into `chunks`.
+pub fn plan(chunks: &[Chunk], shard_bytes: u64) -> Vec<Range<usize>> {
+    let mut shards = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, chunk) in chunks.iter().enumerate() {
+        bytes += (chunk.end - chunk.start) as u64;
+        if bytes >= shard_bytes {
+            shards.push(start..i + 1);
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    if start < chunks.len() {
+        shards.push(start..chunks.len());
+    }
+    shards
+}
+
+/// Encodes a scanned shard as a checkpoint body.
+pub fn encode<W: SketchWord>(shard: &Scanned<W>, words_per_unit: usize) -> Vec<u8> {
+    let mut e = Encoder::default();
+    e.u64(shard.records.len() as u64);
+    e.u64(shard.units.len() as u64);
+    e.u64(words_per_unit as u64);
+    e.u64(W::BYTES as u64);
+    e.u64(shard.invalid.count);
+    e.u64(shard.invalid.examples.len() as u64);
+    for example in &shard.invalid.examples {
+        e.bytes(example.as_bytes());
+    }
+    let mut id = Vec::new();
+    for r in &shard.records {
+        e.u32(r.file);
+        e.u64(r.start as u64);
+        e.u64(r.len as u64);
+        e.u64(r.line);
+        id.clear();
+        serde_json::to_writer(&mut id, &r.id).expect("a JSON value serialises");
+        e.bytes(&id);
+    }
+    for u in &shard.units {
+        e.u32(u.record);
+        e.u32(u.para.unwrap_or(u32::MAX));
+        e.u64(u.start as u64);
+        e.u64(u.len as u64);
+        e.u32(u.features);
+    }
+    e.align(8);
+    e.bytes.reserve(shard.sketches.len() * W::BYTES);
+    for &w in &shard.sketches {
+        w.put(&mut e.bytes);
+    }
+    e.bytes
+}
+
+/// A decoded shard body: records and units in memory, sketch words left in place.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The shard's records.
+    pub records: Vec<RecordMeta>,
+    /// The shard's units (record numbers within the shard).
+    pub units: Vec<UnitMeta>,
+    /// Records skipped as invalid.
+    pub invalid: InvalidRecords,
+    /// Where the sketch words are in the body.
+    pub sketches: Range<usize>,
+}
+
+/// Decodes a body written by [`encode`] for `words_per_unit` words of `W`.
+pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decoded, String> {
+    let broken = |e: Truncated| e.to_string();
+    let mut d = Decoder::new(body);
+    let records = usize::try_from(d.u64().map_err(broken)?).map_err(|e| e.to_string())?;
+    let units = usize::try_from(d.u64().map_err(broken)?).map_err(|e| e.to_string())?;
+    let (words, word_bytes) = (d.u64().map_err(broken)?, d.u64().map_err(broken)?);
+    if words != words_per_unit as u64 || word_bytes != W::BYTES as u64 {
+        return Err(format!(
+            "shard holds {words} words of {word_bytes} bytes per unit, expected {words_per_unit} of {}",
+            W::BYTES
+        ));
+    }
+    let mut invalid = InvalidRecords {
+        count: d.u64().map_err(broken)?,
+        examples: Vec::new(),
+    };
+    let examples = d.u64().map_err(broken)?;
+    for _ in 0..examples {
+        let text = d.bytes().map_err(broken)?;
+        invalid
+            .examples
+            .push(String::from_utf8_lossy(text).into_owned());
+    }
+    // Every record and unit takes at least 36 and 28 bytes: a count larger than the
+    // body allows is damage, not a reason to reserve memory.
+    if records.saturating_mul(36) > body.len() || units.saturating_mul(28) > body.len() {
+        return Err("shard counts exceed its size".into());
+    }
+    let mut record_metas = Vec::with_capacity(records);
+    for _ in 0..records {
+        let file = d.u32().map_err(broken)?;
+        let start = d.u64().map_err(broken)? as usize;
+        let len = d.u64().map_err(broken)? as usize;
+        let line = d.u64().map_err(broken)?;
+        let id = serde_json::from_slice(d.bytes().map_err(broken)?)
+            .map_err(|e| format!("shard record id: {e}"))?;
+        record_metas.push(RecordMeta {
+            file,
+            start,
+            len,
+            line,
+            id,
+        });
+    }
+    let mut unit_metas = Vec::with_capacity(units);
+    for _ in 0..units {
+        let record = d.u32().map_err(broken)?;
+        let para = d.u32().map_err(broken)?;
+        let start = d.u64().map_err(broken)? as usize;
+        let len = d.u64().map_err(broken)? as usize;
+        let features = d.u32().map_err(broken)?;
+        if record as usize >= records {
+            return Err("shard unit names a record it does not hold".into());
+        }
+        unit_metas.push(UnitMeta {
+            record,
+            para: (para != u32::MAX).then_some(para),
+            start,
+            len,
+            features,
+        });
+    }
+    d.align(8).map_err(broken)?;
+    let start = d.position();
+    let len = units * words_per_unit * W::BYTES;
+    d.take(len).map_err(broken)?;
+    if d.position() != body.len() {
+        return Err("shard has trailing bytes".into());
+    }
+    Ok(Decoded {
+        records: record_metas,
+        units: unit_metas,
+        invalid,
+        sketches: start..start + len,
+    })
+}
+
+/// Reads the sketch words of a decoded shard into memory.
+pub fn words<W: SketchWord>(body: &[u8], decoded: &Decoded) -> Vec<W> {
+    body[decoded.sketches.clone()]
+        .chunks_exact(W::BYTES)
+        .map(W::get)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(start: usize, end: usize) -> Chunk {
+        Chunk {
+            file: 0,
+            start,
+            end,
+            first_line: 1,
+        }
+    }
+
+    #[test]
+    fn plan_covers_every_chunk_once_in_order() {
+        let chunks: Vec<Chunk> = (0..10).map(|i| chunk(i * 10, i * 10 + 10)).collect();
+        assert_eq!(plan(&chunks, 25), vec![0..3, 3..6, 6..9, 9..10]);
+        assert_eq!(plan(&chunks, 1000), vec![0..10]);
+        assert_eq!(
+            plan(&chunks, 1),
+            (0..10).map(|i| i..i + 1).collect::<Vec<_>>()
+        );
+        assert!(plan(&[], 10).is_empty());
+    }
+
+    fn sample() -> Scanned<u16> {
+        Scanned {
+            records: vec![
+                RecordMeta {
+                    file: 1,
+                    start: 5,
+                    len: 40,
+                    line: 3,
+                    id: serde_json::json!("doc-é"),
+                },
+                RecordMeta {
+                    file: 1,
+                    start: 46,
+                    len: 9,
+                    line: 4,
+                    id: serde_json::json!(17),
+                },
+            ],
+            units: vec![
+                UnitMeta {
+                    record: 0,
+                    para: Some(2),
+                    start: 4,
+                    len: 30,
+                    features: 12,
+                },
+                UnitMeta {
+                    record: 1,
+                    para: None,
+                    start: 0,
+                    len: 9,
+                    features: 0,
+                },
+            ],
+            sketches: vec![1, 2, 3, 65535, 0, 7],
+            invalid: InvalidRecords {
+                count: 3,
+                examples: vec!["bad.jsonl:2: invalid JSON record".into()],
+            },
+        }
+    }
+
+    #[test]
+    fn shards_round_trip() {
+        let shard = sample();
+        let body = encode(&shard, 3);
+        let decoded = decode::<u16>(&body, 3).expect("decode");
+        assert_eq!(decoded.units, shard.units);
+        assert_eq!(decoded.invalid.count, 3);
+        assert_eq!(decoded.invalid.examples, shard.invalid.examples);
+        assert_eq!(decoded.records.len(), 2);
+        for (a, b) in decoded.records.iter().zip(&shard.records) {
+            assert_eq!(
+                (a.file, a.start, a.len, a.line),
+                (b.file, b.start, b.len, b.line)
+            );
+            assert_eq!(a.id, b.id);
+        }
+        assert_eq!(decoded.sketches.start % 8, 0);
+        assert_eq!(words::<u16>(&body, &decoded), shard.sketches);
+    }
+
+    #[test]
+    fn wrong_shape_or_short_bodies_are_refused() {
+        let body = encode(&sample(), 3);
+        assert!(decode::<u16>(&body, 4).is_err());
+        assert!(decode::<u64>(&body, 3).is_err());
+        for cut in [0, 10, body.len() / 2, body.len() - 1] {
+            assert!(decode::<u16>(&body[..cut], 3).is_err(), "cut at {cut}");
+        }
+        let mut longer = body.clone();
+        longer.push(0);
+        assert!(decode::<u16>(&longer, 3).is_err());
+    }
+}

@@ -1,0 +1,235 @@
+//! The sketch stage, shard by shard: each shard of the input is scanned (see
+//! [`super::scan`]) and saved as a checkpoint, or taken from the checkpoint a
+//! previous run of the same command left.
+//!
+//! What stays in memory afterwards is the per-unit state every later stage needs
+//! (records and units); the sketch words stay in the mapped checkpoints, and
+//! [`Signatures`] finds a unit's compact MinHash signature among them.
+
+use std::ops::Range;
+
+use super::resume::Resumed;
+use super::scan::{self, InvalidRecords, UnitMeta, UnitSplit};
+use super::shard::{self, SketchWord};
+use super::{Progress, Total};
+use crate::corpus::{Chunk, Corpus, RecordMeta};
+use crate::error::{Error, Result};
+use crate::work::{Checkpoint, Kind, Lookup, WorkDir};
+
+/// How many skipped-record messages are kept for the report.
+const MAX_INVALID_EXAMPLES: usize = 10;
+
+/// One shard's sketch words, left in its mapped checkpoint.
+#[derive(Debug)]
+pub struct ShardWords {
+    checkpoint: Checkpoint,
+    words: Range<usize>,
+    /// Number of the shard's first unit in the run.
+    first_unit: u32,
+}
+
+impl ShardWords {
+    /// The shard's sketch words as bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.checkpoint.body()[self.words.clone()]
+    }
+}
+
+/// Everything the sketch stage produced.
+#[derive(Debug)]
+pub struct Sketched {
+    /// Every readable record, in input order.
+    pub records: Vec<RecordMeta>,
+    /// Every unit, in input order.
+    pub units: Vec<UnitMeta>,
+    /// Records passed over.
+    pub invalid: InvalidRecords,
+    /// The shards' sketch words, in input order.
+    pub shards: Vec<ShardWords>,
+}
+
+impl Sketched {
+    /// All sketch words of the run, decoded into memory (for the small sketches
+    /// of SimHash and exact matching).
+    pub fn all_words<W: SketchWord>(&self) -> Vec<W> {
+        self.shards
+            .iter()
+            .flat_map(|s| s.bytes().chunks_exact(W::BYTES).map(W::get))
+            .collect()
+    }
+}
+
+/// The checkpoint name of the shard covering `chunks`: its byte range, so a run
+/// that cuts the input differently does not mistake one shard for another.
+fn shard_name(chunks: &[Chunk]) -> String {
+    let (first, last) = (&chunks[0], &chunks[chunks.len() - 1]);
+    format!(
+        "shard-{}.{}-{}.{}",
+        first.file, first.start, last.file, last.end
+    )
+}
+
+/// Settings of the sketch stage.
+pub struct SketchPlan<'a> {
+    /// The input.
+    pub corpus: &'a Corpus,
+    /// Work chunks of the input, in order.
+    pub chunks: &'a [Chunk],
+    /// Shards as ranges of `chunks`.
+    pub shards: &'a [Range<usize>],
+    /// How records are cut into units.
+    pub split: UnitSplit,
+    /// Skip and count bad records instead of stopping.
+    pub skip_invalid: bool,
+    /// Sketch words per unit.
+    pub words_per_unit: usize,
+}
+
+/// Runs the sketch stage: every shard is taken from its checkpoint in `work` or
+/// scanned with `sketch` (see [`scan::scan`]) and saved.
+pub fn sketch_shards<W, S>(
+    plan: &SketchPlan<'_>,
+    work: &WorkDir,
+    resumed: &mut Resumed,
+    progress: &dyn Progress,
+    init: impl Fn() -> S + Sync + Send,
+    sketch: impl Fn(&mut S, &str, &mut Vec<W>) -> u32 + Sync + Send,
+) -> Result<Sketched>
+where
+    W: SketchWord,
+{
+    progress.stage("sketch", Some(Total::Bytes(plan.corpus.total_bytes())));
+    let mut out = Sketched {
+        records: Vec::new(),
+        units: Vec::new(),
+        invalid: InvalidRecords::default(),
+        shards: Vec::with_capacity(plan.shards.len()),
+    };
+    resumed.shards = plan.shards.len();
+    for range in plan.shards {
+        let chunks = &plan.chunks[range.clone()];
+        let name = shard_name(chunks);
+        let bytes: u64 = chunks.iter().map(|c| (c.end - c.start) as u64).sum();
+        let reused = match work.load(&name, Kind::Shard)? {
+            Lookup::Found(checkpoint) => {
+                match shard::decode::<W>(checkpoint.body(), plan.words_per_unit) {
+                    Ok(decoded) => Some((checkpoint, decoded)),
+                    Err(why) => {
+                        resumed.discarded.push(format!("{name}: {why}"));
+                        None
+                    }
+                }
+            }
+            Lookup::Unusable(why) => {
+                resumed.discarded.push(format!("{name}: {why}"));
+                None
+            }
+            Lookup::Missing => None,
+        };
+        let (checkpoint, decoded) = match reused {
+            Some(found) => {
+                resumed.shards_reused += 1;
+                progress.advance(bytes);
+                found
+            }
+            None => {
+                let scanned = scan::scan(
+                    plan.corpus,
+                    chunks,
+                    plan.split,
+                    plan.skip_invalid,
+                    progress,
+                    &init,
+                    &sketch,
+                )?;
+                let body = shard::encode(&scanned, plan.words_per_unit);
+                drop(scanned);
+                let checkpoint = work.save(&name, Kind::Shard, &body)?;
+                drop(body);
+                let decoded = shard::decode::<W>(checkpoint.body(), plan.words_per_unit)
+                    .map_err(|why| Error::in_file(work.path().join(&name), why))?;
+                (checkpoint, decoded)
+            }
+        };
+        append(&mut out, checkpoint, decoded)?;
+    }
+    progress.finish_stage();
+    Ok(out)
+}
+
+/// Adds one shard to the run's records, units and shard list.
+fn append(out: &mut Sketched, checkpoint: Checkpoint, decoded: shard::Decoded) -> Result<()> {
+    let too_many = |what: &str| Error::Config(format!("more than 2^32 {what} in one run"));
+    let record_base = u32::try_from(out.records.len()).map_err(|_| too_many("records"))?;
+    let first_unit = u32::try_from(out.units.len()).map_err(|_| too_many("units"))?;
+    out.units.extend(decoded.units.into_iter().map(|mut u| {
+        u.record += record_base;
+        u
+    }));
+    if out.units.len() > u32::MAX as usize || out.records.len() > u32::MAX as usize {
+        return Err(too_many("units"));
+    }
+    out.records.extend(decoded.records);
+    out.invalid.count += decoded.invalid.count;
+    let room = MAX_INVALID_EXAMPLES.saturating_sub(out.invalid.examples.len());
+    out.invalid
+        .examples
+        .extend(decoded.invalid.examples.into_iter().take(room));
+    out.shards.push(ShardWords {
+        checkpoint,
+        words: decoded.sketches,
+        first_unit,
+    });
+    Ok(())
+}
+
+/// Compact MinHash signatures of a run: those of a saved index (numbered first),
+/// then those of the run's shards.
+pub struct Signatures<'a> {
+    prior: &'a [u8],
+    prior_units: u32,
+    shards: &'a [ShardWords],
+    bytes_per_unit: usize,
+}
+
+impl<'a> Signatures<'a> {
+    /// Signatures of `bytes_per_unit` bytes each: `prior` (an index's, possibly
+    /// empty) then those in `shards`.
+    pub fn new(prior: &'a [u8], shards: &'a [ShardWords], bytes_per_unit: usize) -> Self {
+        Signatures {
+            prior,
+            prior_units: (prior.len() / bytes_per_unit.max(1)) as u32,
+            shards,
+            bytes_per_unit,
+        }
+    }
+
+    /// Number of units from the index (numbered before the run's own).
+    pub fn prior_units(&self) -> u32 {
+        self.prior_units
+    }
+
+    /// The compact signature of unit `unit` (index units first).
+    pub fn get(&self, unit: u32) -> &'a [u8] {
+        let size = self.bytes_per_unit;
+        if unit < self.prior_units {
+            let at = unit as usize * size;
+            return &self.prior[at..at + size];
+        }
+        let unit = unit - self.prior_units;
+        let shard_at = self.shards.partition_point(|s| s.first_unit <= unit) - 1;
+        let shard = &self.shards[shard_at];
+        let at = (unit - shard.first_unit) as usize * size;
+        &shard.bytes()[at..at + size]
+    }
+
+    /// The compact signatures of the run's own units (not the index's), back to
+    /// back.
+    pub fn run_signatures(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.shards.iter().map(|s| s.words.len()).sum());
+        for shard in self.shards {
+            out.extend_from_slice(shard.bytes());
+        }
+        out
+    }
+}

@@ -1,0 +1,198 @@
+//! Verification: which candidate pairs are duplicates.
+//!
+//! MinHash pairs are judged by their signature estimate; with exact verification,
+//! only pairs whose estimate leaves the answer in doubt are re-shingled from the
+//! input and judged by the exact Jaccard of their shingle sets. Re-shingling runs
+//! in batches whose shingle sets fit the run's memory budget.
+
+use rayon::prelude::*;
+
+use super::scan::UnitMeta;
+use super::sketch::Signatures;
+use super::{DedupConfig, Progress, Total, Verify};
+use crate::corpus::{Corpus, RecordMeta};
+use crate::error::Result;
+use crate::minhash::compact;
+use crate::text::shingle::Scratch;
+use crate::text::{ShingleSet, Shingler};
+
+/// How many standard deviations of a `k`-value signature estimate separate a pair
+/// settled by its estimate from the threshold. Six binomial deviations also cover
+/// the somewhat larger spread of densified one-permutation estimates on short
+/// units (at most twice the variance in the tests), leaving an error chance per
+/// pair far below 1e-4.
+const VERIFY_MARGIN_SIGMAS: f64 = 6.0;
+
+/// Bytes of memory a shingle set takes per shingle (one `u64`).
+const SET_BYTES_PER_SHINGLE: u64 = 8;
+
+/// Estimates below the first bound prove a pair is under `threshold`, estimates at
+/// or above the second prove it reaches it; only pairs in between need the exact
+/// Jaccard.
+pub fn settled_by_estimate(threshold: f64, k: usize) -> (f64, f64) {
+    let k = k as f64;
+    let margin = VERIFY_MARGIN_SIGMAS * (threshold * (1.0 - threshold) / k).sqrt() + 1.0 / k;
+    (threshold - margin, threshold + margin)
+}
+
+/// Where the text of the run's units is, for exact verification.
+pub struct UnitTexts<'a> {
+    /// The input.
+    pub corpus: &'a Corpus,
+    /// The run's records.
+    pub records: &'a [RecordMeta],
+    /// The run's units.
+    pub units: &'a [UnitMeta],
+    /// How units become shingles.
+    pub shingler: &'a Shingler,
+    /// Memory the shingle sets of one batch may take.
+    pub budget_bytes: u64,
+}
+
+/// Verifies MinHash candidates `pairs` among the run's units (numbered from
+/// `offset` in `signatures`) as `config.verify` says, returning `(a, b, similarity)`
+/// sorted. Progress advances per pair.
+pub fn verify_minhash(
+    pairs: &[(u32, u32)],
+    signatures: &Signatures<'_>,
+    offset: u32,
+    config: &DedupConfig,
+    texts: &UnitTexts<'_>,
+    progress: &dyn Progress,
+) -> Result<Vec<(u32, u32, f32)>> {
+    let (verify, threshold, k) = (config.verify, config.threshold, config.num_perm);
+    progress.stage("verify", Some(Total::Items(pairs.len() as u64, "pairs")));
+    let estimate = |a: u32, b: u32| {
+        compact::estimate(signatures.get(a + offset), signatures.get(b + offset)) as f32
+    };
+    let mut edges: Vec<(u32, u32, f32)> = match verify {
+        Verify::Signature | Verify::None => {
+            let floor = if verify == Verify::None {
+                0.0
+            } else {
+                threshold
+            };
+            let kept = pairs
+                .par_iter()
+                .map(|&(a, b)| (a, b, estimate(a, b)))
+                .filter(|&(_, _, est)| f64::from(est) >= floor)
+                .collect();
+            progress.advance(pairs.len() as u64);
+            kept
+        }
+        Verify::Exact => {
+            let (floor, ceiling) = settled_by_estimate(threshold, k);
+            let estimated: Vec<(u32, u32, f32)> = pairs
+                .par_iter()
+                .map(|&(a, b)| (a, b, estimate(a, b)))
+                .filter(|&(_, _, est)| f64::from(est) >= floor)
+                .collect();
+            let (mut accepted, doubtful): (Vec<_>, Vec<_>) = estimated
+                .into_iter()
+                .partition(|&(_, _, est)| f64::from(est) >= ceiling);
+            progress.advance((pairs.len() - doubtful.len()) as u64);
+            let doubtful: Vec<(u32, u32)> = doubtful.into_iter().map(|(a, b, _)| (a, b)).collect();
+            accepted.extend(verify_exact(texts, &doubtful, threshold, progress)?);
+            accepted
+        }
+    };
+    edges.sort_unstable_by_key(|&(a, b, _)| (a, b));
+    progress.finish_stage();
+    Ok(edges)
+}
+
+/// Keeps the `candidates` whose exact shingle-set Jaccard reaches `threshold`,
+/// returning `(a, b, jaccard)` in candidate order.
+///
+/// Candidates are taken in batches whose units' shingle sets (about 8 bytes per
+/// shingle) fit `texts.budget_bytes`; within a batch each unit is re-shingled
+/// once, in parallel, and the pairs are compared in parallel. A unit in pairs of
+/// several batches is re-shingled once per batch.
+pub fn verify_exact(
+    texts: &UnitTexts<'_>,
+    candidates: &[(u32, u32)],
+    threshold: f64,
+    progress: &dyn Progress,
+) -> Result<Vec<(u32, u32, f32)>> {
+    let set_bytes =
+        |unit: u32| u64::from(texts.units[unit as usize].features).max(1) * SET_BYTES_PER_SHINGLE;
+    // For each unit, the last batch that counted its set.
+    let mut counted_in: Vec<u32> = vec![u32::MAX; texts.units.len()];
+    let mut kept = Vec::new();
+    let (mut start, mut batch) = (0, 0u32);
+    while start < candidates.len() {
+        let mut bytes = 0u64;
+        let mut end = start;
+        while end < candidates.len() && (end == start || bytes < texts.budget_bytes) {
+            let (a, b) = candidates[end];
+            for unit in [a, b] {
+                if counted_in[unit as usize] != batch {
+                    counted_in[unit as usize] = batch;
+                    bytes += set_bytes(unit);
+                }
+            }
+            end += 1;
+        }
+        kept.extend(verify_exact_batch(
+            texts,
+            &candidates[start..end],
+            threshold,
+        )?);
+        progress.advance((end - start) as u64);
+        (start, batch) = (end, batch + 1);
+    }
+    Ok(kept)
+}
+
+fn verify_exact_batch(
+    texts: &UnitTexts<'_>,
+    candidates: &[(u32, u32)],
+    threshold: f64,
+) -> Result<Vec<(u32, u32, f32)>> {
+    let mut involved: Vec<u32> = candidates.iter().flat_map(|&(a, b)| [a, b]).collect();
+    involved.par_sort_unstable();
+    involved.dedup();
+    let sets: Vec<ShingleSet> = involved
+        .par_iter()
+        .map_init(
+            || (Scratch::default(), Vec::new()),
+            |(scratch, hashes), &unit| -> Result<ShingleSet> {
+                let meta = &texts.units[unit as usize];
+                let text = texts
+                    .corpus
+                    .record_text(&texts.records[meta.record as usize])?;
+                texts.shingler.shingles_into(
+                    &text[meta.start..meta.start + meta.len],
+                    scratch,
+                    hashes,
+                );
+                Ok(ShingleSet::from_hashes(std::mem::take(hashes)))
+            },
+        )
+        .collect::<Result<_>>()?;
+    let set_of = |unit: u32| {
+        let at = involved
+            .binary_search(&unit)
+            .expect("every candidate unit has a shingle set");
+        &sets[at]
+    };
+    Ok(candidates
+        .par_iter()
+        .filter_map(|&(a, b)| {
+            let j = set_of(a).jaccard(set_of(b));
+            (j >= threshold).then_some((a, b, j as f32))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settled_band_narrows_with_more_permutations_and_brackets_the_threshold() {
+        let (lo128, hi128) = settled_by_estimate(0.3, 128);
+        let (lo512, hi512) = settled_by_estimate(0.3, 512);
+        assert!(lo128 < lo512 && lo512 < 0.3 && 0.3 < hi512 && hi512 < hi128);
+    }
+}
