@@ -45,6 +45,9 @@ pub enum Error {
     /// Options that cannot work together or are out of range.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A scratch folder is locked by another running process.
+    #[error("scratch folder {} is in use by another neardedup run", .0.display())]
+    InUse(PathBuf),
 }
 
 impl Error {

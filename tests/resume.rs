@@ -286,4 +286,18 @@ fn a_scratch_folder_in_use_is_refused() {
     );
     drop(lock);
     Command::new(bin()).args(&args).assert().success();
+
+    // The default folder inside the output folder: a refused run must not remove
+    // the folder of the run that holds it.
+    let out = dir.path().join("out2");
+    let work = out.join(".neardedup-work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    std::fs::write(work.join("shard-of-the-other-run"), b"x").expect("write");
+    let lock = std::fs::File::create(work.join("lock")).expect("lock file");
+    lock.lock().expect("hold the lock");
+    Command::new(bin())
+        .args(dedup_args(&input, &out, &[]))
+        .assert()
+        .failure();
+    assert!(work.join("shard-of-the-other-run").exists());
 }

@@ -267,8 +267,10 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         Ok(outcome) => outcome,
         Err(e) => {
             // A run that failed (rather than being interrupted) has nothing worth
-            // resuming: leave no scratch folder, and no empty output folder, behind.
-            if args.work_dir.is_none() {
+            // resuming: leave no scratch folder, and no empty output folder, behind
+            // (unless the folder belongs to another run that is still going).
+            let in_use = matches!(e, neardedup::error::Error::InUse(_));
+            if args.work_dir.is_none() && !in_use {
                 let _ = std::fs::remove_dir_all(&work_dir);
                 let _ = std::fs::remove_dir(&args.out);
             }

@@ -119,12 +119,7 @@ impl WorkDir {
             .map_err(|e| Error::io(&lock_path, e))?;
         match lock.try_lock() {
             Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(Error::Config(format!(
-                    "scratch folder {} is in use by another neardedup run",
-                    dir.display()
-                )))
-            }
+            Err(fs::TryLockError::WouldBlock) => return Err(Error::InUse(dir.to_path_buf())),
             Err(fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
         }
         let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
