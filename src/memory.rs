@@ -40,11 +40,13 @@ pub fn available_bytes() -> Option<u64> {
 }
 
 /// Default memory budget of a run: a quarter of the available memory, between
-/// 256 MiB and 2 GiB (1 GiB where the available memory is unknown).
+/// 256 MiB and 1 GiB (1 GiB where the available memory is unknown). A larger
+/// budget saves little time: past it, LSH bands are bucketed in a few more passes
+/// and exact verification runs in a few more batches.
 pub fn default_budget_bytes() -> u64 {
     const MIB: u64 = 1 << 20;
     available_bytes().map_or(1024 * MIB, |available| {
-        (available / 4).clamp(256 * MIB, 2048 * MIB)
+        (available / 4).clamp(256 * MIB, 1024 * MIB)
     })
 }
 

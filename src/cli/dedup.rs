@@ -148,7 +148,7 @@ pub struct DedupArgs {
     /// buckets, exact verification batches), e.g. `512MiB`, `4GB`; larger
     /// corpora are processed in more passes. Per-unit state (about 100 bytes per
     /// unit) comes on top. [default: a quarter of the available memory, 256 MiB
-    /// to 2 GiB]
+    /// to 1 GiB]
     #[arg(long, value_name = "SIZE", value_parser = super::size::parse_size)]
     memory_budget: Option<u64>,
 

@@ -17,6 +17,8 @@ pub mod split;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 pub use discover::{discover, Format, InputFile};
 pub use source::FileBytes;
@@ -172,6 +174,10 @@ impl Corpus {
 
     /// Like [`Corpus::chunks`], with JSONL files cut into pieces of about
     /// `max_bytes` (at least one line each).
+    ///
+    /// Cutting touches only the bytes around each cut; the newlines that give each
+    /// chunk its first line number are counted in parallel (on the current rayon
+    /// pool), which also brings the mapped input into memory on every core.
     pub fn chunks_of(&self, max_bytes: usize) -> Vec<Chunk> {
         let max_bytes = max_bytes.max(1);
         let mut chunks = Vec::new();
@@ -188,7 +194,6 @@ impl Corpus {
                 continue;
             }
             let mut start = 0;
-            let mut line = 1u64;
             while start < bytes.len() {
                 let mut end = (start + max_bytes).min(bytes.len());
                 if end < bytes.len() {
@@ -201,11 +206,28 @@ impl Corpus {
                     file: index,
                     start,
                     end,
-                    first_line: line,
+                    first_line: 0,
                 });
-                line += bytes[start..end].iter().filter(|&&b| b == b'\n').count() as u64;
                 start = end;
             }
+        }
+        let newlines: Vec<u64> = chunks
+            .par_iter()
+            .map(|c| {
+                let bytes: &[u8] = &self.files[c.file as usize].bytes;
+                bytes[c.start..c.end]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count() as u64
+            })
+            .collect();
+        let (mut line, mut file) = (1, None);
+        for (chunk, newlines) in chunks.iter_mut().zip(newlines) {
+            if file != Some(chunk.file) {
+                (line, file) = (1, Some(chunk.file));
+            }
+            chunk.first_line = line;
+            line += newlines;
         }
         chunks
     }
@@ -381,6 +403,40 @@ mod tests {
             let (meta, text) = r.as_ref().expect("ok");
             assert_eq!(meta.line, i as u64 + 1);
             assert_eq!(text, &format!("record number {i}"));
+        }
+    }
+
+    #[test]
+    fn small_chunks_of_several_files_number_lines_per_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut paths = Vec::new();
+        let mut contents = Vec::new();
+        for (f, lines) in [(0, 40), (1, 7), (2, 55)] {
+            let mut content = Vec::new();
+            for i in 0..lines {
+                writeln!(
+                    content,
+                    "{{\"text\":\"file {f} line {i} {}\"}}",
+                    "x".repeat(i % 13)
+                )
+                .expect("vec write");
+            }
+            paths.push(write(dir.path(), &format!("{f}.jsonl"), &content));
+            contents.push(content);
+        }
+        let corpus = Corpus::open(&paths, CorpusOptions::default()).expect("open");
+        for max in [1, 50, 333, 1 << 20] {
+            let chunks = corpus.chunks_of(max);
+            for c in &chunks {
+                let before = &contents[c.file as usize][..c.start];
+                let newlines = before.iter().filter(|&&b| b == b'\n').count() as u64;
+                assert_eq!(c.first_line, newlines + 1, "max {max}, chunk {c:?}");
+            }
+            let files: Vec<u32> = chunks.iter().map(|c| c.file).collect();
+            assert!(
+                files.windows(2).all(|w| w[0] <= w[1]),
+                "chunks in input order"
+            );
         }
     }
 

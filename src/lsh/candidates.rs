@@ -126,9 +126,8 @@ pub fn candidate_pairs_by_key(
         let per_band: Vec<Vec<u64>> = pass
             .par_iter()
             .map(|&band| {
-                let keys: Vec<(u64, u32)> = (0..units)
-                    .filter_map(|unit| key(band, unit).map(|k| (k, unit)))
-                    .collect();
+                let mut keys: Vec<(u64, u32)> = Vec::with_capacity(units as usize);
+                keys.extend((0..units).filter_map(|unit| key(band, unit).map(|k| (k, unit))));
                 let pairs = band_pairs(keys);
                 after_band();
                 pairs
