@@ -293,13 +293,26 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
 
     let writing = Instant::now();
     let staged = Staged::new(&args.out)?;
-    staged.write("clusters.jsonl", |w| writers::write_clusters(w, &outcome))?;
-    staged.write("pairs.jsonl", |w| writers::write_pairs(w, &outcome))?;
+    // The three files are independent: write (and sync) them at the same time.
     let mut deduped = writers::DedupedCounts::default();
-    staged.write("deduped.jsonl", |w| {
-        deduped = writers::write_deduped(w, &corpus, &outcome, config.unit, config.para_sep)?;
-        Ok(())
-    })?;
+    let (clusters, pairs, deduped_written) = std::thread::scope(|scope| {
+        let clusters = scope
+            .spawn(|| staged.write("clusters.jsonl", |w| writers::write_clusters(w, &outcome)));
+        let pairs =
+            scope.spawn(|| staged.write("pairs.jsonl", |w| writers::write_pairs(w, &outcome)));
+        let deduped_written = staged.write("deduped.jsonl", |w| {
+            deduped = writers::write_deduped(w, &corpus, &outcome, config.unit, config.para_sep)?;
+            Ok(())
+        });
+        let joined = |h: std::thread::ScopedJoinHandle<'_, neardedup::error::Result<()>>| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        (joined(clusters), joined(pairs), deduped_written)
+    });
+    clusters?;
+    pairs?;
+    deduped_written?;
     let mut timings = outcome.timings.clone();
     timings.push(StageTiming {
         stage: "write",
