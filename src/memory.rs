@@ -16,16 +16,33 @@ use std::time::Duration;
 /// How often the sampler reads `/proc/self/status`.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
 
-/// Largest anonymous resident size sampled since the last [`take_stage_peak_anon`]
-/// (0 when no [`PeakSampler`] runs).
+/// Largest anonymous and file-backed resident sizes sampled since the last
+/// [`take_stage_peaks`] (0 when no [`PeakSampler`] runs).
 static STAGE_PEAK_ANON: AtomicU64 = AtomicU64::new(0);
+static STAGE_PEAK_FILE: AtomicU64 = AtomicU64::new(0);
 
-/// The largest anonymous resident memory seen since the previous call (the peak of
-/// the stage that just ended), including the current amount; `None` where it
-/// cannot be read. Samples come from a running [`PeakSampler`].
-pub fn take_stage_peak_anon() -> Option<u64> {
-    let now = current_anon_and_file()?.0;
-    Some(STAGE_PEAK_ANON.swap(0, Ordering::Relaxed).max(now))
+/// Peak memory of one stage of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StagePeaks {
+    /// Largest anonymous resident memory (what the stage allocated, plus what
+    /// earlier stages still hold).
+    pub peak_anon_bytes: Option<u64>,
+    /// Largest file-backed resident memory (mapped inputs and checkpoints).
+    pub peak_file_bytes: Option<u64>,
+}
+
+/// The largest anonymous and file-backed resident memory seen since the previous
+/// call (the peaks of the stage that just ended), including the current amounts;
+/// `None` fields where they cannot be read. Samples come from a running
+/// [`PeakSampler`].
+pub fn take_stage_peaks() -> StagePeaks {
+    let now = current_anon_and_file();
+    let anon = STAGE_PEAK_ANON.swap(0, Ordering::Relaxed);
+    let file = STAGE_PEAK_FILE.swap(0, Ordering::Relaxed);
+    StagePeaks {
+        peak_anon_bytes: now.map(|(a, _)| a.max(anon)),
+        peak_file_bytes: now.map(|(_, f)| f.max(file)),
+    }
 }
 
 /// Memory the system could give this process now (`MemAvailable`), where known.
@@ -107,6 +124,7 @@ impl PeakSampler {
                 if let Some((a, f)) = current_anon_and_file() {
                     anon.fetch_max(a, Ordering::Relaxed);
                     STAGE_PEAK_ANON.fetch_max(a, Ordering::Relaxed);
+                    STAGE_PEAK_FILE.fetch_max(f, Ordering::Relaxed);
                     file.fetch_max(f, Ordering::Relaxed);
                 }
             }

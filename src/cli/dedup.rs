@@ -317,7 +317,7 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     timings.push(StageTiming {
         stage: "write",
         seconds: writing.elapsed().as_secs_f64(),
-        peak_anon_bytes: neardedup::memory::take_stage_peak_anon(),
+        memory: neardedup::memory::take_stage_peaks(),
     });
     let memory = sampler.finish();
     let costs = RunCosts {

@@ -66,16 +66,17 @@ pub struct Edge {
     pub similarity: f32,
 }
 
-/// Wall time and memory of one stage.
+/// Wall time and peak memory of one stage.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StageTiming {
     /// Stage name.
     pub stage: &'static str,
     /// Seconds.
     pub seconds: f64,
-    /// Largest allocated (anonymous resident) memory seen during the stage, in
-    /// bytes, where it can be read.
-    pub peak_anon_bytes: Option<u64>,
+    /// Largest allocated (anonymous) and mapped (file-backed) resident memory
+    /// seen during the stage, in bytes, where they can be read.
+    #[serde(flatten)]
+    pub memory: crate::memory::StagePeaks,
 }
 
 /// Counts that summarise a run.
@@ -450,7 +451,7 @@ impl Run {
         self.timings.push(StageTiming {
             stage,
             seconds: self.clock.elapsed().as_secs_f64(),
-            peak_anon_bytes: crate::memory::take_stage_peak_anon(),
+            memory: crate::memory::take_stage_peaks(),
         });
         self.clock = Instant::now();
     }
