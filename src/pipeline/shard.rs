@@ -73,6 +73,15 @@ pub fn plan(chunks: &[Chunk], shard_bytes: u64) -> Vec<Range<usize>> {
 
 /// Encodes a scanned shard as a checkpoint body.
 pub fn encode<W: SketchWord>(shard: &Scanned<W>, words_per_unit: usize) -> Vec<u8> {
+    encode_with_layout(shard, words_per_unit).0
+}
+
+/// Encodes a scanned shard as a checkpoint body; also returns where its sketch
+/// words are in the body.
+pub fn encode_with_layout<W: SketchWord>(
+    shard: &Scanned<W>,
+    words_per_unit: usize,
+) -> (Vec<u8>, Range<usize>) {
     let mut e = Encoder::default();
     e.u64(shard.records.len() as u64);
     e.u64(shard.units.len() as u64);
@@ -101,11 +110,13 @@ pub fn encode<W: SketchWord>(shard: &Scanned<W>, words_per_unit: usize) -> Vec<u
         e.u32(u.features);
     }
     e.align(8);
+    let start = e.bytes.len();
     e.bytes.reserve(shard.sketches.len() * W::BYTES);
     for &w in &shard.sketches {
         w.put(&mut e.bytes);
     }
-    e.bytes
+    let end = e.bytes.len();
+    (e.bytes, start..end)
 }
 
 /// A decoded shard body: records and units in memory, sketch words left in place.
@@ -291,6 +302,7 @@ mod tests {
             assert_eq!(a.id, b.id);
         }
         assert_eq!(decoded.sketches.start % 8, 0);
+        assert_eq!(encode_with_layout(&shard, 3).1, decoded.sketches);
         assert_eq!(words::<u16>(&body, &decoded), shard.sketches);
     }
 

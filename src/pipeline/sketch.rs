@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use super::resume::Resumed;
-use super::scan::{self, InvalidRecords, UnitMeta, UnitSplit};
+use super::scan::{self, InvalidRecords, Scanned, UnitMeta, UnitSplit};
 use super::shard::{self, SketchWord};
 use super::{Progress, Total};
 use crate::corpus::{Chunk, Corpus, RecordMeta};
@@ -106,59 +106,110 @@ where
         shards: Vec::with_capacity(plan.shards.len()),
     };
     resumed.shards = plan.shards.len();
-    for range in plan.shards {
-        let chunks = &plan.chunks[range.clone()];
-        let name = shard_name(chunks);
-        let bytes: u64 = chunks.iter().map(|c| (c.end - c.start) as u64).sum();
-        let reused = match work.load(&name, Kind::Shard)? {
-            Lookup::Found(checkpoint) => {
-                match shard::decode::<W>(checkpoint.body(), plan.words_per_unit) {
-                    Ok(decoded) => Some((checkpoint, decoded)),
-                    Err(why) => {
-                        resumed.discarded.push(format!("{name}: {why}"));
-                        None
-                    }
+    // A scanned shard is saved on a thread of its own while the next one is
+    // scanned; shards join the run in input order.
+    std::thread::scope(|scope| -> Result<()> {
+        let mut saving: Option<std::thread::ScopedJoinHandle<'_, Result<Loaded>>> = None;
+        for range in plan.shards {
+            let chunks = &plan.chunks[range.clone()];
+            let name = shard_name(chunks);
+            let bytes: u64 = chunks.iter().map(|c| (c.end - c.start) as u64).sum();
+            let shard = match reuse::<W>(work, &name, plan.words_per_unit, resumed)? {
+                Some(found) => {
+                    resumed.shards_reused += 1;
+                    progress.advance(bytes);
+                    Pending::Ready(found)
                 }
+                None => {
+                    let scanned = scan::scan(
+                        plan.corpus,
+                        chunks,
+                        plan.split,
+                        plan.skip_invalid,
+                        progress,
+                        &init,
+                        &sketch,
+                    )?;
+                    let words_per_unit = plan.words_per_unit;
+                    Pending::Saving(scope.spawn(move || save(work, &name, scanned, words_per_unit)))
+                }
+            };
+            if let Some(previous) = saving.take() {
+                append(&mut out, joined(previous)?)?;
             }
-            Lookup::Unusable(why) => {
-                resumed.discarded.push(format!("{name}: {why}"));
-                None
+            match shard {
+                Pending::Ready(found) => append(&mut out, found)?,
+                Pending::Saving(handle) => saving = Some(handle),
             }
-            Lookup::Missing => None,
-        };
-        let (checkpoint, decoded) = match reused {
-            Some(found) => {
-                resumed.shards_reused += 1;
-                progress.advance(bytes);
-                found
-            }
-            None => {
-                let scanned = scan::scan(
-                    plan.corpus,
-                    chunks,
-                    plan.split,
-                    plan.skip_invalid,
-                    progress,
-                    &init,
-                    &sketch,
-                )?;
-                let body = shard::encode(&scanned, plan.words_per_unit);
-                drop(scanned);
-                let checkpoint = work.save(&name, Kind::Shard, &body)?;
-                drop(body);
-                let decoded = shard::decode::<W>(checkpoint.body(), plan.words_per_unit)
-                    .map_err(|why| Error::in_file(work.path().join(&name), why))?;
-                (checkpoint, decoded)
-            }
-        };
-        append(&mut out, checkpoint, decoded)?;
-    }
+        }
+        if let Some(last) = saving.take() {
+            append(&mut out, joined(last)?)?;
+        }
+        Ok(())
+    })?;
     progress.finish_stage();
     Ok(out)
 }
 
+/// A shard's mapped checkpoint and its decoded records and units.
+type Loaded = (Checkpoint, shard::Decoded);
+
+enum Pending<'scope> {
+    Ready(Loaded),
+    Saving(std::thread::ScopedJoinHandle<'scope, Result<Loaded>>),
+}
+
+fn joined(handle: std::thread::ScopedJoinHandle<'_, Result<Loaded>>) -> Result<Loaded> {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The usable checkpoint of shard `name`, if there is one.
+fn reuse<W: SketchWord>(
+    work: &WorkDir,
+    name: &str,
+    words_per_unit: usize,
+    resumed: &mut Resumed,
+) -> Result<Option<Loaded>> {
+    match work.load(name, Kind::Shard)? {
+        Lookup::Found(checkpoint) => match shard::decode::<W>(checkpoint.body(), words_per_unit) {
+            Ok(decoded) => Ok(Some((checkpoint, decoded))),
+            Err(why) => {
+                resumed.discarded.push(format!("{name}: {why}"));
+                Ok(None)
+            }
+        },
+        Lookup::Unusable(why) => {
+            resumed.discarded.push(format!("{name}: {why}"));
+            Ok(None)
+        }
+        Lookup::Missing => Ok(None),
+    }
+}
+
+/// Saves a scanned shard as checkpoint `name`; its records and units move on
+/// without being decoded again.
+fn save<W: SketchWord>(
+    work: &WorkDir,
+    name: &str,
+    scanned: Scanned<W>,
+    words_per_unit: usize,
+) -> Result<Loaded> {
+    let (body, sketches) = shard::encode_with_layout(&scanned, words_per_unit);
+    let checkpoint = work.save(name, Kind::Shard, &body)?;
+    drop(body);
+    let decoded = shard::Decoded {
+        records: scanned.records,
+        units: scanned.units,
+        invalid: scanned.invalid,
+        sketches,
+    };
+    Ok((checkpoint, decoded))
+}
+
 /// Adds one shard to the run's records, units and shard list.
-fn append(out: &mut Sketched, checkpoint: Checkpoint, decoded: shard::Decoded) -> Result<()> {
+fn append(out: &mut Sketched, (checkpoint, decoded): Loaded) -> Result<()> {
     let too_many = |what: &str| Error::Config(format!("more than 2^32 {what} in one run"));
     let record_base = u32::try_from(out.records.len()).map_err(|_| too_many("records"))?;
     let first_unit = u32::try_from(out.units.len()).map_err(|_| too_many("units"))?;
