@@ -179,7 +179,7 @@ impl Folded<'_> {
 
 /// Length of the UTF-8 sequence that starts with byte `b` (a leading byte).
 #[inline]
-fn utf8_len(b: u8) -> usize {
+pub(crate) fn utf8_len(b: u8) -> usize {
     match b {
         0x00..=0x7F => 1,
         0xC0..=0xDF => 2,

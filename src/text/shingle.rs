@@ -16,7 +16,9 @@
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::normalize::{ascii_table_for, normalize_into, NormalizeOptions, ASCII_SPACE};
+use super::normalize::{
+    ascii_table_for, is_hangul_syllable_at, normalize_into, utf8_len, NormalizeOptions, ASCII_SPACE,
+};
 use crate::error::{Error, Result};
 
 /// How text is cut into tokens before n-grams are formed.
@@ -125,26 +127,7 @@ impl Shingler {
         tokens.clear();
         let normalized = scratch.normalized.as_str();
         match self.config.tokenizer {
-            Tokenizer::Word => {
-                let bytes = normalized.as_bytes();
-                let mut start = 0;
-                for end in 0..=bytes.len() {
-                    if end < bytes.len() && bytes[end] != b' ' {
-                        continue;
-                    }
-                    if end > start {
-                        // Both ends sit next to an ASCII space or the text's ends, so
-                        // they are char boundaries.
-                        let run = &normalized[start..end];
-                        if is_single_word(run) {
-                            tokens.push(hash_token(run));
-                        } else {
-                            tokens.extend(run.unicode_words().map(hash_token));
-                        }
-                    }
-                    start = end + 1;
-                }
-            }
+            Tokenizer::Word => word_hashes(normalized, tokens),
             Tokenizer::Whitespace => tokens.extend(normalized.split_whitespace().map(hash_token)),
             Tokenizer::Char => {
                 let mut buf = [0u8; 4];
@@ -209,11 +192,55 @@ fn ascii_word_hashes(text: &[u8], options: NormalizeOptions, tokens: &mut Vec<u6
     }
 }
 
+/// Word-token hashes of normalised text in one pass over its bytes: each run
+/// between ASCII spaces made only of ASCII letters and digits and Hangul syllables
+/// (which UAX #29 keeps whole, see `is_single_word`) is one token, any other run
+/// goes through the UAX #29 segmenter.
+fn word_hashes(normalized: &str, tokens: &mut Vec<u64>) {
+    let bytes = normalized.as_bytes();
+    let mut finish = |start: usize, end: usize, single: bool| {
+        if end > start {
+            // Both ends sit next to an ASCII space or the text's ends, so they are
+            // char boundaries.
+            let run = &normalized[start..end];
+            if single {
+                tokens.push(hash_token(run));
+            } else {
+                tokens.extend(run.unicode_words().map(hash_token));
+            }
+        }
+    };
+    let mut start = 0;
+    // Whether the run so far has only ASCII letters and digits and Hangul syllables.
+    let mut single = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if b == b' ' {
+                finish(start, i, single);
+                start = i + 1;
+                single = true;
+            } else if !b.is_ascii_alphanumeric() {
+                single = false;
+            }
+            i += 1;
+        } else if is_hangul_syllable_at(bytes, i) {
+            i += 3;
+        } else {
+            single = false;
+            i += utf8_len(b);
+        }
+    }
+    finish(start, bytes.len(), single);
+}
+
 /// True when UAX #29 would certainly keep `run` (which has no spaces) as one
 /// word: it is made only of ASCII letters and digits and Hangul syllables, which
 /// are all ALetter or Numeric, and no word boundary falls between those (rules
 /// WB5, WB8, WB9, WB10). Anything else goes through the full segmenter.
-#[inline]
+/// (The test-side definition of what `word_hashes` checks byte by byte.)
+#[cfg(test)]
 fn is_single_word(run: &str) -> bool {
     if run.is_ascii() {
         return run.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -377,6 +404,30 @@ mod tests {
             shingler.shingles_into(&text, &mut scratch, &mut fast);
             shingler.shingles_general(&text, &mut scratch, &mut general);
             proptest::prop_assert_eq!(fast, general, "{:?}", text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_word_split_matches_runs_then_segmenter(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "Bc", "9", " ", "  ", "\t", "\u{a0}", "\u{3000}", ".", "'", "_", "가", "힣",
+                "한국어", "\u{11A8}", "\u{1161}", "ㄱ", "ᆞ", "中", "の", "カナ", "é", "\u{301}",
+                "٣", "ไทย", "·", "1.5", "don't", "Ω", "\u{D7A4}", "\u{ABFF}", "\u{D7FB}",
+            ]), 0..50),
+        ) {
+            let text = pieces.concat();
+            let mut fast = Vec::new();
+            word_hashes(&text, &mut fast);
+            let mut reference = Vec::new();
+            for run in text.split(' ').filter(|r| !r.is_empty()) {
+                if is_single_word(run) {
+                    reference.push(hash_token(run));
+                } else {
+                    reference.extend(run.unicode_words().map(hash_token));
+                }
+            }
+            proptest::prop_assert_eq!(fast, reference, "{:?}", text);
         }
     }
 
