@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::source::str_from_utf8;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 /// The fields of one record that a run needs.
@@ -173,7 +174,7 @@ impl<'a> Plain<'a> {
         self.skip_plain_string_bytes();
         if self.line.get(self.pos) == Some(&b'"') {
             self.pos += 1;
-            let s = std::str::from_utf8(&self.line[start..self.pos - 1]).ok()?;
+            let s = str_from_utf8(&self.line[start..self.pos - 1])?;
             return Some(Cow::Borrowed(s));
         }
         let mut buf = Vec::with_capacity(self.line.len() - start);
@@ -215,7 +216,9 @@ impl<'a> Plain<'a> {
                 }
             }
         }
-        String::from_utf8(buf).ok().map(Cow::Owned)
+        str_from_utf8(&buf)?;
+        // SAFETY: just checked.
+        Some(Cow::Owned(unsafe { String::from_utf8_unchecked(buf) }))
     }
 
     /// An id: a string without escapes, or a non-negative integer that fits `u64`.
@@ -228,7 +231,7 @@ impl<'a> Plain<'a> {
                 if self.next()? != b'"' {
                     return None;
                 }
-                let s = std::str::from_utf8(&self.line[start..self.pos - 1]).ok()?;
+                let s = str_from_utf8(&self.line[start..self.pos - 1])?;
                 Some(serde_json::Value::String(s.to_owned()))
             }
             b'0'..=b'9' => {
