@@ -6,10 +6,12 @@
 //! (every character that is neither alphanumeric nor whitespace becomes a space) and
 //! whitespace folding (runs of whitespace become one ASCII space, ends trimmed).
 //!
-//! Text made only of ASCII and precomposed Hangul syllables skips NFKC (it is the
-//! identity there), other text skips it when the quick check says it is already
-//! normalised. ASCII and Hangul syllables also take a fast path past the Unicode
-//! property tables in the per-character steps.
+//! ASCII text skips NFKC (it is the identity there) and goes through a byte map.
+//! Other text, under whitespace folding, is normalised in one pass: ASCII and
+//! precomposed Hangul syllables go straight through (the byte map, or copied), and
+//! NFKC runs only over the stretches of other characters between them; without
+//! whitespace folding the whole text skips NFKC when the quick check says it is
+//! already normalised.
 
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 

@@ -12,6 +12,11 @@
 //! Each token is hashed once (xxh3); an n-gram's hash mixes its n token hashes, so no
 //! n-gram is ever built as a string. A unit with fewer than n tokens (but at least
 //! one) yields one shingle made of all its tokens, so short paragraphs still compare.
+//!
+//! Under punctuation and whitespace folding (the default), word tokens of text made
+//! of ASCII, Hangul syllables and a few common separators are found in one pass
+//! over the input, with no normalised copy; the tests hold that path to the
+//! general one.
 
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::xxh3_64;
