@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::source::str_from_utf8;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 /// The fields of one record that a run needs.
@@ -21,6 +22,18 @@ pub struct Fields<'a> {
 
 /// Parses one JSON line and returns its text field (and id field, when named).
 pub fn extract<'a>(
+    line: &'a [u8],
+    text_field: &str,
+    id_field: Option<&str>,
+) -> Result<Fields<'a>, String> {
+    match extract_plain(line, text_field, id_field) {
+        Some(fields) => Ok(fields),
+        None => extract_serde(line, text_field, id_field),
+    }
+}
+
+/// [`extract`] through serde_json: every record, and the error messages.
+fn extract_serde<'a>(
     line: &'a [u8],
     text_field: &str,
     id_field: Option<&str>,
@@ -40,6 +53,205 @@ pub fn extract<'a>(
         Some(name) => Some(id.ok_or_else(|| format!("missing id field {name:?}"))?),
     };
     Ok(Fields { text, id })
+}
+
+/// A hand-written reader for the common shape of a record: an object whose keys
+/// are plain ASCII strings naming only the text and id fields, a string text and
+/// an id that is a string without escapes or a non-negative integer. It answers
+/// `None` for anything else (including every malformed line), and the caller then
+/// asks serde_json, so the result is always what serde_json gives.
+fn extract_plain<'a>(
+    line: &'a [u8],
+    text_field: &str,
+    id_field: Option<&str>,
+) -> Option<Fields<'a>> {
+    let mut p = Plain { line, pos: 0 };
+    p.skip_ws();
+    p.eat(b'{')?;
+    let mut text = None;
+    let mut id = None;
+    loop {
+        p.skip_ws();
+        let key = p.plain_key()?;
+        p.skip_ws();
+        p.eat(b':')?;
+        p.skip_ws();
+        if key == text_field.as_bytes() {
+            text = Some(p.string()?);
+        } else if Some(key) == id_field.map(str::as_bytes) {
+            id = Some(p.id()?);
+        } else {
+            return None;
+        }
+        p.skip_ws();
+        match p.next()? {
+            b',' => continue,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    p.skip_ws();
+    if p.pos != line.len() {
+        return None;
+    }
+    let text = text?;
+    if id_field.is_some() && id.is_none() {
+        return None;
+    }
+    Some(Fields { text, id })
+}
+
+struct Plain<'a> {
+    line: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Plain<'a> {
+    fn next(&mut self) -> Option<u8> {
+        let b = *self.line.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.next()? == want).then_some(())
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.line.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// A key of printable ASCII without escapes.
+    fn plain_key(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        loop {
+            match self.next()? {
+                b'"' => return Some(&self.line[start..self.pos - 1]),
+                b'\\' => return None,
+                0x20..=0x7E => {}
+                _ => return None,
+            }
+        }
+    }
+
+    /// Moves to the next `"`, `\\` or control character at or after `pos` (or the
+    /// end), eight bytes at a time while none is in sight.
+    #[inline]
+    fn skip_plain_string_bytes(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        let line = self.line;
+        while let Some(chunk) = line.get(self.pos..self.pos + 8) {
+            let v = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            let quote = v ^ (ONES * u64::from(b'"'));
+            let backslash = v ^ (ONES * u64::from(b'\\'));
+            // Nonzero exactly when some byte is zero (resp. below 0x20).
+            let special = (quote.wrapping_sub(ONES) & !quote)
+                | (backslash.wrapping_sub(ONES) & !backslash)
+                | (v.wrapping_sub(ONES * 0x20) & !v);
+            if special & HIGHS != 0 {
+                break;
+            }
+            self.pos += 8;
+        }
+        while let Some(&b) = line.get(self.pos) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// A string value, borrowed when it has no escapes. Escapes other than
+    /// `\\uXXXX` for a surrogate are decoded; control characters (which JSON
+    /// forbids) and invalid UTF-8 give `None`.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        self.skip_plain_string_bytes();
+        if self.line.get(self.pos) == Some(&b'"') {
+            self.pos += 1;
+            let s = str_from_utf8(&self.line[start..self.pos - 1])?;
+            return Some(Cow::Borrowed(s));
+        }
+        let mut buf = Vec::with_capacity(self.line.len() - start);
+        buf.extend_from_slice(&self.line[start..self.pos]);
+        loop {
+            match self.next()? {
+                b'"' => break,
+                b'\\' => {
+                    let decoded = match self.next()? {
+                        b'"' => b'"',
+                        b'\\' => b'\\',
+                        b'/' => b'/',
+                        b'b' => 0x08,
+                        b'f' => 0x0C,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'u' => {
+                            let hex = self.line.get(self.pos..self.pos + 4)?;
+                            self.pos += 4;
+                            let hex = std::str::from_utf8(hex).ok()?;
+                            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                            buf.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                            continue;
+                        }
+                        _ => return None,
+                    };
+                    buf.push(decoded);
+                }
+                b if b < 0x20 => return None,
+                b => {
+                    buf.push(b);
+                    let from = self.pos;
+                    self.skip_plain_string_bytes();
+                    buf.extend_from_slice(&self.line[from..self.pos]);
+                }
+            }
+        }
+        str_from_utf8(&buf)?;
+        // SAFETY: just checked.
+        Some(Cow::Owned(unsafe { String::from_utf8_unchecked(buf) }))
+    }
+
+    /// An id: a string without escapes, or a non-negative integer that fits `u64`.
+    fn id(&mut self) -> Option<serde_json::Value> {
+        match *self.line.get(self.pos)? {
+            b'"' => {
+                self.pos += 1;
+                let start = self.pos;
+                self.skip_plain_string_bytes();
+                if self.next()? != b'"' {
+                    return None;
+                }
+                let s = str_from_utf8(&self.line[start..self.pos - 1])?;
+                Some(serde_json::Value::String(s.to_owned()))
+            }
+            b'0'..=b'9' => {
+                let start = self.pos;
+                while self.line.get(self.pos).is_some_and(u8::is_ascii_digit) {
+                    self.pos += 1;
+                }
+                let digits = &self.line[start..self.pos];
+                if digits.len() > 1 && digits[0] == b'0' {
+                    return None;
+                }
+                if let Some(b'.' | b'e' | b'E') = self.line.get(self.pos) {
+                    return None;
+                }
+                let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+                Some(serde_json::Value::from(n))
+            }
+            _ => None,
+        }
+    }
 }
 
 struct RecordSeed<'f> {
@@ -186,6 +398,103 @@ mod tests {
         assert_eq!(f.id, Some(serde_json::json!("a1")));
         let f = extract(br#"{"text":"line\nbreak \u00e9"}"#, "text", None).expect("valid");
         assert_eq!(f.text, "line\nbreak é");
+    }
+
+    fn same(a: &Result<Fields<'_>, String>, b: &Result<Fields<'_>, String>) -> bool {
+        match (a, b) {
+            (Ok(a), Ok(b)) => a.text == b.text && a.id == b.id,
+            (Err(a), Err(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn plain_reader_takes_common_records_and_leaves_the_rest() {
+        let taken: [&[u8]; 6] = [
+            br#"{"id":"doc-1","text":"plain"}"#,
+            br#" { "text" : "a\nb\t\"q\" \\ \/ \b\f\r \u00e9\uAC00" , "id" : 42 } "#,
+            br#"{"id":0,"text":""}"#,
+            "{\"id\":\"한\",\"text\":\"법률 \\n 제1조\"}".as_bytes(),
+            br#"{"text":"x","id":"a","id":"b"}"#,
+            br#"{"id":18446744073709551615,"text":"max"}"#,
+        ];
+        for line in taken {
+            let plain = extract_plain(line, "text", Some("id"));
+            assert!(plain.is_some(), "{}", String::from_utf8_lossy(line));
+            let plain = Ok(plain.expect("taken"));
+            let serde = extract_serde(line, "text", Some("id"));
+            assert!(same(&plain, &serde), "{}", String::from_utf8_lossy(line));
+        }
+        let left: [&[u8]; 14] = [
+            br#"{"id":"a","text":"x","other":1}"#,
+            br#"{"id":"a","text":5}"#,
+            br#"{"id":-1,"text":"x"}"#,
+            br#"{"id":1.5,"text":"x"}"#,
+            br#"{"id":01,"text":"x"}"#,
+            br#"{"id":18446744073709551616,"text":"x"}"#,
+            br#"{"id":"a\n","text":"x"}"#,
+            br#"{"i\u0064":"a","text":"x"}"#,
+            br#"{"id":"a","text":"\ud83d\ude00"}"#,
+            b"{\"id\":\"a\",\"text\":\"tab\there\"}",
+            b"{\"id\":\"a\",\"text\":\"\xff\"}",
+            br#"{"id":"a","text":"x"} x"#,
+            br#"{"id":"a","text":"x",}"#,
+            br#"{"text":"x"}"#,
+        ];
+        for line in left {
+            assert!(
+                extract_plain(line, "text", Some("id")).is_none(),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Lines glued from pieces of records, valid and not: whenever the plain
+        /// reader answers, serde_json answers the same.
+        #[test]
+        fn plain_reader_agrees_with_serde(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "{", "}", " ", "\t", ",", ":", "\"", "\"id\"", "\"text\"", "\"other\"", "id", "text",
+                "\\", "\\n", "\\\"", "\\u00", "\\uac00", "\\ud83d", "\\ude00", "\\x", "e9", "AC",
+                "0", "7", "-", ".", "e5", "18446744073709551615", "abc", "한국", "\u{1}", "\u{7f}",
+                "null", "[1]", "\\/", "\\b",
+            ]), 0..30),
+            with_id: bool,
+        ) {
+            let line = pieces.concat();
+            let id_field = with_id.then_some("id");
+            if let Some(plain) = extract_plain(line.as_bytes(), "text", id_field) {
+                let serde = extract_serde(line.as_bytes(), "text", id_field);
+                proptest::prop_assert!(same(&Ok(plain), &serde), "{:?}", line);
+            }
+        }
+
+        /// Records as serde_json writes them (any text, string or number ids) are
+        /// all taken by the plain reader, with serde_json's result.
+        #[test]
+        fn plain_reader_takes_serialised_records(
+            text in "(\\PC|[\n\t\r\u{0}-\u{1f}\"\\\\/\u{7f}])*",
+            id in "[ -~]{0,8}",
+            number: Option<u64>,
+            text_first: bool,
+        ) {
+            let id_value = number.map_or(serde_json::json!(id), serde_json::Value::from);
+            let line = if text_first {
+                format!("{{\"text\":{},\"id\":{}}}", serde_json::json!(text), id_value)
+            } else {
+                format!("{{\"id\":{},\"text\":{}}}", id_value, serde_json::json!(text))
+            };
+            let serde = extract_serde(line.as_bytes(), "text", Some("id"));
+            let plain = extract_plain(line.as_bytes(), "text", Some("id"));
+            if !id.contains(['"', '\\']) || number.is_some() {
+                proptest::prop_assert!(plain.is_some(), "{:?}", line);
+            }
+            if let Some(plain) = plain {
+                proptest::prop_assert!(same(&Ok(plain), &serde), "{:?}", line);
+            }
+        }
     }
 
     #[test]

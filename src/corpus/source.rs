@@ -88,11 +88,119 @@ pub fn binary_or_invalid_utf8(bytes: &[u8]) -> Option<TextProblem> {
     if head.contains(&0) {
         return Some(TextProblem::Binary);
     }
+    if is_valid_utf8_fast(bytes) {
+        return None;
+    }
     std::str::from_utf8(bytes)
         .err()
         .map(|e| TextProblem::InvalidUtf8 {
             offset: e.valid_up_to(),
         })
+}
+
+/// `bytes` as `&str` when it is valid UTF-8, like [`std::str::from_utf8`], with a
+/// faster check for text outside ASCII (Hangul, CJK, most scripts), where the
+/// standard check goes one character at a time. Invalid bytes are left to the
+/// standard check.
+pub fn str_from_utf8(bytes: &[u8]) -> Option<&str> {
+    if is_valid_utf8_fast(bytes) {
+        // SAFETY: `is_valid_utf8_fast` accepts only well-formed UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
+/// True when `bytes` is well-formed UTF-8 (Unicode Table 3-7), checked sixteen
+/// bytes at a time; false means "not known to be", and the standard check decides.
+#[cfg(target_arch = "x86_64")]
+fn is_valid_utf8_fast(bytes: &[u8]) -> bool {
+    let mut carry = Carry::default();
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        let block: &[u8; 16] = chunk.try_into().expect("sixteen bytes");
+        if !check_block(block, &mut carry) {
+            return false;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Zero padding is ASCII, so a sequence cut by the end is caught by the
+        // carry check below or inside the block.
+        let mut block = [0u8; 16];
+        block[..rest.len()].copy_from_slice(rest);
+        if !check_block(&block, &mut carry) {
+            return false;
+        }
+    }
+    carry == Carry::default()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn is_valid_utf8_fast(_bytes: &[u8]) -> bool {
+    false
+}
+
+/// Constraints one 16-byte block puts on the bytes of the next: which must be
+/// continuation bytes, and which second bytes of E0, ED, F0 and F4 sequences are
+/// due (bit `i` stands for byte `i` of the next block).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Carry {
+    cont: u32,
+    after_e0: u32,
+    after_ed: u32,
+    after_f0: u32,
+    after_f4: u32,
+}
+
+/// Checks one block: every byte that a lead byte asks to be a continuation byte
+/// is one and no other is, no byte is C0, C1 or F5..FF, and the second bytes of
+/// E0 (not overlong), ED (no surrogates), F0 (not overlong) and F4 (at most
+/// U+10FFFF) sequences are in range.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn check_block(block: &[u8; 16], carry: &mut Carry) -> bool {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of x86_64; the load is unaligned and reads 16 bytes.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast());
+        let high = _mm_movemask_epi8(v) as u32;
+        if high == 0 {
+            let ok = carry.cont == 0;
+            *carry = Carry::default();
+            return ok;
+        }
+        let mask = |m: __m128i| _mm_movemask_epi8(m) as u32;
+        let set = |b: u8| _mm_set1_epi8(b as i8);
+        // Signed compares: bytes 0x80..=0xFF are -128..=-1.
+        let below = |b: u8| mask(_mm_cmplt_epi8(v, set(b))) & high;
+        let equal = |b: u8| mask(_mm_cmpeq_epi8(v, set(b)));
+        let cont = below(0xC0);
+        let lead = high & !cont;
+        let lead3 = high & !below(0xE0);
+        let lead4 = high & !below(0xF0);
+        let bad_lead = equal(0xC0) | equal(0xC1) | (high & !below(0xF5));
+        let expected = (lead << 1) | (lead3 << 2) | (lead4 << 3) | carry.cont;
+        let below_a0 = below(0xA0);
+        let below_90 = below(0x90);
+        let after_e0 = (equal(0xE0) << 1) | carry.after_e0;
+        let after_ed = (equal(0xED) << 1) | carry.after_ed;
+        let after_f0 = (equal(0xF0) << 1) | carry.after_f0;
+        let after_f4 = (equal(0xF4) << 1) | carry.after_f4;
+        let bad_second = (after_e0 & below_a0)
+            | (after_ed & cont & !below_a0)
+            | (after_f0 & below_90)
+            | (after_f4 & cont & !below_90);
+        let ok = bad_lead == 0 && expected & 0xFFFF == cont && bad_second & 0xFFFF == 0;
+        *carry = Carry {
+            cont: expected >> 16,
+            after_e0: after_e0 >> 16,
+            after_ed: after_ed >> 16,
+            after_f0: after_f0 >> 16,
+            after_f4: after_f4 >> 16,
+        };
+        ok
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +216,60 @@ mod tests {
         let err = problem.into_error(Path::new("f.txt"), bytes);
         assert_eq!(err.to_string(), "f.txt:2: invalid UTF-8 at byte offset 14");
         assert_eq!(binary_or_invalid_utf8("한국어 text".as_bytes()), None);
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// The fast check never accepts invalid UTF-8 and (on x86_64) takes all valid
+        /// text; either way the answer is the standard one.
+        #[test]
+        fn utf8_check_matches_the_standard_one(
+            pieces in proptest::collection::vec(proptest::prop_oneof![
+                proptest::sample::select(vec![
+                    "a", " ", "\u{7f}", "é", "\u{7ff}", "\u{800}", "한", "\u{d7ff}", "\u{e000}",
+                    "\u{fffd}", "\u{ffff}", "😀", "\u{10ffff}",
+                ]).prop_map(|s| s.as_bytes().to_vec()),
+                proptest::collection::vec(proptest::num::u8::ANY, 1..4),
+                proptest::sample::select(vec![
+                    vec![0xC0u8, 0x80], vec![0xC1, 0xBF], vec![0xE0, 0x80, 0x80], vec![0xE0, 0x9F, 0xBF],
+                    vec![0xED, 0xA0, 0x80], vec![0xED, 0xBF, 0xBF], vec![0xED, 0x9F, 0xBF],
+                    vec![0xEF, 0xBF], vec![0xE0], vec![0xF4, 0x90, 0x80, 0x80], vec![0x80],
+                ]),
+            ], 0..20),
+        ) {
+            let bytes = pieces.concat();
+            let standard = std::str::from_utf8(&bytes).ok();
+            proptest::prop_assert_eq!(str_from_utf8(&bytes), standard);
+            if is_valid_utf8_fast(&bytes) {
+                proptest::prop_assert!(standard.is_some());
+            }
+            #[cfg(target_arch = "x86_64")]
+            proptest::prop_assert_eq!(is_valid_utf8_fast(&bytes), standard.is_some());
+        }
+    }
+
+    proptest::proptest! {
+        /// Valid text of every script, and the same with one byte changed.
+        #[test]
+        fn utf8_check_takes_valid_text_and_catches_one_bad_byte(
+            text in "(\\PC|[\u{80}-\u{7ff}\u{800}-\u{d7ff}\u{e000}-\u{ffff}\u{10000}-\u{10ffff}]){0,80}",
+            at: proptest::sample::Index,
+            byte: u8,
+        ) {
+            proptest::prop_assert_eq!(str_from_utf8(text.as_bytes()), Some(text.as_str()));
+            #[cfg(target_arch = "x86_64")]
+            proptest::prop_assert!(is_valid_utf8_fast(text.as_bytes()));
+            if !text.is_empty() {
+                let mut bytes = text.clone().into_bytes();
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+                let standard = std::str::from_utf8(&bytes).ok();
+                proptest::prop_assert_eq!(str_from_utf8(&bytes), standard);
+                #[cfg(target_arch = "x86_64")]
+                proptest::prop_assert_eq!(is_valid_utf8_fast(&bytes), standard.is_some());
+            }
+        }
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! (every character that is neither alphanumeric nor whitespace becomes a space) and
 //! whitespace folding (runs of whitespace become one ASCII space, ends trimmed).
 //!
-//! Text made only of ASCII and precomposed Hangul syllables skips NFKC (it is the
-//! identity there), other text skips it when the quick check says it is already
-//! normalised. ASCII and Hangul syllables also take a fast path past the Unicode
-//! property tables in the per-character steps.
+//! ASCII text skips NFKC (it is the identity there) and goes through a byte map.
+//! Other text, under whitespace folding, is normalised in one pass: ASCII and
+//! precomposed Hangul syllables go straight through (the byte map, or copied), and
+//! NFKC runs only over the stretches of other characters between them; without
+//! whitespace folding the whole text skips NFKC when the quick check says it is
+//! already normalised.
 
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
@@ -53,22 +55,153 @@ impl NormalizeOptions {
 pub fn normalize_into(input: &str, options: NormalizeOptions, out: &mut String) {
     out.clear();
     out.reserve(input.len());
-    let needs_nfkc = options.nfkc
-        && !is_nfkc_stable_fast(input)
-        && is_nfkc_quick(input.chars()) != IsNormalized::Yes;
-    if needs_nfkc {
-        fold_chars(input.nfkc(), options, out);
-    } else if options.fold_whitespace && input.is_ascii() {
+    if options.fold_whitespace && input.is_ascii() {
+        // ASCII is its own NFKC.
         fold_ascii(input.as_bytes(), options, out);
+    } else if options.nfkc && options.fold_whitespace {
+        fold_segmented(input, options, out);
+    } else if options.nfkc && is_nfkc_quick(input.chars()) != IsNormalized::Yes {
+        fold_chars(input.nfkc(), options, out);
     } else {
         fold_chars(input.chars(), options, out);
     }
 }
 
-/// True when every character is ASCII or a precomposed Hangul syllable: such text
-/// is already in NFKC, and checking that is much cheaper than the general quick check.
-fn is_nfkc_stable_fast(input: &str) -> bool {
-    input.is_ascii() || input.chars().all(|c| c.is_ascii() || is_hangul_syllable(c))
+/// NFKC and the per-character steps (with whitespace folding) in one pass, for
+/// text of any script, fast for text made mostly of ASCII and Hangul syllables.
+///
+/// ASCII characters and precomposed Hangul syllables are *stable* under NFKC:
+/// starters (canonical combining class 0) that are in NFKC and never compose with
+/// a preceding character. NFKC therefore never reorders or composes across one,
+/// and the NFKC of a text is the concatenation of the NFKC of its pieces when
+/// every piece starts at such a character. Runs of those characters go straight
+/// through the byte map (ASCII) or are copied (Hangul); each maximal run of other
+/// characters is normalised together with the one character before it (which a
+/// combining mark or a trailing jamo may compose with), after taking back that
+/// character's output.
+fn fold_segmented(input: &str, options: NormalizeOptions, out: &mut String) {
+    let table = ascii_table_for(options);
+    let bytes = input.as_bytes();
+    let mut folded = Folded {
+        // SAFETY: only whole UTF-8 sequences are written (ASCII bytes, Hangul
+        // syllables copied from `input`, encoded chars), and truncation happens
+        // only at lengths the buffer had between two such writes.
+        buf: unsafe { out.as_mut_vec() },
+        pending_space: false,
+    };
+    // The output length and pending-space flag from just before the previous
+    // character (a fast one whenever `i > 0`) was folded, and where it starts.
+    let mut before_prev = (0usize, false, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            before_prev = (folded.buf.len(), folded.pending_space, i);
+            let mapped = table[usize::from(b)];
+            if mapped == ASCII_SPACE {
+                folded.space();
+            } else {
+                folded.flush_space();
+                folded.buf.push(mapped);
+            }
+            i += 1;
+            continue;
+        }
+        if is_hangul_syllable_at(bytes, i) {
+            before_prev = (folded.buf.len(), folded.pending_space, i);
+            folded.flush_space();
+            folded.buf.extend_from_slice(&bytes[i..i + 3]);
+            i += 3;
+            continue;
+        }
+        // A run of other characters, up to the next ASCII byte or Hangul syllable.
+        let mut end = i + utf8_len(b);
+        while end < bytes.len() && bytes[end] >= 0x80 && !is_hangul_syllable_at(bytes, end) {
+            end += utf8_len(bytes[end]);
+        }
+        let start = if i > 0 {
+            let (len, pending, prev) = before_prev;
+            folded.buf.truncate(len);
+            folded.pending_space = pending;
+            prev
+        } else {
+            0
+        };
+        let piece = &input[start..end];
+        if is_nfkc_quick(piece.chars()) == IsNormalized::Yes {
+            piece.chars().for_each(|c| folded.push(c, options));
+        } else {
+            piece.nfkc().for_each(|c| folded.push(c, options));
+        }
+        i = end;
+    }
+}
+
+/// The output of [`fold_segmented`] under whitespace folding.
+struct Folded<'a> {
+    buf: &'a mut Vec<u8>,
+    /// A space is owed before the next non-space (never at the start).
+    pending_space: bool,
+}
+
+impl Folded<'_> {
+    #[inline]
+    fn space(&mut self) {
+        self.pending_space = !self.buf.is_empty();
+    }
+
+    #[inline]
+    fn flush_space(&mut self) {
+        if self.pending_space {
+            self.buf.push(b' ');
+            self.pending_space = false;
+        }
+    }
+
+    /// Folds one character (the steps of [`fold_chars`]).
+    fn push(&mut self, c: char, options: NormalizeOptions) {
+        let mut utf8 = [0u8; 4];
+        match classify(c, options) {
+            CharClass::Space => self.space(),
+            CharClass::Keep => {
+                self.flush_space();
+                self.buf
+                    .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            }
+            CharClass::Lower => {
+                self.flush_space();
+                for l in c.to_lowercase() {
+                    self.buf
+                        .extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// Length of the UTF-8 sequence that starts with byte `b` (a leading byte).
+#[inline]
+pub(crate) fn utf8_len(b: u8) -> usize {
+    match b {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+/// True when a precomposed Hangul syllable (U+AC00..=U+D7A3, UTF-8 `EA B0 80` to
+/// `ED 9E A3`) starts at `bytes[i]`, which starts a character of valid UTF-8.
+#[inline]
+pub(crate) fn is_hangul_syllable_at(bytes: &[u8], i: usize) -> bool {
+    let b0 = bytes[i];
+    if !(0xEA..=0xED).contains(&b0) {
+        return false;
+    }
+    let cp = (u32::from(b0 & 0x0F) << 12)
+        | (u32::from(bytes[i + 1] & 0x3F) << 6)
+        | u32::from(bytes[i + 2] & 0x3F);
+    (0xAC00..=0xD7A3).contains(&cp)
 }
 
 /// Applies the per-character steps (case, punctuation, whitespace) to a char stream.
@@ -361,6 +494,19 @@ mod tests {
             "ไทย",
             "Ω",
             "ǅ",
+            "가",
+            "\u{11A8}",
+            "\u{1161}",
+            "e",
+            "\u{323}",
+            "②",
+            "「",
+            "”",
+            "ᆞ",
+            "ｶ",
+            "\u{FF9E}",
+            "\u{FDFA}",
+            "ẞ",
         ]);
         prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
     }
@@ -372,6 +518,27 @@ mod tests {
             nfkc: bool, lowercase: bool, fold_punctuation: bool, fold_whitespace: bool,
         ) {
             let o = NormalizeOptions { nfkc, lowercase, fold_punctuation, fold_whitespace };
+            let mut out = String::new();
+            normalize_into(&text, o, &mut out);
+            proptest::prop_assert_eq!(out, reference(&text, o), "{:?} {:?}", text, o);
+        }
+
+        /// The one-pass path on Korean-like text: Hangul and ASCII with the
+        /// characters found between them in real text, and the ones that compose
+        /// with (or reorder around) a preceding ASCII letter or Hangul syllable.
+        #[test]
+        fn segmented_path_matches_the_reference(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "가", "각", "한국어", "법률", "Ab", "x", "9", " ", "  ", "\n", ".", ",", "(", "'",
+                "\u{a0}", "\u{3000}", "·", "ㆍ", "‧", "○", "①", "②", "「", "」", "“", "”", "’",
+                "ᆞ", "\u{1100}", "\u{1161}", "\u{11A8}", "\u{11C2}", "\u{301}", "\u{323}",
+                "\u{300}", "\u{345}", "任", "用", "權", "ⓒ", "～", "･", "｢", "ｶ", "\u{FF9E}",
+                "Ｋ", "ﬁ", "é", "É", "Σ", "İ", "ß", "\u{FDFA}", "\u{2126}", "K", "\u{212B}",
+            ]), 0..60),
+            lowercase: bool, fold_punctuation: bool,
+        ) {
+            let text = pieces.concat();
+            let o = NormalizeOptions { nfkc: true, lowercase, fold_punctuation, fold_whitespace: true };
             let mut out = String::new();
             normalize_into(&text, o, &mut out);
             proptest::prop_assert_eq!(out, reference(&text, o), "{:?} {:?}", text, o);

@@ -12,11 +12,18 @@
 //! Each token is hashed once (xxh3); an n-gram's hash mixes its n token hashes, so no
 //! n-gram is ever built as a string. A unit with fewer than n tokens (but at least
 //! one) yields one shingle made of all its tokens, so short paragraphs still compare.
+//!
+//! Under punctuation and whitespace folding (the default), word tokens of text made
+//! of ASCII, Hangul syllables and a few common separators are found in one pass
+//! over the input, with no normalised copy; the tests hold that path to the
+//! general one.
 
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::normalize::{ascii_table_for, normalize_into, NormalizeOptions, ASCII_SPACE};
+use super::normalize::{
+    ascii_table_for, is_hangul_syllable_at, normalize_into, utf8_len, NormalizeOptions, ASCII_SPACE,
+};
 use crate::error::{Error, Result};
 
 /// How text is cut into tokens before n-grams are formed.
@@ -105,15 +112,12 @@ impl Shingler {
     pub fn shingles_into(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u64>) {
         out.clear();
         let n = &self.config.normalize;
-        if self.config.tokenizer == Tokenizer::Word
-            && n.fold_punctuation
-            && n.fold_whitespace
-            && text.is_ascii()
-        {
+        if self.config.tokenizer == Tokenizer::Word && n.fold_punctuation && n.fold_whitespace {
             scratch.token_hashes.clear();
-            ascii_word_hashes(text.as_bytes(), *n, &mut scratch.token_hashes);
-            ngrams_of(&scratch.token_hashes, self.config.ngram, out);
-            return;
+            if plain_word_hashes(text, *n, &mut scratch.token_hashes) {
+                ngrams_of(&scratch.token_hashes, self.config.ngram, out);
+                return;
+            }
         }
         self.shingles_general(text, scratch, out);
     }
@@ -125,26 +129,7 @@ impl Shingler {
         tokens.clear();
         let normalized = scratch.normalized.as_str();
         match self.config.tokenizer {
-            Tokenizer::Word => {
-                let bytes = normalized.as_bytes();
-                let mut start = 0;
-                for end in 0..=bytes.len() {
-                    if end < bytes.len() && bytes[end] != b' ' {
-                        continue;
-                    }
-                    if end > start {
-                        // Both ends sit next to an ASCII space or the text's ends, so
-                        // they are char boundaries.
-                        let run = &normalized[start..end];
-                        if is_single_word(run) {
-                            tokens.push(hash_token(run));
-                        } else {
-                            tokens.extend(run.unicode_words().map(hash_token));
-                        }
-                    }
-                    start = end + 1;
-                }
-            }
+            Tokenizer::Word => word_hashes(normalized, tokens),
             Tokenizer::Whitespace => tokens.extend(normalized.split_whitespace().map(hash_token)),
             Tokenizer::Char => {
                 let mut buf = [0u8; 4];
@@ -166,54 +151,187 @@ impl Shingler {
     }
 }
 
-/// Word-token hashes of ASCII text under punctuation and whitespace folding, in one
-/// pass with no normalised copy: the byte map of the normalisation turns the text
-/// into letters and digits between spaces, so every run between spaces is one word,
-/// hashed exactly as the general path hashes it.
-fn ascii_word_hashes(text: &[u8], options: NormalizeOptions, tokens: &mut Vec<u64>) {
-    /// Tokens up to this length are assembled on the stack.
-    const SHORT: usize = 64;
+/// Word-token hashes of text made of ASCII, Hangul syllables and the
+/// [`is_plain_separator`] characters, under punctuation and whitespace folding, in
+/// one pass with no normalised copy; `false` (with `tokens` unfinished) for any
+/// other text, which takes the general path.
+///
+/// Such text is its own NFKC apart from no-break spaces (which become spaces), and
+/// every character in it is a starter that composes with nothing, so normalisation
+/// is per character: the byte map for ASCII, Hangul syllables kept, separators
+/// folded to spaces. Every run between spaces is then ASCII letters and digits and
+/// Hangul syllables, one word for UAX #29, hashed exactly as the general path
+/// hashes it: straight from the input unless lower-casing changed a byte.
+fn plain_word_hashes(text: &str, options: NormalizeOptions, tokens: &mut Vec<u64>) -> bool {
     let table = ascii_table_for(options);
-    let mut short = [0u8; SHORT];
-    let mut long: Vec<u8> = Vec::new();
-    let mut len = 0usize;
-    let mut finish = |len: usize, short: &[u8; SHORT], long: &mut Vec<u8>| {
-        if len <= SHORT {
-            tokens.push(xxh3_64(&short[..len]));
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    loop {
+        // Skip separators.
+        loop {
+            let Some(&b) = bytes.get(i) else {
+                return true;
+            };
+            if b < 0x80 {
+                if table[usize::from(b)] != ASCII_SPACE {
+                    break;
+                }
+                i += 1;
+            } else if is_hangul_syllable_at(bytes, i) {
+                break;
+            } else {
+                let len = utf8_len(b);
+                if !is_plain_separator(&bytes[i..i + len]) {
+                    return false;
+                }
+                i += len;
+            }
+        }
+        // A word: letters, digits and Hangul syllables.
+        let start = i;
+        let mut changed = false;
+        while i < n {
+            let b = bytes[i];
+            if b < 0x80 {
+                let mapped = table[usize::from(b)];
+                if mapped == ASCII_SPACE {
+                    break;
+                }
+                changed |= mapped != b;
+                i += 1;
+                // The rest of an ASCII word, sixteen bytes at a time.
+                if let Some(chunk) = bytes.get(i..i + 16) {
+                    i += lower_alnum_prefix(chunk.try_into().expect("sixteen bytes"));
+                }
+            } else if is_hangul_syllable_at(bytes, i) {
+                i += 3;
+            } else {
+                break;
+            }
+        }
+        let word = &bytes[start..i];
+        tokens.push(if changed {
+            hash_mapped(word, table)
         } else {
-            tokens.push(xxh3_64(long));
-            long.clear();
+            xxh3_64(word)
+        });
+    }
+}
+
+/// How many of the leading bytes of `chunk` are ASCII lower-case letters or
+/// digits (bytes that every byte map keeps as they are inside a word).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn lower_alnum_prefix(chunk: &[u8; 16]) -> usize {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of x86_64; the load is unaligned and reads 16 bytes.
+    let mask = unsafe {
+        let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        let within = |lo: u8, hi: u8| {
+            // Signed compares: bytes from 0x80 are negative, so outside both ranges.
+            _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
+            )
+        };
+        _mm_movemask_epi8(_mm_or_si128(within(b'a', b'z'), within(b'0', b'9'))) as u32
+    };
+    (!mask).trailing_zeros() as usize
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn lower_alnum_prefix(chunk: &[u8; 16]) -> usize {
+    chunk
+        .iter()
+        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        .count()
+}
+
+/// The hash of `word` (ASCII letters and digits and Hangul syllables) with its
+/// ASCII bytes put through `table`.
+fn hash_mapped(word: &[u8], table: &[u8; 128]) -> u64 {
+    const SHORT: usize = 64;
+    let map = |b: u8| if b < 0x80 { table[usize::from(b)] } else { b };
+    if word.len() <= SHORT {
+        let mut short = [0u8; SHORT];
+        for (o, &b) in short.iter_mut().zip(word) {
+            *o = map(b);
+        }
+        xxh3_64(&short[..word.len()])
+    } else {
+        xxh3_64(&word.iter().map(|&b| map(b)).collect::<Vec<u8>>())
+    }
+}
+
+/// Non-ASCII characters common between words (in Korean text especially) that
+/// [`plain_word_hashes`] folds to a space: no-break space (NFKC: a space) and
+/// punctuation and symbols that are in NFKC, combining class 0 and never
+/// compose: `·` U+00B7, `‘’“”` U+2018/2019/201C/201D, `‧` U+2027, `∙` U+2219,
+/// `○` U+25CB, `「」` U+300C/300D, `・` U+30FB.
+#[inline]
+fn is_plain_separator(c: &[u8]) -> bool {
+    matches!(
+        c,
+        [0xC2, 0xA0 | 0xB7]
+            | [0xE2, 0x80, 0x98 | 0x99 | 0x9C | 0x9D | 0xA7]
+            | [0xE2, 0x88, 0x99]
+            | [0xE2, 0x97, 0x8B]
+            | [0xE3, 0x80, 0x8C | 0x8D]
+            | [0xE3, 0x83, 0xBB]
+    )
+}
+
+/// Word-token hashes of normalised text in one pass over its bytes: each run
+/// between ASCII spaces made only of ASCII letters and digits and Hangul syllables
+/// (which UAX #29 keeps whole, see `is_single_word`) is one token, any other run
+/// goes through the UAX #29 segmenter.
+fn word_hashes(normalized: &str, tokens: &mut Vec<u64>) {
+    let bytes = normalized.as_bytes();
+    let mut finish = |start: usize, end: usize, single: bool| {
+        if end > start {
+            // Both ends sit next to an ASCII space or the text's ends, so they are
+            // char boundaries.
+            let run = &normalized[start..end];
+            if single {
+                tokens.push(hash_token(run));
+            } else {
+                tokens.extend(run.unicode_words().map(hash_token));
+            }
         }
     };
-    for &b in text {
-        let mapped = table[usize::from(b)];
-        if mapped == ASCII_SPACE {
-            if len > 0 {
-                finish(len, &short, &mut long);
-                len = 0;
+    let mut start = 0;
+    // Whether the run so far has only ASCII letters and digits and Hangul syllables.
+    let mut single = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if b == b' ' {
+                finish(start, i, single);
+                start = i + 1;
+                single = true;
+            } else if !b.is_ascii_alphanumeric() {
+                single = false;
             }
-            continue;
-        }
-        if len < SHORT {
-            short[len] = mapped;
+            i += 1;
+        } else if is_hangul_syllable_at(bytes, i) {
+            i += 3;
         } else {
-            if len == SHORT {
-                long.extend_from_slice(&short);
-            }
-            long.push(mapped);
+            single = false;
+            i += utf8_len(b);
         }
-        len += 1;
     }
-    if len > 0 {
-        finish(len, &short, &mut long);
-    }
+    finish(start, bytes.len(), single);
 }
 
 /// True when UAX #29 would certainly keep `run` (which has no spaces) as one
 /// word: it is made only of ASCII letters and digits and Hangul syllables, which
 /// are all ALetter or Numeric, and no word boundary falls between those (rules
 /// WB5, WB8, WB9, WB10). Anything else goes through the full segmenter.
-#[inline]
+/// (The test-side definition of what `word_hashes` checks byte by byte.)
+#[cfg(test)]
 fn is_single_word(run: &str) -> bool {
     if run.is_ascii() {
         return run.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -380,15 +498,119 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn one_pass_word_split_matches_runs_then_segmenter(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "Bc", "9", " ", "  ", "\t", "\u{a0}", "\u{3000}", ".", "'", "_", "가", "힣",
+                "한국어", "\u{11A8}", "\u{1161}", "ㄱ", "ᆞ", "中", "の", "カナ", "é", "\u{301}",
+                "٣", "ไทย", "·", "1.5", "don't", "Ω", "\u{D7A4}", "\u{ABFF}", "\u{D7FB}",
+            ]), 0..50),
+        ) {
+            let text = pieces.concat();
+            let mut fast = Vec::new();
+            word_hashes(&text, &mut fast);
+            let mut reference = Vec::new();
+            for run in text.split(' ').filter(|r| !r.is_empty()) {
+                if is_single_word(run) {
+                    reference.push(hash_token(run));
+                } else {
+                    reference.extend(run.unicode_words().map(hash_token));
+                }
+            }
+            proptest::prop_assert_eq!(fast, reference, "{:?}", text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lower_alnum_prefix_counts_leading_lower_case_letters_and_digits(
+            chunk: [u8; 16],
+            plain in proptest::collection::vec(proptest::sample::select(
+                b"abcxyz0189".to_vec()), 0..16),
+        ) {
+            let mut chunk = chunk;
+            chunk[..plain.len()].copy_from_slice(&plain);
+            let expected = chunk
+                .iter()
+                .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                .count();
+            proptest::prop_assert_eq!(lower_alnum_prefix(&chunk), expected);
+        }
+    }
+
+    #[test]
+    fn plain_separators_are_stable_punctuation() {
+        use unicode_normalization::char::canonical_combining_class;
+        use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+        let mut found = Vec::new();
+        for c in '\u{80}'..='\u{FFFF}' {
+            if is_plain_separator(c.encode_utf8(&mut [0; 4]).as_bytes()) {
+                found.push(c);
+            }
+        }
+        assert_eq!(found.len(), 12, "{found:?}");
+        for c in found {
+            assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+            assert!(!c.is_alphanumeric(), "{c:?}");
+            if c == '\u{a0}' {
+                assert_eq!(c.to_string().nfkc().collect::<String>(), " ");
+            } else {
+                assert_eq!(
+                    is_nfkc_quick(std::iter::once(c)),
+                    IsNormalized::Yes,
+                    "{c:?}"
+                );
+                // Not even a candidate for composing with a preceding character.
+                assert_eq!(
+                    unicode_normalization::is_nfc_quick(std::iter::once(c)),
+                    IsNormalized::Yes,
+                    "{c:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Korean-like text (Hangul, ASCII, the separators the one-pass path folds,
+        /// and characters that send it to the general path) shingles alike on both
+        /// paths.
+        #[test]
+        fn plain_path_matches_the_general_path(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "가", "각", "한국어", "법률", "Ab", "x", "9", "Q7", " ", "  ", "\n", ".", ",", "(",
+                "\u{a0}", "·", "‘", "’", "“", "”", "‧", "∙", "○", "「", "」", "・",
+                "\u{3000}", "ㆍ", "․", "①", "ᆞ", "\u{1161}", "\u{11A8}", "\u{301}", "任", "é",
+                "Ｋ", "\u{D7A4}", "\u{ABFF}",
+            ]), 0..60),
+            ngram in 1usize..5,
+            lowercase: bool, nfkc: bool,
+        ) {
+            let text = pieces.concat();
+            let normalize = NormalizeOptions { nfkc, lowercase, ..NormalizeOptions::default() };
+            let shingler = Shingler::new(ShingleConfig { tokenizer: Tokenizer::Word, ngram, normalize })
+                .expect("valid config");
+            let mut scratch = Scratch::default();
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            shingler.shingles_into(&text, &mut scratch, &mut fast);
+            shingler.shingles_general(&text, &mut scratch, &mut general);
+            proptest::prop_assert_eq!(fast, general, "{:?}", text);
+        }
+    }
+
     #[test]
     fn long_ascii_tokens_hash_like_the_general_path() {
         let shingler = Shingler::new(ShingleConfig::default()).expect("valid config");
-        let text = format!("short {} words here and more", "x".repeat(200));
-        let mut scratch = Scratch::default();
-        let (mut fast, mut general) = (Vec::new(), Vec::new());
-        shingler.shingles_into(&text, &mut scratch, &mut fast);
-        shingler.shingles_general(&text, &mut scratch, &mut general);
-        assert_eq!(fast, general);
+        for text in [
+            format!("short {} words here and more", "x".repeat(200)),
+            format!("Short {} Words 한국어", "X가".repeat(200)),
+        ] {
+            let mut scratch = Scratch::default();
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            shingler.shingles_into(&text, &mut scratch, &mut fast);
+            shingler.shingles_general(&text, &mut scratch, &mut general);
+            assert_eq!(fast, general);
+        }
     }
 
     #[test]
