@@ -1,9 +1,11 @@
 //! Pulling the text and id fields out of one JSON line without building a DOM.
 //!
-//! The object is streamed with serde: the two fields we need are kept (the text
-//! borrowed straight from the line when it has no escapes), every other value is
-//! skipped unparsed-into-memory. Errors are plain messages; the caller adds the file
-//! and line.
+//! The common record shape (an object holding only the text and id fields, with
+//! plain keys) is read by a small hand-written reader; any other line, malformed
+//! ones included, is streamed with serde_json, which keeps the two fields we need
+//! (the text borrowed straight from the line when it has no escapes) and skips every
+//! other value without building it. Either way the result is what serde_json gives.
+//! Errors are plain messages; the caller adds the file and line.
 
 use std::borrow::Cow;
 use std::fmt;
