@@ -301,3 +301,47 @@ fn a_scratch_folder_in_use_is_refused() {
         .failure();
     assert!(work.join("shard-of-the-other-run").exists());
 }
+
+#[test]
+fn line_numbers_hold_across_shards_and_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("bad.jsonl");
+    let mut lines: Vec<String> = (1..=2000)
+        .map(|i| format!("{{\"text\":\"record {i} says something about line {i}\"}}"))
+        .collect();
+    lines[1499] = "{\"text\": oops}".into();
+    std::fs::write(&input, lines.join("\n") + "\n").expect("write");
+    let out = dir.path().join("out");
+    let args = dedup_args(&input, &out, &["--shard-size", "10KB"]);
+    let assert = Command::new(bin()).args(&args).assert().failure();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("bad.jsonl:1500:"), "{stderr}");
+
+    // Skipped, the ids (line numbers) of later records are right in every shard.
+    let mut skip = dedup_args(&input, &out, &["--shard-size", "10KB", "--skip-invalid"]);
+    skip.push("--keep-work".into());
+    Command::new(bin()).args(&skip).assert().success();
+    let clusters = std::fs::read_to_string(out.join("clusters.jsonl")).expect("clusters");
+    let ids: Vec<u64> = clusters
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["id"]
+                .as_u64()
+                .expect("id")
+        })
+        .collect();
+    let expected: Vec<u64> = (1..=2000).filter(|&i| i != 1500).collect();
+    assert_eq!(ids, expected);
+    // Resumed from every shard's checkpoint: the same ids.
+    Command::new(bin()).args(&skip).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(out.join("clusters.jsonl")).expect("clusters"),
+        clusters
+    );
+    assert!(
+        report(&out)["resumed"]["shards_reused"]
+            .as_u64()
+            .expect("count")
+            > 5
+    );
+}

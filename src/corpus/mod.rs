@@ -174,11 +174,16 @@ impl Corpus {
 
     /// Like [`Corpus::chunks`], with JSONL files cut into pieces of about
     /// `max_bytes` (at least one line each).
-    ///
-    /// Cutting touches only the bytes around each cut; the newlines that give each
-    /// chunk its first line number are counted in parallel (on the current rayon
-    /// pool), which also brings the mapped input into memory on every core.
     pub fn chunks_of(&self, max_bytes: usize) -> Vec<Chunk> {
+        let mut chunks = self.cut_chunks(max_bytes);
+        self.number_lines(&mut chunks, 1);
+        chunks
+    }
+
+    /// Cuts every file into work chunks of about `max_bytes` like
+    /// [`Corpus::chunks_of`], touching only the bytes around each cut, and leaves
+    /// `first_line` at 0 for [`Corpus::number_lines`] to set.
+    pub fn cut_chunks(&self, max_bytes: usize) -> Vec<Chunk> {
         let max_bytes = max_bytes.max(1);
         let mut chunks = Vec::new();
         for (index, file) in self.files.iter().enumerate() {
@@ -189,7 +194,7 @@ impl Corpus {
                     file: index,
                     start: 0,
                     end: bytes.len(),
-                    first_line: 1,
+                    first_line: 0,
                 });
                 continue;
             }
@@ -211,25 +216,37 @@ impl Corpus {
                 start = end;
             }
         }
+        chunks
+    }
+
+    /// Sets `first_line` of consecutive `chunks` (from [`Corpus::cut_chunks`]),
+    /// given the line number the first one starts at if it does not start its
+    /// file; returns the line number right after the last chunk. Newlines are
+    /// counted in parallel on the current rayon pool, which also brings those bytes
+    /// of the mapped input into memory on every core.
+    pub fn number_lines(&self, chunks: &mut [Chunk], mut line: u64) -> u64 {
         let newlines: Vec<u64> = chunks
             .par_iter()
             .map(|c| {
-                let bytes: &[u8] = &self.files[c.file as usize].bytes;
+                let file = &self.files[c.file as usize];
+                if file.format == Format::Text {
+                    return 0;
+                }
+                let bytes: &[u8] = &file.bytes;
                 bytes[c.start..c.end]
                     .iter()
                     .filter(|&&b| b == b'\n')
                     .count() as u64
             })
             .collect();
-        let (mut line, mut file) = (1, None);
         for (chunk, newlines) in chunks.iter_mut().zip(newlines) {
-            if file != Some(chunk.file) {
-                (line, file) = (1, Some(chunk.file));
+            if chunk.start == 0 {
+                line = 1;
             }
             chunk.first_line = line;
             line += newlines;
         }
-        chunks
+        line
     }
 
     /// Calls `on_record` for every record of `chunk`, in order, with its metadata and

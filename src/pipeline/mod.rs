@@ -221,7 +221,7 @@ pub fn run_with(
     let shingler = Shingler::new(config.shingle)?;
     let shard_bytes = options.shard_bytes();
     let chunks =
-        corpus.chunks_of(CHUNK_BYTES.min(usize::try_from(shard_bytes).unwrap_or(usize::MAX)));
+        corpus.cut_chunks(CHUNK_BYTES.min(usize::try_from(shard_bytes).unwrap_or(usize::MAX)));
     let shards = shard::plan(&chunks, shard_bytes);
     let fingerprint = run_fingerprint(corpus, config, index)?;
     let work = match &options.work_dir {

@@ -12,6 +12,7 @@
 //!
 //! ```text
 //! records u64, units u64, words per unit u64, bytes per word u64
+//! next line u64 (the line number right after the shard, in its last file)
 //! invalid count u64, examples u64, each example as a byte string
 //! per record: file u32, start u64, len u64, line u64, id (JSON) as a byte string
 //! per unit:   record u32 (within the shard), paragraph u32 (u32::MAX: none),
@@ -71,9 +72,9 @@ pub fn plan(chunks: &[Chunk], shard_bytes: u64) -> Vec<Range<usize>> {
     shards
 }
 
-/// Encodes a scanned shard as a checkpoint body.
-pub fn encode<W: SketchWord>(shard: &Scanned<W>, words_per_unit: usize) -> Vec<u8> {
-    encode_with_layout(shard, words_per_unit).0
+/// Encodes a scanned shard, followed by line `next_line`, as a checkpoint body.
+pub fn encode<W: SketchWord>(shard: &Scanned<W>, words_per_unit: usize, next_line: u64) -> Vec<u8> {
+    encode_with_layout(shard, words_per_unit, next_line).0
 }
 
 /// Encodes a scanned shard as a checkpoint body; also returns where its sketch
@@ -81,12 +82,14 @@ pub fn encode<W: SketchWord>(shard: &Scanned<W>, words_per_unit: usize) -> Vec<u
 pub fn encode_with_layout<W: SketchWord>(
     shard: &Scanned<W>,
     words_per_unit: usize,
+    next_line: u64,
 ) -> (Vec<u8>, Range<usize>) {
     let mut e = Encoder::default();
     e.u64(shard.records.len() as u64);
     e.u64(shard.units.len() as u64);
     e.u64(words_per_unit as u64);
     e.u64(W::BYTES as u64);
+    e.u64(next_line);
     e.u64(shard.invalid.count);
     e.u64(shard.invalid.examples.len() as u64);
     for example in &shard.invalid.examples {
@@ -130,6 +133,8 @@ pub struct Decoded {
     pub invalid: InvalidRecords,
     /// Where the sketch words are in the body.
     pub sketches: Range<usize>,
+    /// The line number right after the shard, in its last file.
+    pub next_line: u64,
 }
 
 /// Decodes a body written by [`encode`] for `words_per_unit` words of `W`.
@@ -145,6 +150,7 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
             W::BYTES
         ));
     }
+    let next_line = d.u64().map_err(broken)?;
     let mut invalid = InvalidRecords {
         count: d.u64().map_err(broken)?,
         examples: Vec::new(),
@@ -207,6 +213,7 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
         units: unit_metas,
         invalid,
         sketches: start..start + len,
+        next_line,
     })
 }
 
@@ -288,8 +295,9 @@ mod tests {
     #[test]
     fn shards_round_trip() {
         let shard = sample();
-        let body = encode(&shard, 3);
+        let body = encode(&shard, 3, 77);
         let decoded = decode::<u16>(&body, 3).expect("decode");
+        assert_eq!(decoded.next_line, 77);
         assert_eq!(decoded.units, shard.units);
         assert_eq!(decoded.invalid.count, 3);
         assert_eq!(decoded.invalid.examples, shard.invalid.examples);
@@ -302,13 +310,13 @@ mod tests {
             assert_eq!(a.id, b.id);
         }
         assert_eq!(decoded.sketches.start % 8, 0);
-        assert_eq!(encode_with_layout(&shard, 3).1, decoded.sketches);
+        assert_eq!(encode_with_layout(&shard, 3, 77).1, decoded.sketches);
         assert_eq!(words::<u16>(&body, &decoded), shard.sketches);
     }
 
     #[test]
     fn wrong_shape_or_short_bodies_are_refused() {
-        let body = encode(&sample(), 3);
+        let body = encode(&sample(), 3, 1);
         assert!(decode::<u16>(&body, 4).is_err());
         assert!(decode::<u64>(&body, 3).is_err());
         for cut in [0, 10, body.len() / 2, body.len() - 1] {

@@ -73,7 +73,8 @@ fn shard_name(chunks: &[Chunk]) -> String {
 pub struct SketchPlan<'a> {
     /// The input.
     pub corpus: &'a Corpus,
-    /// Work chunks of the input, in order.
+    /// Work chunks of the input, in order (line numbers not yet counted: see
+    /// [`Corpus::cut_chunks`]).
     pub chunks: &'a [Chunk],
     /// Shards as ranges of `chunks`.
     pub shards: &'a [Range<usize>],
@@ -110,28 +111,35 @@ where
     // scanned; shards join the run in input order.
     std::thread::scope(|scope| -> Result<()> {
         let mut saving: Option<std::thread::ScopedJoinHandle<'_, Result<Loaded>>> = None;
+        // Line numbers are counted shard by shard, just before a shard is read (a
+        // reused shard says where it ended), so the input is read once.
+        let mut next_line = 1;
         for range in plan.shards {
-            let chunks = &plan.chunks[range.clone()];
-            let name = shard_name(chunks);
+            let mut chunks = plan.chunks[range.clone()].to_vec();
+            let name = shard_name(&chunks);
             let bytes: u64 = chunks.iter().map(|c| (c.end - c.start) as u64).sum();
             let shard = match reuse::<W>(work, &name, plan.words_per_unit, resumed)? {
                 Some(found) => {
                     resumed.shards_reused += 1;
                     progress.advance(bytes);
+                    next_line = found.1.next_line;
                     Pending::Ready(found)
                 }
                 None => {
+                    next_line = plan.corpus.number_lines(&mut chunks, next_line);
                     let scanned = scan::scan(
                         plan.corpus,
-                        chunks,
+                        &chunks,
                         plan.split,
                         plan.skip_invalid,
                         progress,
                         &init,
                         &sketch,
                     )?;
-                    let words_per_unit = plan.words_per_unit;
-                    Pending::Saving(scope.spawn(move || save(work, &name, scanned, words_per_unit)))
+                    let (words_per_unit, after) = (plan.words_per_unit, next_line);
+                    Pending::Saving(
+                        scope.spawn(move || save(work, &name, scanned, words_per_unit, after)),
+                    )
                 }
             };
             if let Some(previous) = saving.take() {
@@ -195,8 +203,9 @@ fn save<W: SketchWord>(
     name: &str,
     scanned: Scanned<W>,
     words_per_unit: usize,
+    next_line: u64,
 ) -> Result<Loaded> {
-    let (body, sketches) = shard::encode_with_layout(&scanned, words_per_unit);
+    let (body, sketches) = shard::encode_with_layout(&scanned, words_per_unit, next_line);
     let checkpoint = work.save(name, Kind::Shard, &body)?;
     drop(body);
     let decoded = shard::Decoded {
@@ -204,6 +213,7 @@ fn save<W: SketchWord>(
         units: scanned.units,
         invalid: scanned.invalid,
         sketches,
+        next_line,
     };
     Ok((checkpoint, decoded))
 }

@@ -166,7 +166,11 @@ fn verify_exact_batch(
                     scratch,
                     hashes,
                 );
-                Ok(ShingleSet::from_hashes(std::mem::take(hashes)))
+                // Sort and deduplicate in the reused buffer, then keep an exact-size
+                // copy: a batch's sets take what its budget counted.
+                hashes.sort_unstable();
+                hashes.dedup();
+                Ok(ShingleSet::from_hashes(hashes.clone()))
             },
         )
         .collect::<Result<_>>()?;
