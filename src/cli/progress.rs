@@ -24,7 +24,6 @@ impl Bar {
 
 impl Progress for Bar {
     fn stage(&self, name: &str, total: Option<Total>) {
-        self.bar.reset();
         let template = match total {
             Some(Total::Bytes(total)) => {
                 self.bar.set_length(total);
@@ -32,7 +31,7 @@ impl Progress for Bar {
             }
             Some(Total::Items(total, what)) => {
                 self.bar.set_length(total);
-                format!("{{msg:>12}} [{{bar:40}}] {{human_pos}}/{{human_len}} {what} {{per_sec}} eta {{eta}}")
+                format!("{{msg:>12}} [{{bar:40}}] {{human_pos}}/{{human_len}} {what}, {{elapsed}} elapsed, eta {{eta}}")
             }
             None => {
                 self.bar.unset_length();
@@ -46,8 +45,11 @@ impl Progress for Bar {
             None => ProgressStyle::with_template(&template)
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         };
+        // Style and name first: resetting draws the bar, and should draw it
+        // as this stage's.
         self.bar.set_style(style);
         self.bar.set_message(name.to_string());
+        self.bar.reset();
     }
 
     fn advance(&self, amount: u64) {
