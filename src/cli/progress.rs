@@ -1,25 +1,48 @@
-//! Progress bars on stderr for long runs: one bar per pipeline stage, drawn only when
-//! stderr is a terminal and `--quiet` is not given.
+//! Progress on stderr for long runs: one bar per pipeline stage when stderr is a
+//! terminal; when it is not (a log file, a batch job), one line per finished stage
+//! with its time and throughput. Nothing with `--quiet`.
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use neardedup::pipeline::{Progress, Total};
 
-/// A [`Progress`] that draws an indicatif bar (or nothing).
+/// The stage being logged: its name, when it began, its total.
+type LoggedStage = (String, Instant, Option<Total>);
+
+/// A [`Progress`] that draws an indicatif bar, writes log lines, or stays silent.
 pub struct Bar {
     bar: ProgressBar,
+    /// Log lines instead of a bar: the current stage.
+    log: Option<Mutex<Option<LoggedStage>>>,
 }
 
 impl Bar {
-    /// A bar on stderr, hidden when stderr is not a terminal or `quiet` is set.
+    /// A bar on stderr when it is a terminal, log lines when it is not, nothing
+    /// when `quiet` is set.
     pub fn new(quiet: bool) -> Self {
         let bar = ProgressBar::hidden();
-        if !quiet && std::io::stderr().is_terminal() {
+        let terminal = std::io::stderr().is_terminal();
+        if !quiet && terminal {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
-        Bar { bar }
+        let log = (!quiet && !terminal).then(|| Mutex::new(None));
+        Bar { bar, log }
     }
+}
+
+/// One line for a finished stage: its time and, with a total, its throughput.
+fn stage_line(name: &str, seconds: f64, total: Option<Total>) -> String {
+    let rate = match total {
+        Some(Total::Bytes(bytes)) if seconds > 0.0 => {
+            format!(", {:.1} MB/s", bytes as f64 / seconds / 1e6)
+        }
+        Some(Total::Items(items, what)) => format!(", {items} {what}"),
+        _ => String::new(),
+    };
+    format!("neardedup: {name} done in {seconds:.2}s{rate}")
 }
 
 impl Progress for Bar {
@@ -45,6 +68,11 @@ impl Progress for Bar {
             None => ProgressStyle::with_template(&template)
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         };
+        if let Some(log) = &self.log {
+            if let Ok(mut current) = log.lock() {
+                *current = Some((name.to_string(), Instant::now(), total));
+            }
+        }
         // Style and name first: resetting draws the bar, and should draw it
         // as this stage's.
         self.bar.set_style(style);
@@ -58,5 +86,34 @@ impl Progress for Bar {
 
     fn finish_stage(&self) {
         self.bar.finish_and_clear();
+        if let Some(log) = &self.log {
+            if let Some((name, began, total)) = log.lock().ok().and_then(|mut c| c.take()) {
+                eprintln!(
+                    "{}",
+                    stage_line(&name, began.elapsed().as_secs_f64(), total)
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_lines_give_time_and_throughput() {
+        assert_eq!(
+            stage_line("sketch", 2.0, Some(Total::Bytes(500_000_000))),
+            "neardedup: sketch done in 2.00s, 250.0 MB/s"
+        );
+        assert_eq!(
+            stage_line("verify", 0.5, Some(Total::Items(12, "pairs"))),
+            "neardedup: verify done in 0.50s, 12 pairs"
+        );
+        assert_eq!(
+            stage_line("cluster", 0.0, None),
+            "neardedup: cluster done in 0.00s"
+        );
     }
 }
