@@ -12,7 +12,7 @@ use neardedup::index::{IndexedUnit, SignatureIndex};
 use neardedup::output::report::{Report, RunCosts};
 use neardedup::output::{writers, Staged};
 use neardedup::pipeline::{
-    self, Algo, DedupConfig, DedupOutcome, RunOptions, StageTiming, UnitKind, Verify,
+    self, Algo, DedupConfig, DedupOutcome, Progress, RunOptions, StageTiming, UnitKind, Verify,
 };
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
@@ -292,6 +292,7 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     }
 
     let writing = Instant::now();
+    progress.stage("write", None);
     let staged = Staged::new(&args.out)?;
     // The three files are independent: write (and sync) them at the same time.
     let mut deduped = writers::DedupedCounts::default();
@@ -313,6 +314,7 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     clusters?;
     pairs?;
     deduped_written?;
+    progress.finish_stage();
     let mut timings = outcome.timings.clone();
     timings.push(StageTiming {
         stage: "write",
