@@ -16,12 +16,15 @@
 //!
 //! - [`corpus`]: input files, memory-mapped; JSONL and plain-text records; paragraphs.
 //! - [`text`]: normalisation and shingling (word, whitespace or character n-grams).
-//! - [`minhash`]: one-permutation and classic MinHash signers; LSH bands and rows.
+//! - [`minhash`]: one-permutation and classic MinHash signers; compact 16-bit
+//!   signatures; LSH bands and rows.
 //! - [`lsh`]: candidate pairs linear in bucket size, and their verification.
 //! - [`simhash`]: 64-bit fingerprints and Hamming search by permuted block tables.
 //! - [`exact`]: hashing of normalised text.
 //! - [`cluster`]: union-find with first-in-input-order representatives.
-//! - [`pipeline`]: one run end to end; [`output`]: the files a run writes.
+//! - [`pipeline`]: one run end to end, shard by shard, within a memory budget;
+//!   [`work`]: its scratch folder of checksummed checkpoints, which makes runs
+//!   resumable; [`output`]: the files a run writes.
 //! - [`index`]: saved signatures for incremental runs.
 //! - [`synth`], [`eval`], [`compare`]: labelled corpora, scoring, and grids of runs.
 //!
