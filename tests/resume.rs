@@ -182,6 +182,10 @@ fn killed_runs_resume_from_their_checkpoints_with_identical_outputs() {
                 "after sketching",
                 Box::new(move |n: &[String]| n.iter().any(|x| x == last_stage)),
             ),
+            (
+                "after verification",
+                Box::new(move |n: &[String]| n.iter().any(|x| x == "edges")),
+            ),
         ];
         for (point, ready) in points {
             let out = dir
@@ -195,6 +199,16 @@ fn killed_runs_resume_from_their_checkpoints_with_identical_outputs() {
             );
             Command::new(bin()).args(&args).assert().success();
             assert_eq!(outputs(&out), expected, "{algo}, killed at {point}");
+            let strays: Vec<_> = std::fs::read_dir(&out)
+                .expect("out dir")
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with('.'))
+                .collect();
+            assert!(
+                strays.is_empty(),
+                "{algo}, killed at {point}: left {strays:?}"
+            );
             if left.is_empty() {
                 continue; // the first run finished before the kill
             }

@@ -44,10 +44,12 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Creates `dir` if needed and a fresh staging folder inside it.
+    /// Creates `dir` if needed and a fresh staging folder inside it. Staging
+    /// folders left by killed runs (their process no longer exists) are removed.
     pub fn new(dir: &Path) -> Result<Staged> {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let staging = dir.join(format!(".neardedup-staging-{}", std::process::id()));
+        remove_stale_staging(dir);
+        let staging = dir.join(format!("{STAGING_PREFIX}{}", std::process::id()));
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         }
@@ -98,6 +100,33 @@ impl Drop for Staged {
     }
 }
 
+/// Name of a staging folder, before the process id of the run that owns it.
+const STAGING_PREFIX: &str = ".neardedup-staging-";
+
+/// Removes the staging folders in `dir` whose process is gone, where the
+/// system can tell (Linux `/proc`); elsewhere leaves them.
+fn remove_stale_staging(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(STAGING_PREFIX))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Maps a write error on `path` into the library's error.
 pub(crate) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::io(path, e)
@@ -106,6 +135,21 @@ pub(crate) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn staging_folders_of_killed_runs_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stale = dir.path().join(format!("{STAGING_PREFIX}4294967295"));
+        fs::create_dir_all(&stale).expect("mkdir");
+        fs::write(stale.join("clusters.jsonl"), b"half").expect("write");
+        let other = dir.path().join(".unrelated");
+        fs::create_dir_all(&other).expect("mkdir");
+        let staged = Staged::new(dir.path()).expect("stage");
+        assert!(!stale.exists(), "stale staging folder removed");
+        assert!(other.exists(), "other folders left alone");
+        drop(staged);
+    }
 
     #[test]
     fn nothing_appears_until_commit_and_failure_cleans_up() {
