@@ -75,7 +75,9 @@ impl OnePermHasher {
             let bin = (((h >> 32) * k) >> 32) as usize;
             // The low 32 bits are the value; EMPTY_SLOT is reserved for "empty".
             let value = (h as u32).min(EMPTY_SLOT - 1);
-            let slot = &mut out[bin];
+            debug_assert!(bin < out.len());
+            // SAFETY: `(h >> 32) * k < 2^32 * k`, so `bin < k == out.len()`.
+            let slot = unsafe { out.get_unchecked_mut(bin) };
             *slot = (*slot).min(value);
         }
         self.densify(out);
