@@ -11,6 +11,7 @@
 
 pub mod discover;
 pub mod jsonl;
+pub mod lines;
 pub mod source;
 pub mod split;
 
@@ -202,7 +203,7 @@ impl Corpus {
             while start < bytes.len() {
                 let mut end = (start + max_bytes).min(bytes.len());
                 if end < bytes.len() {
-                    end = match bytes[end..].iter().position(|&b| b == b'\n') {
+                    end = match lines::find_newline(&bytes[end..]) {
                         Some(p) => end + p + 1,
                         None => bytes.len(),
                     };
@@ -233,10 +234,7 @@ impl Corpus {
                     return 0;
                 }
                 let bytes: &[u8] = &file.bytes;
-                bytes[c.start..c.end]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count() as u64
+                lines::count_newlines(&bytes[c.start..c.end]) as u64
             })
             .collect();
         for (chunk, newlines) in chunks.iter_mut().zip(newlines) {
@@ -280,7 +278,7 @@ impl Corpus {
             }
             Format::Jsonl => {
                 let mut offset = 0;
-                let lines = bytes.split_inclusive(|&b| b == b'\n');
+                let lines = lines::lines_inclusive(bytes);
                 for (this_line, raw) in (chunk.first_line..).zip(lines) {
                     let start = chunk.start + offset;
                     offset += raw.len();

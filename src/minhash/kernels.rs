@@ -113,9 +113,71 @@ fn sign_body(a_lo: &[u32], a_hi: &[u32], b: &[u64], shingles: &[u64], out: &mut 
     }
 }
 
+/// Signature of the one-permutation hashing kernels: the hashing key, the
+/// number of bins, the shingles, and one packed `bin << 32 | value` per shingle.
+type OphKernel = fn(u64, u64, &[u64], &mut [u64]);
+
+/// Bins and values of one-permutation MinHash (see [`super::OnePermHasher`]) for
+/// `shingles`, written to the front of `out` (at least as long), using the fastest
+/// kernel for this CPU (chosen once per process).
+pub fn oph_bins(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+    static CHOSEN: std::sync::OnceLock<OphKernel> = std::sync::OnceLock::new();
+    let kernel = CHOSEN.get_or_init(|| oph_kernel_for(Isa::best()));
+    kernel(key, bins, shingles, out);
+}
+
+/// Runs the one-permutation kernel built for `isa`. Returns `false` (doing
+/// nothing) when the CPU cannot run it.
+pub fn oph_bins_with(isa: Isa, key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) -> bool {
+    if !Isa::available().contains(&isa) {
+        return false;
+    }
+    oph_kernel_for(isa)(key, bins, shingles, out);
+    true
+}
+
+/// The one-permutation kernel for `isa`, which the caller has checked the CPU
+/// supports.
+fn oph_kernel_for(isa: Isa) -> OphKernel {
+    match isa {
+        Isa::Portable => oph_portable,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => |key, bins, shingles, out| {
+            // SAFETY: `oph_kernel_for` is only reached for an ISA in
+            // `Isa::available()`, which checked the CPU for AVX2.
+            unsafe { x86::oph_avx2(key, bins, shingles, out) }
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => |key, bins, shingles, out| {
+            // SAFETY: as above, for AVX-512 F, DQ and VL.
+            unsafe { x86::oph_avx512(key, bins, shingles, out) }
+        },
+        #[cfg(not(target_arch = "x86_64"))]
+        Isa::Avx2 | Isa::Avx512 => oph_portable,
+    }
+}
+
+fn oph_portable(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+    oph_body(key, bins, shingles, out);
+}
+
+/// The loop every one-permutation kernel runs: each shingle hashed once; the
+/// high 32 bits pick the bin (fast range reduction), the low 32 bits are the
+/// value, with [`EMPTY_SLOT`](super::signer::EMPTY_SLOT) reserved for "empty".
+#[inline(always)]
+fn oph_body(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+    let out = &mut out[..shingles.len()];
+    for (o, &shingle) in out.iter_mut().zip(shingles) {
+        let h = crate::text::shingle::fmix64(shingle ^ key);
+        let bin = ((h >> 32) * bins) >> 32;
+        let value = (h as u32).min(super::signer::EMPTY_SLOT - 1);
+        *o = bin << 32 | u64::from(value);
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::sign_body;
+    use super::{oph_body, sign_body};
 
     /// The loop compiled with AVX2.
     ///
@@ -148,6 +210,26 @@ mod x86 {
     ) {
         sign_body(a_lo, a_hi, b, shingles, out);
     }
+
+    /// The one-permutation loop compiled with AVX2.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn oph_avx2(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+        oph_body(key, bins, shingles, out);
+    }
+
+    /// The one-permutation loop compiled with AVX-512.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX-512 F, DQ and VL.
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+    pub(super) unsafe fn oph_avx512(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+        oph_body(key, bins, shingles, out);
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +252,23 @@ mod tests {
             for isa in Isa::available() {
                 let mut got = vec![u32::MAX; k];
                 prop_assert!(sign_with(isa, a_lo, a_hi, b, &shingles, &mut got));
+                prop_assert_eq!(&got, &want, "{:?}", isa);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_oph_kernel_matches_the_portable_one_bit_for_bit(
+            shingles in prop::collection::vec(any::<u64>(), 0..200),
+            bins in 1u64..=4096,
+            key in any::<u64>(),
+        ) {
+            let mut want = vec![0u64; shingles.len()];
+            oph_portable(key, bins, &shingles, &mut want);
+            for isa in Isa::available() {
+                let mut got = vec![0u64; shingles.len()];
+                prop_assert!(oph_bins_with(isa, key, bins, &shingles, &mut got));
                 prop_assert_eq!(&got, &want, "{:?}", isa);
             }
         }

@@ -365,13 +365,19 @@ fn ngrams_of(tokens: &[u64], n: usize, out: &mut Vec<u64>) {
     out.push(fmix64(h ^ tag));
     // B^(n-1): the weight of the token that leaves the window.
     let top = (1..width).fold(1u64, |p, _| p.wrapping_mul(B));
-    for i in width..tokens.len() {
-        h = h
-            .wrapping_sub(tokens[i - width].wrapping_mul(top))
-            .wrapping_mul(B)
-            .wrapping_add(tokens[i]);
-        out.push(fmix64(h ^ tag));
-    }
+    // Token `width + j` enters as token `j` leaves.
+    out.extend(
+        tokens[width..]
+            .iter()
+            .zip(tokens)
+            .map(|(&enters, &leaves)| {
+                h = h
+                    .wrapping_sub(leaves.wrapping_mul(top))
+                    .wrapping_mul(B)
+                    .wrapping_add(enters);
+                fmix64(h ^ tag)
+            }),
+    );
 }
 
 /// The 64-bit finaliser from MurmurHash3: a bijection with full avalanche (also
