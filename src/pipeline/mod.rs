@@ -564,9 +564,10 @@ fn run_fingerprint(
     h.update(&serde_json::to_vec(config).map_err(|e| Error::Config(e.to_string()))?);
     h.update(format!("{:?}", corpus.options()).as_bytes());
     for file in corpus.files() {
-        let meta = std::fs::metadata(&file.path).map_err(|e| Error::io(&file.path, e))?;
-        let modified = meta
-            .modified()
+        // A file removed since it was mapped is still readable through the map; it
+        // just has no modification time any more.
+        let modified = std::fs::metadata(&file.path)
+            .and_then(|meta| meta.modified())
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos());
