@@ -698,3 +698,56 @@ fn summarise(outcome: &DedupOutcome, candidates: u64) -> Stats {
         duplicate_bytes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::CorpusOptions;
+
+    fn corpus_in(dir: &std::path::Path) -> Corpus {
+        let path = dir.join("c.jsonl");
+        let line = |i: u32| {
+            format!(
+                "{{\"text\":\"the same words in the same order make record {}\"}}\n",
+                i % 3
+            )
+        };
+        std::fs::write(&path, (0..30).map(line).collect::<String>()).expect("write");
+        Corpus::open(&[path], CorpusOptions::default()).expect("open")
+    }
+
+    #[test]
+    fn a_mapped_input_removed_from_disk_still_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let corpus = corpus_in(dir.path());
+        let expected = run(&corpus, &DedupConfig::default(), &NoProgress).expect("run");
+        std::fs::remove_file(dir.path().join("c.jsonl")).expect("remove");
+        let outcome = run(&corpus, &DedupConfig::default(), &NoProgress).expect("run");
+        assert_eq!(outcome.labels, expected.labels);
+        // Thirty records, three texts one word apart: one cluster.
+        assert_eq!(outcome.stats.duplicate_units, 29);
+    }
+
+    #[test]
+    fn fingerprints_follow_settings_and_inputs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let corpus = corpus_in(dir.path());
+        let config = DedupConfig::default();
+        let base = run_fingerprint(&corpus, &config, None).expect("fingerprint");
+        assert_eq!(
+            run_fingerprint(&corpus, &config, None).expect("again"),
+            base
+        );
+        let other = DedupConfig {
+            threshold: 0.5,
+            ..DedupConfig::default()
+        };
+        assert_ne!(run_fingerprint(&corpus, &other, None).expect("other"), base);
+        let moved = tempfile::tempdir().expect("tempdir");
+        let elsewhere = corpus_in(moved.path());
+        assert_ne!(
+            run_fingerprint(&elsewhere, &config, None).expect("path"),
+            base
+        );
+    }
+}
