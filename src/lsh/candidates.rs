@@ -102,8 +102,8 @@ fn band_pairs(mut keys: Vec<(u64, u32)>) -> Vec<u64> {
 pub const BAND_BYTES_PER_UNIT: usize = 32;
 
 /// Finds candidate pairs among `units` units that share a bucket in any of
-/// `bands` bands, where `key(band, unit)` is the unit's bucket key for a band
-/// (`None` leaves the unit out of that band).
+/// `bands` bands, where `band_keys(band, out)` appends `(key, unit)` for every
+/// unit that takes part in a band (a unit left out is in no bucket of it).
 ///
 /// Bands are processed `bands_per_pass` at a time (each in parallel), so the
 /// memory in use is about [`BAND_BYTES_PER_UNIT`] bytes per unit per band of a
@@ -117,7 +117,7 @@ pub fn candidate_pairs_by_key(
     units: u32,
     bands: usize,
     bands_per_pass: usize,
-    key: impl Fn(usize, u32) -> Option<u64> + Sync,
+    band_keys: impl Fn(usize, &mut Vec<(u64, u32)>) + Sync,
     after_band: impl Fn() + Sync,
 ) -> Vec<(u32, u32)> {
     let mut all: Vec<u64> = Vec::new();
@@ -127,7 +127,7 @@ pub fn candidate_pairs_by_key(
             .par_iter()
             .map(|&band| {
                 let mut keys: Vec<(u64, u32)> = Vec::with_capacity(units as usize);
-                keys.extend((0..units).filter_map(|unit| key(band, unit).map(|k| (k, unit))));
+                band_keys(band, &mut keys);
                 let pairs = band_pairs(keys);
                 after_band();
                 pairs
@@ -175,13 +175,14 @@ pub fn candidate_pairs(signatures: &[u32], num_perm: usize, params: LshParams) -
         units as u32,
         bands,
         bands,
-        |band, unit| {
-            let at = unit as usize;
-            if empty[at] {
-                return None;
+        |band, out| {
+            for (unit, signature) in (0..=u32::MAX).zip(signatures.chunks_exact(num_perm)) {
+                if !empty[unit as usize] {
+                    if let Some(slice) = band_slice(signature, band, rows) {
+                        out.push((band_key(slice), unit));
+                    }
+                }
             }
-            let signature = &signatures[at * num_perm..(at + 1) * num_perm];
-            band_slice(signature, band, rows).map(band_key)
         },
         || {},
     )

@@ -482,23 +482,28 @@ fn minhash_stages(
             .unwrap_or(usize::MAX)
             .clamp(1, bands.max(1));
         progress.stage("candidates", Some(Total::Items(bands as u64, "bands")));
-        let featureless = |unit: u32| {
-            if unit < prior {
-                compact::is_empty(signatures.get(unit))
+        // Units with no features (indexed ones: an empty signature) are in no
+        // bucket; decided once, not once per band.
+        let mut featureless = Vec::with_capacity(total_units as usize);
+        signatures.for_each(|unit, signature| {
+            featureless.push(if unit < prior {
+                compact::is_empty(signature)
             } else {
                 sketched.units[(unit - prior) as usize].features == 0
-            }
-        };
+            });
+        });
         let pairs = crate::lsh::candidate_pairs_by_key(
             total_units,
             bands,
             bands_per_pass,
-            |band, unit| {
-                if featureless(unit) {
-                    None
-                } else {
-                    compact::band_key(signatures.get(unit), band, params.rows)
-                }
+            |band, out| {
+                signatures.for_each(|unit, signature| {
+                    if !featureless[unit as usize] {
+                        if let Some(key) = compact::band_key(signature, band, params.rows) {
+                            out.push((key, unit));
+                        }
+                    }
+                });
             },
             || progress.advance(1),
         );

@@ -5,7 +5,7 @@
 use super::Edge;
 use crate::error::{Error, Result};
 use crate::work::codec::{Decoder, Encoder};
-use crate::work::{Kind, Lookup, WorkDir};
+use crate::work::{Checkpoint, Kind, Lookup, WorkDir};
 
 /// What a run took from an earlier, interrupted run of the same command.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -37,6 +37,28 @@ pub trait Stored: Sized {
     fn decode(body: &[u8]) -> std::result::Result<Self, String>;
 }
 
+/// The checkpoint `name` of `kind` left by an earlier run of the same command,
+/// read by `decode`; `None` when there is none, or when it cannot be used (the
+/// reason is noted in `resumed.discarded`).
+pub fn load_usable<T>(
+    work: &WorkDir,
+    name: &str,
+    kind: Kind,
+    resumed: &mut Resumed,
+    decode: impl FnOnce(Checkpoint) -> std::result::Result<T, String>,
+) -> Result<Option<T>> {
+    let why = match work.load(name, kind)? {
+        Lookup::Found(checkpoint) => match decode(checkpoint) {
+            Ok(value) => return Ok(Some(value)),
+            Err(why) => why,
+        },
+        Lookup::Unusable(why) => why,
+        Lookup::Missing => return Ok(None),
+    };
+    resumed.discarded.push(format!("{name}: {why}"));
+    Ok(None)
+}
+
 /// Returns the value saved as `name` by an earlier run of the same command, or
 /// computes it with `compute` and saves it.
 pub fn checkpointed<T: Stored>(
@@ -45,20 +67,12 @@ pub fn checkpointed<T: Stored>(
     resumed: &mut Resumed,
     compute: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
-    let kind = T::KIND;
-    match work.load(name, kind)? {
-        Lookup::Found(checkpoint) => match T::decode(checkpoint.body()) {
-            Ok(value) => {
-                resumed.stages_reused.push(name);
-                return Ok(value);
-            }
-            Err(why) => resumed.discarded.push(format!("{name}: {why}")),
-        },
-        Lookup::Unusable(why) => resumed.discarded.push(format!("{name}: {why}")),
-        Lookup::Missing => {}
+    if let Some(value) = load_usable(work, name, T::KIND, resumed, |c| T::decode(c.body()))? {
+        resumed.stages_reused.push(name);
+        return Ok(value);
     }
     let value = compute()?;
-    work.save(name, kind, &value.encode())?;
+    work.save(name, T::KIND, &value.encode())?;
     Ok(value)
 }
 

@@ -57,6 +57,16 @@ pub struct InvalidRecords {
 /// How many skipped-record messages are kept for the report.
 const MAX_INVALID_EXAMPLES: usize = 10;
 
+impl InvalidRecords {
+    /// Counts `count` more skipped records, keeping messages from `examples`
+    /// while fewer than the report's maximum are kept.
+    pub fn absorb(&mut self, count: u64, examples: impl IntoIterator<Item = String>) {
+        self.count += count;
+        let room = MAX_INVALID_EXAMPLES.saturating_sub(self.examples.len());
+        self.examples.extend(examples.into_iter().take(room));
+    }
+}
+
 /// What the pass produced.
 #[derive(Debug)]
 pub struct Scanned<W> {
@@ -179,11 +189,10 @@ fn merge<W>(outs: Vec<ChunkOut<W>>, skip_invalid: bool) -> Result<Scanned<W>> {
                 return Err(first);
             }
         } else {
-            invalid.count += out.errors.len() as u64;
-            let room = MAX_INVALID_EXAMPLES.saturating_sub(invalid.examples.len());
-            invalid
-                .examples
-                .extend(out.errors.iter().take(room).map(|e| e.to_string()));
+            invalid.absorb(
+                out.errors.len() as u64,
+                out.errors.iter().map(|e| e.to_string()),
+            );
         }
         let base = u32::try_from(records.len())
             .map_err(|_| Error::Config("more than 2^32 records in one run".into()))?;

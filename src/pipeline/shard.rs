@@ -27,7 +27,7 @@ use crate::corpus::{Chunk, RecordMeta};
 use crate::work::codec::{Decoder, Encoder, Truncated};
 
 /// A fixed-size value stored per unit in a shard: `BYTES` little-endian bytes.
-pub trait SketchWord: Copy + Send + Sync {
+pub trait SketchWord: Copy + Send + Sync + 'static {
     /// Encoded size.
     const BYTES: usize;
     /// Appends the encoding.
@@ -72,14 +72,9 @@ pub fn plan(chunks: &[Chunk], shard_bytes: u64) -> Vec<Range<usize>> {
     shards
 }
 
-/// Encodes a scanned shard, followed by line `next_line`, as a checkpoint body.
-pub fn encode<W: SketchWord>(shard: &Scanned<W>, words_per_unit: usize, next_line: u64) -> Vec<u8> {
-    encode_with_layout(shard, words_per_unit, next_line).0
-}
-
-/// Encodes a scanned shard as a checkpoint body; also returns where its sketch
-/// words are in the body.
-pub fn encode_with_layout<W: SketchWord>(
+/// Encodes a scanned shard, followed by line `next_line`, as a checkpoint body;
+/// also returns where its sketch words are in the body.
+pub fn encode<W: SketchWord>(
     shard: &Scanned<W>,
     words_per_unit: usize,
     next_line: u64,
@@ -217,12 +212,9 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
     })
 }
 
-/// Reads the sketch words of a decoded shard into memory.
-pub fn words<W: SketchWord>(body: &[u8], decoded: &Decoded) -> Vec<W> {
-    body[decoded.sketches.clone()]
-        .chunks_exact(W::BYTES)
-        .map(W::get)
-        .collect()
+/// The sketch words stored in `bytes`.
+pub fn words<W: SketchWord>(bytes: &[u8]) -> impl Iterator<Item = W> + '_ {
+    bytes.chunks_exact(W::BYTES).map(W::get)
 }
 
 #[cfg(test)]
@@ -295,7 +287,7 @@ mod tests {
     #[test]
     fn shards_round_trip() {
         let shard = sample();
-        let body = encode(&shard, 3, 77);
+        let (body, sketches) = encode(&shard, 3, 77);
         let decoded = decode::<u16>(&body, 3).expect("decode");
         assert_eq!(decoded.next_line, 77);
         assert_eq!(decoded.units, shard.units);
@@ -310,13 +302,14 @@ mod tests {
             assert_eq!(a.id, b.id);
         }
         assert_eq!(decoded.sketches.start % 8, 0);
-        assert_eq!(encode_with_layout(&shard, 3, 77).1, decoded.sketches);
-        assert_eq!(words::<u16>(&body, &decoded), shard.sketches);
+        assert_eq!(sketches, decoded.sketches);
+        let stored: Vec<u16> = words(&body[decoded.sketches]).collect();
+        assert_eq!(stored, shard.sketches);
     }
 
     #[test]
     fn wrong_shape_or_short_bodies_are_refused() {
-        let body = encode(&sample(), 3, 1);
+        let (body, _) = encode(&sample(), 3, 1);
         assert!(decode::<u16>(&body, 4).is_err());
         assert!(decode::<u64>(&body, 3).is_err());
         for cut in [0, 10, body.len() / 2, body.len() - 1] {

@@ -8,16 +8,13 @@
 
 use std::ops::Range;
 
-use super::resume::Resumed;
+use super::resume::{load_usable, Resumed};
 use super::scan::{self, InvalidRecords, Scanned, UnitMeta, UnitSplit};
 use super::shard::{self, SketchWord};
 use super::{Progress, Total};
 use crate::corpus::{Chunk, Corpus, RecordMeta};
 use crate::error::{Error, Result};
-use crate::work::{Checkpoint, Kind, Lookup, WorkDir};
-
-/// How many skipped-record messages are kept for the report.
-const MAX_INVALID_EXAMPLES: usize = 10;
+use crate::work::{Checkpoint, Kind, WorkDir};
 
 /// One shard's sketch words, left in its mapped checkpoint.
 #[derive(Debug)]
@@ -54,7 +51,7 @@ impl Sketched {
     pub fn all_words<W: SketchWord>(&self) -> Vec<W> {
         self.shards
             .iter()
-            .flat_map(|s| s.bytes().chunks_exact(W::BYTES).map(W::get))
+            .flat_map(|s| shard::words(s.bytes()))
             .collect()
     }
 }
@@ -180,20 +177,10 @@ fn reuse<W: SketchWord>(
     words_per_unit: usize,
     resumed: &mut Resumed,
 ) -> Result<Option<Loaded>> {
-    match work.load(name, Kind::Shard)? {
-        Lookup::Found(checkpoint) => match shard::decode::<W>(checkpoint.body(), words_per_unit) {
-            Ok(decoded) => Ok(Some((checkpoint, decoded))),
-            Err(why) => {
-                resumed.discarded.push(format!("{name}: {why}"));
-                Ok(None)
-            }
-        },
-        Lookup::Unusable(why) => {
-            resumed.discarded.push(format!("{name}: {why}"));
-            Ok(None)
-        }
-        Lookup::Missing => Ok(None),
-    }
+    load_usable(work, name, Kind::Shard, resumed, |checkpoint| {
+        let decoded = shard::decode::<W>(checkpoint.body(), words_per_unit)?;
+        Ok((checkpoint, decoded))
+    })
 }
 
 /// Saves a scanned shard as checkpoint `name`; its records and units move on
@@ -205,7 +192,7 @@ fn save<W: SketchWord>(
     words_per_unit: usize,
     next_line: u64,
 ) -> Result<Loaded> {
-    let (body, sketches) = shard::encode_with_layout(&scanned, words_per_unit, next_line);
+    let (body, sketches) = shard::encode(&scanned, words_per_unit, next_line);
     let checkpoint = work.save(name, Kind::Shard, &body)?;
     drop(body);
     let decoded = shard::Decoded {
@@ -231,11 +218,8 @@ fn append(out: &mut Sketched, (checkpoint, decoded): Loaded) -> Result<()> {
         return Err(too_many("units"));
     }
     out.records.extend(decoded.records);
-    out.invalid.count += decoded.invalid.count;
-    let room = MAX_INVALID_EXAMPLES.saturating_sub(out.invalid.examples.len());
     out.invalid
-        .examples
-        .extend(decoded.invalid.examples.into_iter().take(room));
+        .absorb(decoded.invalid.count, decoded.invalid.examples);
     out.shards.push(ShardWords {
         checkpoint,
         words: decoded.sketches,
@@ -282,6 +266,20 @@ impl<'a> Signatures<'a> {
         let shard = &self.shards[shard_at];
         let at = (unit - shard.first_unit) as usize * size;
         &shard.bytes()[at..at + size]
+    }
+
+    /// Calls `visit(unit, signature)` for every unit in order (index units
+    /// first), walking the signatures sequentially.
+    pub fn for_each(&self, mut visit: impl FnMut(u32, &'a [u8])) {
+        let size = self.bytes_per_unit.max(1);
+        let prior = self.prior.chunks_exact(size);
+        let own = self
+            .shards
+            .iter()
+            .flat_map(|s| s.bytes().chunks_exact(size));
+        for (unit, signature) in (0..=u32::MAX).zip(prior.chain(own)) {
+            visit(unit, signature);
+        }
     }
 
     /// The compact signatures of the run's own units (not the index's), back to

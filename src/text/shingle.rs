@@ -405,6 +405,15 @@ mod tests {
         .expect("valid config")
     }
 
+    /// The shingles of `text` by the fast paths and by the general path.
+    fn fast_and_general(shingler: &Shingler, text: &str) -> (Vec<u64>, Vec<u64>) {
+        let mut scratch = Scratch::default();
+        let (mut fast, mut general) = (Vec::new(), Vec::new());
+        shingler.shingles_into(text, &mut scratch, &mut fast);
+        shingler.shingles_general(text, &mut scratch, &mut general);
+        (fast, general)
+    }
+
     #[test]
     fn word_ngram_count_is_tokens_minus_n_plus_one() {
         let s = shingler(Tokenizer::Word, 3);
@@ -496,10 +505,7 @@ mod tests {
             let normalize = NormalizeOptions { lowercase, ..NormalizeOptions::default() };
             let shingler = Shingler::new(ShingleConfig { tokenizer: Tokenizer::Word, ngram, normalize })
                 .expect("valid config");
-            let mut scratch = Scratch::default();
-            let (mut fast, mut general) = (Vec::new(), Vec::new());
-            shingler.shingles_into(&text, &mut scratch, &mut fast);
-            shingler.shingles_general(&text, &mut scratch, &mut general);
+            let (fast, general) = fast_and_general(&shingler, &text);
             proptest::prop_assert_eq!(fast, general, "{:?}", text);
         }
     }
@@ -596,10 +602,7 @@ mod tests {
             let normalize = NormalizeOptions { nfkc, lowercase, ..NormalizeOptions::default() };
             let shingler = Shingler::new(ShingleConfig { tokenizer: Tokenizer::Word, ngram, normalize })
                 .expect("valid config");
-            let mut scratch = Scratch::default();
-            let (mut fast, mut general) = (Vec::new(), Vec::new());
-            shingler.shingles_into(&text, &mut scratch, &mut fast);
-            shingler.shingles_general(&text, &mut scratch, &mut general);
+            let (fast, general) = fast_and_general(&shingler, &text);
             proptest::prop_assert_eq!(fast, general, "{:?}", text);
         }
     }
@@ -611,10 +614,7 @@ mod tests {
             format!("short {} words here and more", "x".repeat(200)),
             format!("Short {} Words 한국어", "X가".repeat(200)),
         ] {
-            let mut scratch = Scratch::default();
-            let (mut fast, mut general) = (Vec::new(), Vec::new());
-            shingler.shingles_into(&text, &mut scratch, &mut fast);
-            shingler.shingles_general(&text, &mut scratch, &mut general);
+            let (fast, general) = fast_and_general(&shingler, &text);
             assert_eq!(fast, general);
         }
     }
