@@ -48,6 +48,19 @@ pub enum Error {
     /// A scratch folder is locked by another running process.
     #[error("scratch folder {} is in use by another neardedup run", .0.display())]
     InUse(PathBuf),
+    /// Another worker of a distributed run failed; this one stops with it.
+    #[error("worker {worker} of this distributed run failed in the {stage} stage: {message}")]
+    Peer {
+        /// The stage in which it failed.
+        stage: String,
+        /// The failed worker's index.
+        worker: usize,
+        /// Its error.
+        message: String,
+    },
+    /// Processes of a distributed run disagree, or cannot be started.
+    #[error("distributed run: {0}")]
+    Distributed(String),
 }
 
 impl Error {

@@ -26,6 +26,8 @@
 //!   [`work`]: its scratch folder of checksummed checkpoints, which makes runs
 //!   resumable; [`output`]: the files a run writes.
 //! - [`index`]: saved signatures for incremental runs.
+//! - [`distributed`]: the same run over several processes or machines, on timely
+//!   dataflow.
 //! - [`synth`], [`eval`], [`compare`]: labelled corpora, scoring, and grids of runs.
 //!
 //! # Example
@@ -55,6 +57,7 @@
 pub mod cluster;
 pub mod compare;
 pub mod corpus;
+pub mod distributed;
 pub mod error;
 pub mod eval;
 pub mod exact;

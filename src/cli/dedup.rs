@@ -161,6 +161,36 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = 0)]
     threads: usize,
 
+    /// Distributed run: number of processes (one per machine), all started with
+    /// the same inputs and options. Giving any of --processes, --process,
+    /// --workers or --hostfile runs the distributed engine; see README.
+    #[arg(long, value_name = "N", help_heading = "Distributed runs")]
+    processes: Option<usize>,
+
+    /// Distributed run: this process's number, 0 to N-1. Process 0 writes
+    /// report.json.
+    #[arg(long, value_name = "I", help_heading = "Distributed runs")]
+    process: Option<usize>,
+
+    /// Distributed run: dataflow workers per process (each sketches a share of
+    /// the input with all --threads). [default: 1]
+    #[arg(long, value_name = "N", help_heading = "Distributed runs")]
+    workers: Option<usize>,
+
+    /// Distributed run: file with one host:port per line, line I for process I
+    /// (every process uses the same file). [default: 127.0.0.1:2101, :2102, ...]
+    #[arg(long, value_name = "FILE", help_heading = "Distributed runs")]
+    hostfile: Option<PathBuf>,
+
+    /// Distributed run: seconds to wait for every process to connect.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 120,
+        help_heading = "Distributed runs"
+    )]
+    connect_timeout: u64,
+
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -236,6 +266,16 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
             corpus.skipped().binary.len()
         );
     }
+    if args.is_distributed() {
+        // Timely's workers are threads of their own: size the global pool they
+        // share instead of one they would not be inside.
+        drop(pool);
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(args.threads)
+            .build_global();
+        let memory_budget = memory_budget_of(&args);
+        return run_distributed(&args, config, corpus, memory_budget);
+    }
     let progress = Bar::new(args.quiet);
     let index = match &args.against {
         Some(path) => {
@@ -253,9 +293,7 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         .work_dir
         .clone()
         .unwrap_or_else(|| args.out.join(".neardedup-work"));
-    let memory_budget = args
-        .memory_budget
-        .unwrap_or_else(neardedup::memory::default_budget_bytes);
+    let memory_budget = memory_budget_of(&args);
     let options = RunOptions {
         index: index.as_ref(),
         work_dir: Some(work_dir.clone()),
@@ -346,6 +384,182 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     if !args.quiet {
         print_summary(&args, &config, &outcome, &report)?;
     }
+    Ok(())
+}
+
+fn memory_budget_of(args: &DedupArgs) -> u64 {
+    args.memory_budget
+        .unwrap_or_else(neardedup::memory::default_budget_bytes)
+}
+
+impl DedupArgs {
+    fn is_distributed(&self) -> bool {
+        self.processes.is_some()
+            || self.process.is_some()
+            || self.workers.is_some()
+            || self.hostfile.is_some()
+    }
+}
+
+/// Runs this process's part of a distributed run (see `neardedup::distributed`).
+fn run_distributed(
+    args: &DedupArgs,
+    config: DedupConfig,
+    corpus: Corpus,
+    memory_budget: u64,
+) -> anyhow::Result<()> {
+    if args.against.is_some() || args.save_index.is_some() {
+        bail!("--against and --save-index work in single-process runs only");
+    }
+    let cluster = neardedup::distributed::Cluster::new(
+        args.processes.unwrap_or(1),
+        args.process.unwrap_or(0),
+        args.workers.unwrap_or(1),
+        args.hostfile.as_deref(),
+        std::time::Duration::from_secs(args.connect_timeout),
+    )?;
+    exit_on_lost_peer(cluster.process);
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| args.out.join(".neardedup-work"))
+        .join(format!("process-{:05}", cluster.process));
+    let job = neardedup::distributed::Job {
+        config,
+        out: args.out.clone(),
+        work_dir: work_dir.clone(),
+        memory_budget,
+        shard_bytes: args.shard_size,
+    };
+    let summary = neardedup::distributed::run(std::sync::Arc::new(corpus), job, &cluster)
+        .inspect_err(|_| {
+            if args.work_dir.is_none() {
+                let _ = std::fs::remove_dir_all(&work_dir);
+            }
+        })?;
+    if !args.keep_work {
+        std::fs::remove_dir_all(&work_dir).with_context(|| {
+            format!("could not remove the scratch folder {}", work_dir.display())
+        })?;
+        // The shared parent, once no process uses it any more.
+        if args.work_dir.is_none() {
+            let _ = std::fs::remove_dir(args.out.join(".neardedup-work"));
+        }
+    }
+    if args.quiet {
+        return Ok(());
+    }
+    match summary {
+        Some(summary) => print_distributed_summary(args, &cluster, &summary.report)?,
+        None => {
+            let parts: Vec<String> = (0..cluster.workers)
+                .map(|w| cluster.process * cluster.workers + w)
+                .map(|w| neardedup::distributed::part_name("*", w, cluster.total_workers()))
+                .collect();
+            eprintln!(
+                "neardedup: process {} of {}: wrote {} in {}; process 0 writes report.json",
+                cluster.process,
+                cluster.processes,
+                parts.join(", "),
+                args.out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A process of a distributed run whose peer exits or whose network fails sees
+/// timely's receive threads panic ("timely communication error"). Turn any
+/// panic into a clear message and an error exit, at once, on every thread: the
+/// run cannot finish, and the output folder has no report.json to vouch for it.
+fn exit_on_lost_peer(process: usize) {
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown failure");
+        if message.contains("timely communication error") || message.contains("MergeQueue poisoned")
+        {
+            eprintln!(
+                "neardedup: error: process {process} lost its connection to another process of the \
+                 distributed run ({message}): a process exited or the network failed. The run did \
+                 not finish; its output folder has no report.json and its parts are incomplete."
+            );
+        } else {
+            eprintln!("neardedup: error: process {process}: internal failure: {info}");
+        }
+        std::process::exit(1);
+    }));
+}
+
+fn print_distributed_summary(
+    args: &DedupArgs,
+    cluster: &neardedup::distributed::Cluster,
+    report: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let counts = &report["counts"];
+    let number = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let stages: Vec<String> = report["timings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            format!(
+                "{} {:.2}s",
+                t["stage"].as_str().unwrap_or("?"),
+                t["seconds"].as_f64().unwrap_or(0.0)
+            )
+        })
+        .collect();
+    let distributed = &report["distributed"];
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "neardedup dedup: {} processes x {} worker(s), {}",
+        cluster.processes, cluster.workers, args.algo
+    )?;
+    writeln!(
+        out,
+        "  input            {} bytes, {} record(s)",
+        number(&report["input_bytes"]),
+        number(&counts["records"])
+    )?;
+    writeln!(
+        out,
+        "  units            {} {}s",
+        number(&counts["units"]),
+        args.unit
+    )?;
+    writeln!(
+        out,
+        "  clusters         {} ({} with duplicates)",
+        number(&counts["clusters"]),
+        number(&counts["duplicate_clusters"])
+    )?;
+    writeln!(
+        out,
+        "  duplicates       {} units",
+        number(&counts["duplicate_units"])
+    )?;
+    writeln!(
+        out,
+        "  wall time        {:.2}s ({})",
+        report["wall_seconds"].as_f64().unwrap_or(0.0),
+        stages.join(", ")
+    )?;
+    writeln!(
+        out,
+        "  exchanged        {:.1} MiB between processes",
+        number(&distributed["exchanged_bytes_total"]) as f64 / (1 << 20) as f64
+    )?;
+    writeln!(
+        out,
+        "  output           {}/{{clusters,pairs,deduped}}-NNNNN-of-{:05}.jsonl, report.json",
+        args.out.display(),
+        cluster.total_workers()
+    )?;
     Ok(())
 }
 

@@ -247,6 +247,17 @@ impl Corpus {
         line
     }
 
+    /// Line breaks in `chunk` (none in plain-text files, where a record is a
+    /// whole file).
+    pub fn newlines_in(&self, chunk: &Chunk) -> u64 {
+        let file = &self.files[chunk.file as usize];
+        if file.format == Format::Text {
+            return 0;
+        }
+        let bytes: &[u8] = &file.bytes;
+        lines::count_newlines(&bytes[chunk.start..chunk.end]) as u64
+    }
+
     /// Calls `on_record` for every record of `chunk`, in order, with its metadata and
     /// text. A record that cannot be read is handed over as `Err` (naming file and
     /// line) so the caller decides whether to stop or to count and skip it.

@@ -41,12 +41,12 @@ use rayon::prelude::*;
 /// Packs an ordered pair into one `u64` whose numeric order is the
 /// lexicographic order of the pair.
 #[inline]
-fn pack(first: u32, second: u32) -> u64 {
+pub(crate) fn pack(first: u32, second: u32) -> u64 {
     (u64::from(first) << 32) | u64::from(second)
 }
 
 #[inline]
-fn unpack(packed: u64) -> (u32, u32) {
+pub(crate) fn unpack(packed: u64) -> (u32, u32) {
     ((packed >> 32) as u32, packed as u32)
 }
 
@@ -81,7 +81,7 @@ pub fn bucket_pairs(members: &[u32]) -> Vec<(u32, u32)> {
 
 /// Star and chain pairs (packed) of every bucket of one band, from the band's
 /// `(key, unit)` list (sorted here).
-fn band_pairs(mut keys: Vec<(u64, u32)>) -> Vec<u64> {
+pub(crate) fn band_pairs(mut keys: Vec<(u64, u32)>) -> Vec<u64> {
     // Sorting by (key, unit) groups buckets and orders members ascending.
     keys.sort_unstable();
     let mut pairs = Vec::new();

@@ -28,11 +28,26 @@ struct UnitRef<'a> {
     para: Option<u32>,
 }
 
+/// How output files name unit `unit` (a run-wide number).
 fn unit_ref(outcome: &DedupOutcome, unit: u32) -> UnitRef<'_> {
-    let meta = &outcome.units[unit as usize];
-    UnitRef {
-        id: &outcome.records[meta.record as usize].id,
-        para: meta.para,
+    match unit
+        .checked_sub(outcome.first_unit)
+        .and_then(|local| outcome.units.get(local as usize))
+    {
+        Some(meta) => UnitRef {
+            id: &outcome.records[meta.record as usize].id,
+            para: meta.para,
+        },
+        None => {
+            let foreign = outcome
+                .foreign_units
+                .get(&unit)
+                .expect("every unit an edge names is local or listed as foreign");
+            UnitRef {
+                id: &foreign.id,
+                para: foreign.para,
+            }
+        }
     }
 }
 
@@ -52,7 +67,7 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
         let indexed_match = outcome.index_matches.get(unit).and_then(Option::as_ref);
         let unit = unit as u32;
         let line = Line {
-            unit: unit_ref(outcome, unit),
+            unit: unit_ref(outcome, outcome.first_unit + unit),
             cluster: label,
             duplicate: !outcome.is_kept(unit),
             indexed_match,

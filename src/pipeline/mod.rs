@@ -113,10 +113,18 @@ pub struct DedupOutcome {
     pub records: Vec<RecordMeta>,
     /// Units in input order.
     pub units: Vec<UnitMeta>,
-    /// For each unit, the index of the first unit of its cluster.
+    /// For each unit, the number of the first unit of its cluster (in the whole
+    /// run: see [`Self::first_unit`]).
     pub labels: Vec<u32>,
+    /// The run-wide number of `units[0]`: 0, except for one worker's share of a
+    /// distributed run ([`crate::distributed`]), whose labels and edges use
+    /// run-wide unit numbers.
+    pub first_unit: u32,
     /// Verified duplicate edges, sorted.
     pub edges: Vec<Edge>,
+    /// Units that edges name but that are not in `units` (another worker's, in a
+    /// distributed run), by run-wide number: how output files name them.
+    pub foreign_units: std::collections::HashMap<u32, IndexedUnit>,
     /// With `--against`: for each unit, the indexed unit its cluster starts with,
     /// if any (such a unit is a duplicate of indexed text). Empty otherwise.
     pub index_matches: Vec<Option<IndexedUnit>>,
@@ -141,10 +149,10 @@ pub struct DedupOutcome {
 }
 
 impl DedupOutcome {
-    /// Is unit `u` kept by dedup (the first of its cluster, and not a duplicate of
-    /// an indexed unit)?
+    /// Is `units[unit]` kept by dedup (the first of its cluster, and not a
+    /// duplicate of an indexed unit)?
     pub fn is_kept(&self, unit: u32) -> bool {
-        self.labels[unit as usize] == unit
+        self.labels[unit as usize] == self.first_unit + unit
             && !matches!(self.index_matches.get(unit as usize), Some(Some(_)))
     }
 }
@@ -247,6 +255,7 @@ pub fn run_with(
             Algo::Minhash => config.num_perm,
             Algo::Simhash | Algo::Exact => 1,
         },
+        first_line: 1,
     };
     let budget = options.memory_budget.max(1);
     let (sketched, found, lsh, signatures) = match config.algo {
@@ -423,7 +432,9 @@ pub fn run_with(
         records: sketched.records,
         units: sketched.units,
         labels,
+        first_unit: 0,
         edges: found.edges,
+        foreign_units: std::collections::HashMap::new(),
         signatures,
         index_matches,
         index_pairs,

@@ -81,6 +81,10 @@ pub struct SketchPlan<'a> {
     pub skip_invalid: bool,
     /// Sketch words per unit.
     pub words_per_unit: usize,
+    /// Line number of the first shard's first chunk when that chunk does not
+    /// start its file (1 for a whole run; a distributed worker's share may start
+    /// mid-file).
+    pub first_line: u64,
 }
 
 /// Runs the sketch stage: every shard is taken from its checkpoint in `work` or
@@ -96,7 +100,13 @@ pub fn sketch_shards<W, S>(
 where
     W: SketchWord,
 {
-    progress.stage("sketch", Some(Total::Bytes(plan.corpus.total_bytes())));
+    let share_bytes: u64 = plan
+        .shards
+        .iter()
+        .flat_map(|range| &plan.chunks[range.clone()])
+        .map(|c| (c.end - c.start) as u64)
+        .sum();
+    progress.stage("sketch", Some(Total::Bytes(share_bytes)));
     let mut out = Sketched {
         records: Vec::new(),
         units: Vec::new(),
@@ -110,7 +120,7 @@ where
         let mut saving: Option<std::thread::ScopedJoinHandle<'_, Result<Loaded>>> = None;
         // Line numbers are counted shard by shard, just before a shard is read (a
         // reused shard says where it ended), so the input is read once.
-        let mut next_line = 1;
+        let mut next_line = plan.first_line;
         for range in plan.shards {
             let mut chunks = plan.chunks[range.clone()].to_vec();
             let name = shard_name(&chunks);

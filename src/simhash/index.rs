@@ -219,6 +219,56 @@ pub fn all_pairs_within(fingerprints: &[u64], k: u32) -> Vec<(u32, u32, u32)> {
     out
 }
 
+/// The permuted block tables of a radius-`k` search, for a caller that places
+/// the tables' buckets itself (the distributed run sends each bucket to the
+/// worker that owns its key). Within a bucket, [`BlockTables::bucket_pairs`]
+/// keeps each near pair only in the first table that finds it, as
+/// [`near_distinct_pairs`] does, so no deduplication is needed afterwards.
+#[derive(Debug, Clone)]
+pub struct BlockTables {
+    k: u32,
+    tables: Vec<Table>,
+}
+
+impl BlockTables {
+    /// Tables for radius `k` (`1..=63`) over `n` distinct fingerprints, with the
+    /// block count [`default_blocks`] picks.
+    pub fn new(k: u32, n: usize) -> Self {
+        assert!((1..64).contains(&k), "block tables need 1 <= k < 64");
+        BlockTables {
+            k,
+            tables: tables(default_blocks(k, n), k),
+        }
+    }
+
+    /// Number of tables.
+    pub fn len(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// Whether there are no tables (never, for a valid `k`).
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+
+    /// The bucket key of `fingerprint` in table `table`.
+    pub fn key(&self, table: usize, fingerprint: u64) -> u64 {
+        fingerprint & self.tables[table].key_mask
+    }
+
+    /// Appends `(i, j, distance)` for the near pairs of one bucket of table
+    /// `table` that this table owns; `bucket` holds `(fingerprint, number)` with
+    /// distinct fingerprints, in ascending `number` order, so `i < j`.
+    pub fn bucket_pairs(
+        &self,
+        table: usize,
+        bucket: &[(u64, u32)],
+        out: &mut Vec<(u32, u32, u32)>,
+    ) {
+        scan_run(bucket, self.k, &self.tables[table], out);
+    }
+}
+
 /// How the tables of one search share the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Schedule {

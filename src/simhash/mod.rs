@@ -17,4 +17,6 @@ mod fingerprint;
 mod index;
 
 pub use fingerprint::{fingerprint64, fingerprint64_weighted, hamming};
-pub use index::{all_pairs_within, default_blocks, near_distinct_pairs, Collapsed, MAX_TABLES};
+pub use index::{
+    all_pairs_within, default_blocks, near_distinct_pairs, BlockTables, Collapsed, MAX_TABLES,
+};

@@ -1,0 +1,198 @@
+//! The two communication steps the distributed run is built from, each one small
+//! timely dataflow that every worker builds in the same order:
+//!
+//! - [`Exchange::shuffle`]: every worker hands over a batch of items, each with a
+//!   destination worker; every worker gets back the items sent to it. This is
+//!   how band keys, block keys, candidate pairs, signatures and labels move to the
+//!   worker that owns their key.
+//! - [`Exchange::all_gather`]: every worker contributes one value and every worker
+//!   receives all of them, in worker order. It carries the small per-worker
+//!   numbers (unit counts, line counts, statistics) and doubles as a barrier that
+//!   tells every worker whether any other one failed ([`Exchange::agree`]).
+//!
+//! The whole run is a sequence of such rounds: bulk-synchronous steps, with
+//! timely doing the routing, serialisation and the TCP transport between
+//! processes. Bytes sent to workers of other processes are counted, so a run can
+//! say what it put on the network.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use timely::dataflow::operators::{Exchange as _, Input, Inspect, Probe};
+use timely::worker::Worker;
+
+use crate::error::{Error, Result};
+
+/// What a message costs on the wire, for the exchanged-bytes count (the encoded
+/// size, not counting framing).
+pub trait WireSize {
+    /// Bytes of the item once encoded.
+    fn wire_size(&self) -> usize;
+}
+
+macro_rules! fixed_wire_size {
+    ($($t:ty),*) => {$(
+        impl WireSize for $t {
+            fn wire_size(&self) -> usize {
+                std::mem::size_of::<$t>()
+            }
+        }
+    )*};
+}
+fixed_wire_size!(
+    u32,
+    u64,
+    (u32, u32),
+    (u64, u32),
+    (u64, u64),
+    (u32, u64, u32),
+    (u32, u32, f32)
+);
+
+/// One worker's side of the run's communication.
+pub struct Exchange<'w> {
+    worker: &'w mut Worker,
+    workers_per_process: usize,
+    /// Bytes this worker sent to workers of other processes.
+    remote_bytes: u64,
+}
+
+impl<'w> Exchange<'w> {
+    /// Wraps `worker`, whose process runs `workers_per_process` workers.
+    pub fn new(worker: &'w mut Worker, workers_per_process: usize) -> Self {
+        Exchange {
+            worker,
+            workers_per_process: workers_per_process.max(1),
+            remote_bytes: 0,
+        }
+    }
+
+    /// Workers in each process.
+    pub fn workers_per_process(&self) -> usize {
+        self.workers_per_process
+    }
+
+    /// This worker's index among all workers of all processes.
+    pub fn index(&self) -> usize {
+        self.worker.index()
+    }
+
+    /// Number of workers in all processes.
+    pub fn peers(&self) -> usize {
+        self.worker.peers()
+    }
+
+    /// The process this worker runs in.
+    pub fn process(&self) -> usize {
+        self.index() / self.workers_per_process
+    }
+
+    /// Bytes sent to workers of other processes so far.
+    pub fn remote_bytes(&self) -> u64 {
+        self.remote_bytes
+    }
+
+    /// Sends every item to worker `destination(item)` (below [`Self::peers`]) and
+    /// returns the items every worker sent here, in no particular order.
+    pub fn shuffle<D, R>(&mut self, items: Vec<D>, destination: R) -> Vec<D>
+    where
+        D: timely::ExchangeData + WireSize + Clone,
+        R: Fn(&D) -> usize + Clone + 'static,
+    {
+        let peers = self.peers();
+        let me = self.process();
+        let per_process = self.workers_per_process;
+        self.remote_bytes += items
+            .iter()
+            .filter(|item| destination(item) / per_process != me)
+            .map(|item| item.wire_size() as u64)
+            .sum::<u64>();
+        let received: Rc<RefCell<Vec<D>>> = Rc::new(RefCell::new(Vec::new()));
+        let sink = Rc::clone(&received);
+        let route = destination.clone();
+        let (mut input, probe) = self.worker.dataflow::<u64, _, _>(move |scope| {
+            let (input, stream) = scope.new_input::<Vec<D>>();
+            let (probe, _) = stream
+                .exchange(move |item: &D| (route(item) % peers) as u64)
+                .inspect(move |item: &D| sink.borrow_mut().push((*item).clone()))
+                .probe();
+            (input, probe)
+        });
+        for item in items {
+            input.send(item);
+        }
+        input.close();
+        while !probe.done() {
+            self.worker.step();
+        }
+        received.take()
+    }
+
+    /// Every worker's `value`, in worker order.
+    pub fn all_gather<T>(&mut self, value: T) -> Vec<T>
+    where
+        T: timely::ExchangeData + WireSize + Clone,
+    {
+        let peers = self.peers();
+        let from = self.index() as u32;
+        let copies: Vec<Gathered<T>> = (0..peers as u32)
+            .map(|to| Gathered {
+                to,
+                from,
+                value: value.clone(),
+            })
+            .collect();
+        let mut got = self.shuffle(copies, |g: &Gathered<T>| g.to as usize);
+        got.sort_by_key(|g| g.from);
+        got.into_iter().map(|g| g.value).collect()
+    }
+
+    /// A barrier that passes on failure: every worker learns whether any worker's
+    /// `result` is an error. A worker's own error comes back as it was; a failure
+    /// elsewhere comes back as [`Error::Peer`] naming the first failed worker.
+    pub fn agree<T>(&mut self, stage: &str, result: Result<T>) -> Result<T> {
+        let message = Message(result.as_ref().err().map(ToString::to_string));
+        let all = self.all_gather(message);
+        match result {
+            Err(own) => Err(own),
+            Ok(value) => match all.into_iter().enumerate().find(|(_, m)| m.0.is_some()) {
+                Some((worker, Message(Some(message)))) => Err(Error::Peer {
+                    stage: stage.to_string(),
+                    worker,
+                    message,
+                }),
+                _ => Ok(value),
+            },
+        }
+    }
+}
+
+/// An item of [`Exchange::all_gather`]: `value` from worker `from` to worker `to`.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Gathered<T> {
+    to: u32,
+    from: u32,
+    value: T,
+}
+
+impl<T: WireSize> WireSize for Gathered<T> {
+    fn wire_size(&self) -> usize {
+        8 + self.value.wire_size()
+    }
+}
+
+/// A worker's error message, if it failed.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Message(Option<String>);
+
+impl WireSize for Message {
+    fn wire_size(&self) -> usize {
+        1 + self.0.as_ref().map_or(0, |m| 8 + m.len())
+    }
+}
+
+impl<T: WireSize> WireSize for Vec<T> {
+    fn wire_size(&self) -> usize {
+        8 + self.iter().map(WireSize::wire_size).sum::<usize>()
+    }
+}

@@ -1,0 +1,109 @@
+//! Connected components of the verified edges across workers: each unit's
+//! label becomes the smallest unit number in its component, which is exactly
+//! the single-process union-find's label.
+//!
+//! 1. Each worker contracts the edges it holds with a local union-find: every
+//!    member of a local component gets one edge to the component's smallest
+//!    unit. This keeps star and chain structure from costing rounds.
+//! 2. Each contracted edge is given to the owners of both its ends as adjacency.
+//! 3. Rounds of min-label propagation: a unit whose label dropped sends it to
+//!    its neighbours (only to those with a larger number: a label never helps a
+//!    smaller unit); owners keep the smallest label received. The rounds stop
+//!    when no label anywhere changed (an all-gather of change counts).
+
+use std::collections::HashMap;
+
+use super::collective::Exchange;
+use super::worker::Owners;
+use crate::cluster::UnionFind;
+
+/// Run-wide cluster labels of this worker's `units` units (numbered from
+/// `first_unit`), given the edges this worker holds (any units).
+pub(super) fn labels(
+    ex: &mut Exchange<'_>,
+    edges: &[(u32, u32)],
+    owners: &Owners,
+    first_unit: u32,
+    units: usize,
+) -> Vec<u32> {
+    let contracted = contract(edges);
+    let mut adjacency: Vec<(u32, u32)> = Vec::with_capacity(contracted.len() * 2);
+    for &(unit, root) in &contracted {
+        adjacency.push((unit, root));
+        adjacency.push((root, unit));
+    }
+    let route = owners.clone();
+    let mut adjacency = ex.shuffle(adjacency, move |&(unit, _): &(u32, u32)| route.of(unit));
+    adjacency.sort_unstable();
+    adjacency.dedup();
+
+    let mut label: Vec<u32> = (first_unit..first_unit + units as u32).collect();
+    let mut changed: Vec<u32> = adjacency.iter().map(|&(unit, _)| unit).collect();
+    changed.dedup();
+    loop {
+        let mut proposals = Vec::new();
+        for &unit in &changed {
+            let own = label[(unit - first_unit) as usize];
+            let from = adjacency.partition_point(|&(u, _)| u < unit);
+            for &(_, neighbour) in adjacency[from..].iter().take_while(|&&(u, _)| u == unit) {
+                if own < neighbour {
+                    proposals.push((neighbour, own));
+                }
+            }
+        }
+        let route = owners.clone();
+        let received = ex.shuffle(proposals, move |&(unit, _): &(u32, u32)| route.of(unit));
+        changed.clear();
+        for (unit, proposed) in received {
+            let slot = &mut label[(unit - first_unit) as usize];
+            if proposed < *slot {
+                *slot = proposed;
+                changed.push(unit);
+            }
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        let anywhere: u64 = ex.all_gather(changed.len() as u64).iter().sum();
+        if anywhere == 0 {
+            return label;
+        }
+    }
+}
+
+/// One edge from every non-smallest member of each component of `edges` to the
+/// component's smallest unit.
+fn contract(edges: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    let mut nodes: Vec<u32> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let dense: HashMap<u32, u32> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, &unit)| (unit, i as u32))
+        .collect();
+    let mut uf = UnionFind::new(nodes.len());
+    for (a, b) in edges {
+        uf.union(dense[a], dense[b]);
+    }
+    // Dense numbers keep unit order, so the smallest dense member is the
+    // smallest unit.
+    uf.labels()
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, root)| root as usize != i)
+        .map(|(i, root)| (nodes[i], nodes[root as usize]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contraction_points_every_member_at_its_smallest_unit() {
+        let edges = [(7, 9), (9, 12), (3, 40), (40, 41)];
+        let mut got = contract(&edges);
+        got.sort_unstable();
+        assert_eq!(got, vec![(9, 7), (12, 7), (40, 3), (41, 3)]);
+    }
+}

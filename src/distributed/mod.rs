@@ -1,0 +1,256 @@
+//! Distributed runs: one dedup run spread over several processes (one per
+//! machine), on timely dataflow.
+//!
+//! Every process maps the same inputs and cuts them into the same shards; each
+//! worker (a timely worker thread; `--workers` per process) sketches a
+//! contiguous share of the shards, so concatenating the workers' output parts in
+//! worker order gives the single-process files. Then, in bulk-synchronous
+//! rounds over timely's exchange channels ([`collective`]):
+//!
+//! ```text
+//! sketch own share ──▶ number units run-wide (all-gather of counts)
+//!   MinHash: band keys ──by key──▶ buckets ──▶ star+chain pairs ──by pair──▶ distinct candidates
+//!   SimHash: fingerprints ──by value──▶ identical groups; block keys ──by key──▶ near pairs
+//!   exact:   text keys ──by key──▶ identical groups
+//! candidates ──to owner of a──▶ + a's signature and location ──to owner of b──▶ verified edges
+//! edges ──local union-find, then min-label propagation between owners──▶ cluster labels
+//! each worker writes its parts; worker 0 writes report.json last
+//! ```
+//!
+//! Every stage ends with a barrier that also carries failures
+//! ([`collective::Exchange::agree`]), so a worker that meets bad input stops the
+//! whole run with its message instead of leaving the others waiting. A process
+//! that dies breaks its TCP connections; timely's receive threads then panic with
+//! "timely communication error", which the command line turns into an error
+//! exit on every surviving process. `report.json` is written only after every
+//! worker has put its parts in place, so its presence marks a complete run.
+//!
+//! Results equal the single-process run's: the same units get the same
+//! run-wide numbers, the same candidate pairs are verified with the same test,
+//! and connected components with minimum labels are unique.
+
+pub mod collective;
+mod components;
+mod parts;
+mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::corpus::Corpus;
+use crate::error::{Error, Result};
+use crate::pipeline::DedupConfig;
+
+pub use parts::part_name;
+pub use worker::RunSummary;
+
+/// First port of the default addresses (`127.0.0.1:2101`, `:2102`, ...), as in
+/// timely's own examples.
+pub const DEFAULT_BASE_PORT: u16 = 2101;
+
+/// Where the processes of a distributed run are and which one this is.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// Number of processes.
+    pub processes: usize,
+    /// This process's index, `0..processes`.
+    pub process: usize,
+    /// Worker threads per process.
+    pub workers: usize,
+    /// `host:port` of every process, in process order.
+    pub addresses: Vec<String>,
+    /// How long to wait for every process to connect.
+    pub connect_timeout: Duration,
+}
+
+impl Cluster {
+    /// A cluster of `processes` processes with `workers` workers each; addresses
+    /// come from `hostfile` (one `host:port` per line, in process order; blank
+    /// lines and `#` comments skipped) or default to `127.0.0.1:2101` and up.
+    pub fn new(
+        processes: usize,
+        process: usize,
+        workers: usize,
+        hostfile: Option<&Path>,
+        connect_timeout: Duration,
+    ) -> Result<Cluster> {
+        if processes == 0 || workers == 0 {
+            return Err(Error::Config(
+                "--processes and --workers must be at least 1".into(),
+            ));
+        }
+        if process >= processes {
+            return Err(Error::Config(format!(
+                "--process {process} is out of range: processes are numbered 0 to {}",
+                processes - 1
+            )));
+        }
+        let addresses = match hostfile {
+            Some(path) => read_hostfile(path, processes)?,
+            None => (0..processes)
+                .map(|i| format!("127.0.0.1:{}", usize::from(DEFAULT_BASE_PORT) + i))
+                .collect(),
+        };
+        Ok(Cluster {
+            processes,
+            process,
+            workers,
+            addresses,
+            connect_timeout,
+        })
+    }
+
+    /// Workers in all processes.
+    pub fn total_workers(&self) -> usize {
+        self.processes * self.workers
+    }
+
+    fn timely_config(&self) -> timely::Config {
+        let communication = if self.processes > 1 {
+            timely::CommunicationConfig::Cluster {
+                threads: self.workers,
+                process: self.process,
+                addresses: self.addresses.clone(),
+                report: false,
+                zerocopy: false,
+            }
+        } else if self.workers > 1 {
+            timely::CommunicationConfig::Process(self.workers)
+        } else {
+            timely::CommunicationConfig::Thread
+        };
+        timely::Config {
+            communication,
+            worker: timely::WorkerConfig::default(),
+        }
+    }
+}
+
+/// Reads `processes` addresses from a hostfile.
+fn read_hostfile(path: &Path, processes: usize) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut addresses = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if !line.contains(':') || line.split_whitespace().count() != 1 {
+            return Err(Error::at_line(
+                path,
+                number as u64 + 1,
+                format!("expected one host:port address, found {line:?}"),
+            ));
+        }
+        addresses.push(line.to_string());
+    }
+    if addresses.len() < processes {
+        return Err(Error::in_file(
+            path,
+            format!(
+                "lists {} address(es) but --processes is {processes}",
+                addresses.len()
+            ),
+        ));
+    }
+    addresses.truncate(processes);
+    Ok(addresses)
+}
+
+/// Everything a distributed run needs besides the cluster.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The settings.
+    pub config: DedupConfig,
+    /// Output folder (each process writes its own parts into it).
+    pub out: PathBuf,
+    /// This process's scratch folder.
+    pub work_dir: PathBuf,
+    /// Memory for large working structures, per process.
+    pub memory_budget: u64,
+    /// Input bytes per shard (`None`: from the budget, and small enough that
+    /// every worker gets a share).
+    pub shard_bytes: Option<u64>,
+}
+
+/// Runs `job` over `corpus` as process `cluster.process` of `cluster`: connects
+/// to the other processes, runs this process's workers, and writes this
+/// process's output parts (and, on process 0, `report.json`).
+///
+/// Returns the run's summary on process 0 and `None` elsewhere. Does not
+/// return if a peer is lost (see the module documentation): that is turned into
+/// an exit by the caller's panic hook.
+pub fn run(corpus: Arc<Corpus>, job: Job, cluster: &Cluster) -> Result<Option<RunSummary>> {
+    job.config.validate()?;
+    let connected = Arc::new(AtomicBool::new(false));
+    let watchdog = connect_watchdog(cluster, Arc::clone(&connected));
+    let workers = cluster.workers;
+    let job = Arc::new(job);
+    let first_error: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
+    let errors = Arc::clone(&first_error);
+    let guards = timely::execute(cluster.timely_config(), move |worker| {
+        connected.store(true, Ordering::SeqCst);
+        let mut exchange = collective::Exchange::new(worker, workers);
+        match worker::run(&mut exchange, &corpus, &job) {
+            Ok(summary) => summary,
+            Err(e) => {
+                let mut slot = errors.lock().unwrap_or_else(|p| p.into_inner());
+                // Keep a worker's own error over the echo of another's.
+                if slot.is_none() || matches!(*slot, Some(Error::Peer { .. })) {
+                    *slot = Some(e);
+                }
+                None
+            }
+        }
+    })
+    .map_err(|e| Error::Distributed(format!("could not start: {e}")))?;
+    let mut summary = None;
+    for result in guards.join() {
+        match result {
+            Ok(Some(s)) => summary = Some(s),
+            Ok(None) => {}
+            Err(panic) => return Err(Error::Distributed(format!("a worker failed: {panic}"))),
+        }
+    }
+    drop(watchdog);
+    if let Some(e) = first_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(e);
+    }
+    Ok(summary)
+}
+
+/// Ends the process with a clear message if the other processes have not all
+/// connected within the cluster's timeout (timely itself would wait forever).
+fn connect_watchdog(
+    cluster: &Cluster,
+    connected: Arc<AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
+    if cluster.processes < 2 {
+        return None;
+    }
+    let (timeout, addresses, process) = (
+        cluster.connect_timeout,
+        cluster.addresses.clone(),
+        cluster.process,
+    );
+    Some(std::thread::spawn(move || {
+        let step = Duration::from_millis(100);
+        let mut waited = Duration::ZERO;
+        while waited < timeout {
+            if connected.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(step);
+            waited += step;
+        }
+        eprintln!(
+            "neardedup: error: process {process}: not every process of the run connected within {}s \
+             (addresses: {}); start all processes with the same --processes and --hostfile",
+            timeout.as_secs(),
+            addresses.join(", ")
+        );
+        std::process::exit(1);
+    }))
+}

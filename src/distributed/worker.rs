@@ -1,0 +1,863 @@
+//! One worker's part of a distributed run, stage by stage (see the module
+//! documentation of [`super`]).
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::collective::{Exchange, WireSize};
+use super::{components, parts, Job};
+use crate::corpus::{Chunk, Corpus, RecordMeta, CHUNK_BYTES};
+use crate::error::{Error, Result};
+use crate::index::IndexedUnit;
+use crate::minhash::{compact, optimal_params, LshParams, Signer};
+use crate::pipeline::scan::{InvalidRecords, UnitMeta, UnitSplit};
+use crate::pipeline::sketch::{self, Signatures, SketchPlan, Sketched};
+use crate::pipeline::verify::{self, UnitTexts};
+use crate::pipeline::{shard, Algo, DedupConfig, Edge, NoProgress, Resumed, StageTiming, Verify};
+use crate::text::shingle::Scratch;
+use crate::text::Shingler;
+use crate::work::WorkDir;
+
+/// What process 0 knows at the end of a run, for its summary.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The report written to `report.json`, as JSON.
+    pub report: serde_json::Value,
+}
+
+/// Spreads a key over workers: a multiplicative hash, high bits.
+fn spread(x: u64) -> u64 {
+    x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
+}
+
+/// Which worker owns each run-wide unit number: `bases[w]` is worker `w`'s first
+/// unit (workers with no units share the next one's base).
+#[derive(Clone)]
+pub(super) struct Owners(Arc<Vec<u32>>);
+
+impl Owners {
+    pub(super) fn of(&self, unit: u32) -> usize {
+        self.0.partition_point(|&base| base <= unit) - 1
+    }
+}
+
+/// Where a unit is and how it is named: what a worker needs of a unit it does
+/// not own to verify a pair with it exactly and to write the pair out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct UnitLoc {
+    file: u32,
+    record_start: u64,
+    record_len: u64,
+    line: u64,
+    /// The record id, as JSON text.
+    id: String,
+    para: Option<u32>,
+    start: u64,
+    len: u64,
+    features: u32,
+}
+
+/// A candidate pair on its way to the owner of `b`, with what `b`'s owner needs
+/// of `a`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Attached {
+    a: u32,
+    b: u32,
+    /// Similarity known before verification (SimHash distance, exact match).
+    similarity: f32,
+    /// `a`'s compact signature (MinHash).
+    signature: Vec<u8>,
+    loc: UnitLoc,
+}
+
+impl WireSize for Attached {
+    fn wire_size(&self) -> usize {
+        12 + 8 + self.signature.len() + 8 * 5 + 4 + 5 + 4 + 8 + self.loc.id.len()
+    }
+}
+
+/// A shuffle of per-worker numbers, summed.
+impl WireSize for Counts {
+    fn wire_size(&self) -> usize {
+        8 * 8
+            + self
+                .invalid_examples
+                .iter()
+                .map(|e| 8 + e.len())
+                .sum::<usize>()
+    }
+}
+
+/// Per-worker counts gathered for the report.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct Counts {
+    pub(super) records: u64,
+    pub(super) units: u64,
+    pub(super) featureless_units: u64,
+    pub(super) clusters: u64,
+    pub(super) duplicate_clusters: u64,
+    pub(super) duplicate_units: u64,
+    pub(super) candidate_pairs: u64,
+    pub(super) edges: u64,
+    pub(super) unit_bytes: u64,
+    pub(super) duplicate_bytes: u64,
+    pub(super) invalid: u64,
+    pub(super) invalid_examples: Vec<String>,
+    pub(super) shards: u64,
+    pub(super) shards_reused: u64,
+    pub(super) scratch_bytes: u64,
+}
+
+/// Stage clock of one worker.
+pub(super) struct Clock {
+    pub(super) timings: Vec<StageTiming>,
+    /// Bytes sent to other processes, per stage.
+    pub(super) exchanged: Vec<(&'static str, u64)>,
+    started: Instant,
+    sent_before: u64,
+    /// Whether this worker reads the process's memory peaks (one per process).
+    reads_memory: bool,
+}
+
+impl Clock {
+    pub(super) fn lap(&mut self, stage: &'static str, ex: &Exchange<'_>) {
+        let memory = if self.reads_memory {
+            crate::memory::take_stage_peaks()
+        } else {
+            crate::memory::StagePeaks::default()
+        };
+        self.timings.push(StageTiming {
+            stage,
+            seconds: self.started.elapsed().as_secs_f64(),
+            memory,
+        });
+        self.exchanged
+            .push((stage, ex.remote_bytes() - self.sent_before));
+        self.sent_before = ex.remote_bytes();
+        self.started = Instant::now();
+    }
+}
+
+/// Runs this worker's part of `job`; `Some` on worker 0.
+pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<Option<RunSummary>> {
+    let mut clock = Clock {
+        timings: Vec::new(),
+        exchanged: Vec::new(),
+        started: Instant::now(),
+        sent_before: 0,
+        reads_memory: ex.index() % ex.workers_per_process() == 0,
+    };
+    let config = &job.config;
+    let inputs = input_signature(corpus, config)?;
+    let seen = ex.all_gather(inputs);
+    if let Some(w) = seen.iter().position(|&s| s != inputs) {
+        return Err(Error::Distributed(format!(
+            "worker {w} sees different inputs or settings than worker {}: every process \
+             must be given the same input files (same names, sizes and order) and options",
+            ex.index()
+        )));
+    }
+    let budgets = ex.all_gather(job.memory_budget);
+    let budget = budgets.into_iter().min().unwrap_or(1).max(1);
+    ex.agree("start", parts::clear_stale(ex, &job.out))?;
+
+    let shingler = Shingler::new(config.shingle)?;
+    let (chunks, shards) = plan_shards(corpus, job, ex.peers(), budget);
+    let mine = share(&chunks, &shards, ex.index(), ex.peers());
+    let first_line = first_line(ex, corpus, &chunks, &shards[mine.clone()]);
+    let work = ex.agree("start", open_work_dir(ex, corpus, job))?;
+    let plan = SketchPlan {
+        corpus,
+        chunks: &chunks,
+        shards: &shards[mine],
+        split: UnitSplit {
+            kind: config.unit,
+            para_sep: config.para_sep,
+            min_para_chars: config.min_para_chars,
+        },
+        skip_invalid: config.skip_invalid,
+        words_per_unit: match config.algo {
+            Algo::Minhash => config.num_perm,
+            Algo::Simhash | Algo::Exact => 1,
+        },
+        first_line,
+    };
+    let mut resumed = Resumed::default();
+    let sketched = sketch(&plan, &work, &mut resumed, config, &shingler);
+    let sketched = ex.agree("sketch", sketched)?;
+    clock.lap("read+sketch", ex);
+
+    let counts = ex.all_gather(sketched.units.len() as u64);
+    let total: u64 = counts.iter().sum();
+    if total > u64::from(u32::MAX) {
+        return Err(Error::Config("more than 2^32 units in one run".into()));
+    }
+    let mut bases = Vec::with_capacity(counts.len());
+    let mut next = 0u32;
+    for c in &counts {
+        bases.push(next);
+        next += *c as u32;
+    }
+    let share = Share {
+        first_unit: bases[ex.index()],
+        owners: Owners(Arc::new(bases)),
+        total_units: total as u32,
+        sketched,
+    };
+
+    let (candidates, lsh) = match config.algo {
+        Algo::Minhash => {
+            let params = match (config.bands, config.rows) {
+                (Some(bands), Some(rows)) => LshParams { bands, rows },
+                _ => optimal_params(config.threshold, config.num_perm, 0.5, 0.5)
+                    .map_err(|e| Error::Config(e.to_string()))?,
+            };
+            (
+                minhash_candidates(ex, &share, config.num_perm, params, budget),
+                Some(params),
+            )
+        }
+        Algo::Simhash => (simhash_candidates(ex, &share, config.hamming), None),
+        Algo::Exact => (exact_candidates(ex, &share), None),
+    };
+    let candidate_count = candidates.len() as u64;
+    clock.lap("candidates", ex);
+
+    let texts_budget = budget / 2;
+    let verified = verify(
+        ex,
+        corpus,
+        &share,
+        config,
+        &shingler,
+        candidates,
+        texts_budget,
+    );
+    let (edges, foreign) = ex.agree("verify", verified)?;
+    clock.lap("verify", ex);
+
+    let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
+    let labels = components::labels(
+        ex,
+        &pairs,
+        &share.owners,
+        share.first_unit,
+        share.sketched.units.len(),
+    );
+    clock.lap("cluster", ex);
+
+    let mut counts = Counts {
+        candidate_pairs: candidate_count,
+        edges: edges.len() as u64,
+        shards: resumed.shards as u64,
+        shards_reused: resumed.shards_reused as u64,
+        ..Counts::default()
+    };
+    let Share {
+        first_unit,
+        owners,
+        sketched,
+        ..
+    } = share;
+    let Sketched {
+        records,
+        units,
+        invalid,
+        shards: sketch_words,
+    } = sketched;
+    drop(sketch_words);
+    counts.invalid = invalid.count;
+    counts.invalid_examples = invalid.examples.clone();
+    counts.scratch_bytes = work.disk_bytes();
+    let outcome = crate::pipeline::DedupOutcome {
+        records,
+        units,
+        labels,
+        first_unit,
+        edges,
+        foreign_units: foreign,
+        index_matches: Vec::new(),
+        index_pairs: Vec::new(),
+        signatures: Vec::new(),
+        invalid,
+        lsh,
+        timings: Vec::new(),
+        resumed,
+        scratch_bytes: 0,
+        stats: crate::pipeline::Stats::default(),
+    };
+    count_clusters(ex, &outcome, &owners, &mut counts);
+    let written = parts::write(ex, corpus, job, &outcome, counts, clock, lsh)?;
+    drop(work);
+    Ok(written)
+}
+
+/// What every process must agree on: the settings, how records are read, and
+/// each input's name, size and position.
+fn input_signature(corpus: &Corpus, config: &DedupConfig) -> Result<u64> {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(&serde_json::to_vec(config).map_err(|e| Error::Config(e.to_string()))?);
+    h.update(format!("{:?}", corpus.options()).as_bytes());
+    for file in corpus.files() {
+        let name = file.path.file_name().unwrap_or_default();
+        h.update(name.as_encoded_bytes());
+        h.update(&[0]);
+        h.update(&(file.bytes.len() as u64).to_le_bytes());
+    }
+    Ok(h.digest())
+}
+
+/// The run's chunks and shards: the same on every process. Shards are small
+/// enough that every worker gets some when the input allows.
+fn plan_shards(
+    corpus: &Corpus,
+    job: &Job,
+    peers: usize,
+    budget: u64,
+) -> (Vec<Chunk>, Vec<Range<usize>>) {
+    let even = corpus.total_bytes().div_ceil(peers as u64 * 2).max(1);
+    let shard_bytes = job
+        .shard_bytes
+        .unwrap_or_else(|| (budget / 4).max(16 << 20))
+        .min(even)
+        .max(1);
+    let chunks =
+        corpus.cut_chunks(CHUNK_BYTES.min(usize::try_from(shard_bytes).unwrap_or(usize::MAX)));
+    let shards = shard::plan(&chunks, shard_bytes);
+    (chunks, shards)
+}
+
+/// The contiguous range of `shards` that worker `index` of `peers` sketches:
+/// shards go to the worker whose even share of the input bytes their start
+/// falls in.
+fn share(chunks: &[Chunk], shards: &[Range<usize>], index: usize, peers: usize) -> Range<usize> {
+    let bytes = |range: &Range<usize>| -> u64 {
+        chunks[range.clone()]
+            .iter()
+            .map(|c| (c.end - c.start) as u64)
+            .sum()
+    };
+    let total: u64 = shards.iter().map(bytes).sum();
+    let mut owner_of = Vec::with_capacity(shards.len());
+    let mut offset = 0u64;
+    for shard in shards {
+        let owner = if total == 0 {
+            0
+        } else {
+            ((u128::from(offset) * peers as u128) / u128::from(total)) as usize
+        };
+        owner_of.push(owner.min(peers - 1));
+        offset += bytes(shard);
+    }
+    let start = owner_of.partition_point(|&o| o < index);
+    let end = owner_of.partition_point(|&o| o <= index);
+    start..end
+}
+
+/// The line number this worker's first chunk starts at: one plus the newlines
+/// that earlier workers' shares hold in the same file.
+fn first_line(
+    ex: &mut Exchange<'_>,
+    corpus: &Corpus,
+    chunks: &[Chunk],
+    mine: &[Range<usize>],
+) -> u64 {
+    let my_chunks: Vec<Chunk> = mine
+        .iter()
+        .flat_map(|range| chunks[range.clone()].iter().copied())
+        .collect();
+    // Newlines per file in this share: (file, newlines), files ascending.
+    let mut per_file: Vec<(u64, u64)> = Vec::new();
+    for chunk in &my_chunks {
+        let newlines = corpus.newlines_in(chunk);
+        match per_file.last_mut() {
+            Some((file, n)) if *file == u64::from(chunk.file) => *n += newlines,
+            _ => per_file.push((u64::from(chunk.file), newlines)),
+        }
+    }
+    let all = ex.all_gather(per_file);
+    match my_chunks.first() {
+        Some(first) if first.start > 0 => {
+            1 + all[..ex.index()]
+                .iter()
+                .flatten()
+                .filter(|&&(file, _)| file == u64::from(first.file))
+                .map(|&(_, n)| n)
+                .sum::<u64>()
+        }
+        _ => 1,
+    }
+}
+
+fn open_work_dir(ex: &Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<Arc<WorkDir>> {
+    let fingerprint = input_signature(corpus, &job.config)?;
+    let dir = job.work_dir.join(format!("worker-{:05}", ex.index()));
+    Ok(Arc::new(WorkDir::open(&dir, fingerprint)?))
+}
+
+/// This worker's units after sketching, and how units are numbered run-wide.
+struct Share {
+    sketched: Sketched,
+    first_unit: u32,
+    owners: Owners,
+    total_units: u32,
+}
+
+impl Share {
+    fn local(&self, unit: u32) -> usize {
+        (unit - self.first_unit) as usize
+    }
+
+    fn loc(&self, unit: u32) -> UnitLoc {
+        let meta = &self.sketched.units[self.local(unit)];
+        let record = &self.sketched.records[meta.record as usize];
+        UnitLoc {
+            file: record.file,
+            record_start: record.start as u64,
+            record_len: record.len as u64,
+            line: record.line,
+            id: record.id.to_string(),
+            para: meta.para,
+            start: meta.start as u64,
+            len: meta.len as u64,
+            features: meta.features,
+        }
+    }
+}
+
+/// Sketches this worker's shards as the single-process run does.
+fn sketch(
+    plan: &SketchPlan<'_>,
+    work: &WorkDir,
+    resumed: &mut Resumed,
+    config: &DedupConfig,
+    shingler: &Shingler,
+) -> Result<Sketched> {
+    let progress = NoProgress;
+    match config.algo {
+        Algo::Minhash => {
+            let hasher = Signer::new(config.minhash_variant, config.num_perm, config.seed);
+            let k = config.num_perm;
+            sketch::sketch_shards(
+                plan,
+                work,
+                resumed,
+                &progress,
+                || (Scratch::default(), Vec::new(), vec![0u32; k]),
+                |(scratch, shingles, signature): &mut (Scratch, Vec<u64>, Vec<u32>),
+                 text,
+                 out: &mut Vec<u16>| {
+                    shingler.shingles_into(text, scratch, shingles);
+                    hasher.sign_into(shingles, signature);
+                    out.extend(signature.iter().map(|&v| compact::digest(v)));
+                    u32::try_from(shingles.len()).unwrap_or(u32::MAX)
+                },
+            )
+        }
+        Algo::Simhash => sketch::sketch_shards(
+            plan,
+            work,
+            resumed,
+            &progress,
+            || (Scratch::default(), Vec::new()),
+            |(scratch, shingles): &mut (Scratch, Vec<u64>), text, out: &mut Vec<u64>| {
+                shingler.shingles_into(text, scratch, shingles);
+                out.push(crate::simhash::fingerprint64(shingles));
+                u32::try_from(shingles.len()).unwrap_or(u32::MAX)
+            },
+        ),
+        Algo::Exact => sketch::sketch_shards(
+            plan,
+            work,
+            resumed,
+            &progress,
+            Scratch::default,
+            |scratch: &mut Scratch, text, out: &mut Vec<u128>| {
+                let key = crate::exact::text_key(shingler.normalize(text, scratch));
+                out.push(key.unwrap_or(0));
+                u32::from(key.is_some())
+            },
+        ),
+    }
+}
+
+/// MinHash candidates: band keys go to the worker owning `(band, key)`, which
+/// forms the buckets and their star and chain pairs; pairs go to the worker
+/// owning the pair, which keeps each once. Bands are sent a pass at a time so a
+/// worker's buckets fit the memory budget. Returns the distinct pairs this
+/// worker owns, with no prior similarity.
+fn minhash_candidates(
+    ex: &mut Exchange<'_>,
+    share: &Share,
+    k: usize,
+    params: LshParams,
+    budget: u64,
+) -> Vec<(u32, u32, f32)> {
+    let bands = crate::lsh::usable_bands(params, k);
+    let peers = ex.peers();
+    let per_band =
+        (u64::from(share.total_units) / peers as u64 + 1) * crate::lsh::BAND_BYTES_PER_UNIT as u64;
+    let bands_per_pass = usize::try_from(budget / per_band)
+        .unwrap_or(usize::MAX)
+        .clamp(1, bands.max(1));
+    let signatures = Signatures::new(&[], &share.sketched.shards, k * compact::BYTES_PER_VALUE);
+    let units = &share.sketched.units;
+    let mut mine: Vec<u64> = Vec::new();
+    let band_list: Vec<usize> = (0..bands).collect();
+    for pass in band_list.chunks(bands_per_pass) {
+        let mut keys: Vec<(u32, u64, u32)> = Vec::new();
+        for &band in pass {
+            signatures.for_each(|local, signature| {
+                if units[local as usize].features > 0 {
+                    if let Some(key) = compact::band_key(signature, band, params.rows) {
+                        keys.push((band as u32, key, share.first_unit + local));
+                    }
+                }
+            });
+        }
+        let mut got = ex.shuffle(keys, move |&(band, key, _): &(u32, u64, u32)| {
+            (spread(key ^ u64::from(band).wrapping_mul(0xA24B_AED4_963E_E407)) % peers as u64)
+                as usize
+        });
+        got.sort_unstable();
+        let mut pairs: Vec<u64> = Vec::new();
+        for band in got.chunk_by(|x, y| x.0 == y.0) {
+            let keyed: Vec<(u64, u32)> = band.iter().map(|&(_, key, unit)| (key, unit)).collect();
+            pairs.extend(crate::lsh::candidates::band_pairs(keyed));
+        }
+        drop(got);
+        pairs.sort_unstable();
+        pairs.dedup();
+        let got = ex.shuffle(pairs, move |&pair: &u64| {
+            (spread(pair) % peers as u64) as usize
+        });
+        mine.extend(got);
+        mine.sort_unstable();
+        mine.dedup();
+    }
+    mine.into_iter()
+        .map(|packed| {
+            let (a, b) = crate::lsh::candidates::unpack(packed);
+            (a, b, f32::NAN)
+        })
+        .collect()
+}
+
+/// SimHash candidates: fingerprints go to the worker owning their value, which
+/// joins identical ones to their first unit and keeps one representative; the
+/// representatives' block keys go to the worker owning each table's key, which
+/// pairs representatives within the Hamming radius.
+fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec<(u32, u32, f32)> {
+    let peers = ex.peers() as u64;
+    let fingerprints: Vec<u64> = share.sketched.all_words();
+    let own: Vec<(u64, u32)> = fingerprints
+        .iter()
+        .zip(&share.sketched.units)
+        .zip(share.first_unit..)
+        .filter(|((_, meta), _)| meta.features > 0)
+        .map(|((&fp, _), unit)| (fp, unit))
+        .collect();
+    let mut got = ex.shuffle(own, move |&(fp, _): &(u64, u32)| {
+        (spread(fp) % peers) as usize
+    });
+    got.sort_unstable();
+    let mut edges = Vec::new();
+    let mut representatives: Vec<(u64, u32)> = Vec::new();
+    for group in got.chunk_by(|x, y| x.0 == y.0) {
+        let first = group[0].1;
+        representatives.push((group[0].0, first));
+        edges.extend(group[1..].iter().map(|&(_, unit)| (first, unit, 1.0f32)));
+    }
+    drop(got);
+    let distinct: u64 = ex.all_gather(representatives.len() as u64).iter().sum();
+    if hamming == 0 {
+        return edges;
+    }
+    let tables = crate::simhash::BlockTables::new(hamming, distinct as usize);
+    let mut keyed: Vec<(u32, u64, u32)> = Vec::with_capacity(representatives.len() * tables.len());
+    for table in 0..tables.len() {
+        keyed.extend(
+            representatives
+                .iter()
+                .map(|&(fp, unit)| (table as u32, fp, unit)),
+        );
+    }
+    drop(representatives);
+    let route_tables = tables.clone();
+    let got = ex.shuffle(keyed, move |&(table, fp, _): &(u32, u64, u32)| {
+        let key = route_tables.key(table as usize, fp);
+        (spread(key ^ u64::from(table).wrapping_mul(0xA24B_AED4_963E_E407)) % peers) as usize
+    });
+    let mut sorted: Vec<(u32, u64, u32, u64)> = got
+        .into_iter()
+        .map(|(table, fp, unit)| (table, tables.key(table as usize, fp), unit, fp))
+        .collect();
+    sorted.sort_unstable();
+    let mut near = Vec::new();
+    let mut bucket: Vec<(u64, u32)> = Vec::new();
+    for run in sorted.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        if run.len() < 2 {
+            continue;
+        }
+        bucket.clear();
+        bucket.extend(run.iter().map(|&(_, _, unit, fp)| (fp, unit)));
+        tables.bucket_pairs(run[0].0 as usize, &bucket, &mut near);
+    }
+    edges.extend(
+        near.into_iter()
+            .map(|(a, b, distance)| (a, b, 1.0 - distance as f32 / 64.0)),
+    );
+    edges
+}
+
+/// Exact matching: text keys go to the worker owning the key, which joins each
+/// unit to the first unit with the same key.
+fn exact_candidates(ex: &mut Exchange<'_>, share: &Share) -> Vec<(u32, u32, f32)> {
+    let peers = ex.peers() as u64;
+    let keys: Vec<u128> = share.sketched.all_words();
+    let own: Vec<(u64, u64, u32)> = keys
+        .iter()
+        .zip(&share.sketched.units)
+        .zip(share.first_unit..)
+        .filter(|((_, meta), _)| meta.features > 0)
+        .map(|((&key, _), unit)| ((key >> 64) as u64, key as u64, unit))
+        .collect();
+    let mut got = ex.shuffle(own, move |&(high, low, _): &(u64, u64, u32)| {
+        (spread(high ^ low) % peers) as usize
+    });
+    got.sort_unstable();
+    let mut edges = Vec::new();
+    for group in got.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        let first = group[0].2;
+        edges.extend(group[1..].iter().map(|&(_, _, unit)| (first, unit, 1.0f32)));
+    }
+    edges
+}
+
+impl WireSize for (u64, u64, u32) {
+    fn wire_size(&self) -> usize {
+        20
+    }
+}
+
+/// Verification: each candidate goes to the owner of `a`, which attaches `a`'s
+/// signature and location, then to the owner of `b`, which judges it as the
+/// single-process run does. Returns this worker's edges (those whose `b` it
+/// owns), sorted, and how to name the other workers' units they mention.
+fn verify(
+    ex: &mut Exchange<'_>,
+    corpus: &Corpus,
+    share: &Share,
+    config: &DedupConfig,
+    shingler: &Shingler,
+    candidates: Vec<(u32, u32, f32)>,
+    texts_budget: u64,
+) -> Result<(Vec<Edge>, HashMap<u32, IndexedUnit>)> {
+    let owners = share.owners.clone();
+    let at_a = ex.shuffle(candidates, move |&(a, _, _): &(u32, u32, f32)| owners.of(a));
+    let k = config.num_perm;
+    let signatures = Signatures::new(&[], &share.sketched.shards, k * compact::BYTES_PER_VALUE);
+    let attached: Vec<Attached> = at_a
+        .into_iter()
+        .map(|(a, b, similarity)| Attached {
+            a,
+            b,
+            similarity,
+            signature: match config.algo {
+                Algo::Minhash => signatures.get(a - share.first_unit).to_vec(),
+                Algo::Simhash | Algo::Exact => Vec::new(),
+            },
+            loc: share.loc(a),
+        })
+        .collect();
+    let owners = share.owners.clone();
+    let mut at_b = ex.shuffle(attached, move |p: &Attached| owners.of(p.b));
+    at_b.sort_unstable_by_key(|p| (p.a, p.b));
+
+    // Pairs judged by what is already known, and pairs needing exact Jaccard.
+    let mut accepted: Vec<(u32, u32, f32)> = Vec::new();
+    let mut doubtful: Vec<usize> = Vec::new();
+    let threshold = config.threshold;
+    for (i, pair) in at_b.iter().enumerate() {
+        match config.algo {
+            Algo::Minhash => {
+                let own = signatures.get(pair.b - share.first_unit);
+                let estimate = compact::estimate(&pair.signature, own) as f32;
+                match config.verify {
+                    Verify::None => accepted.push((pair.a, pair.b, estimate)),
+                    Verify::Signature => {
+                        if f64::from(estimate) >= threshold {
+                            accepted.push((pair.a, pair.b, estimate));
+                        }
+                    }
+                    Verify::Exact => {
+                        let (floor, ceiling) = verify::settled_by_estimate(threshold, k);
+                        if f64::from(estimate) >= ceiling {
+                            accepted.push((pair.a, pair.b, estimate));
+                        } else if f64::from(estimate) >= floor {
+                            doubtful.push(i);
+                        }
+                    }
+                }
+            }
+            Algo::Simhash if config.verify == Verify::Exact => doubtful.push(i),
+            Algo::Simhash | Algo::Exact => accepted.push((pair.a, pair.b, pair.similarity)),
+        }
+    }
+    accepted.extend(verify_exact(
+        corpus,
+        share,
+        shingler,
+        &at_b,
+        &doubtful,
+        threshold,
+        texts_budget,
+    )?);
+    accepted.sort_unstable_by_key(|&(a, b, _)| (a, b));
+    let mut foreign = HashMap::new();
+    let local = share.first_unit..share.first_unit + share.sketched.units.len() as u32;
+    let mut kept = accepted.iter().peekable();
+    for pair in &at_b {
+        while kept
+            .peek()
+            .is_some_and(|&&(a, b, _)| (a, b) < (pair.a, pair.b))
+        {
+            kept.next();
+        }
+        let is_kept = kept
+            .peek()
+            .is_some_and(|&&(a, b, _)| (a, b) == (pair.a, pair.b));
+        if is_kept && !local.contains(&pair.a) {
+            let id = serde_json::from_str(&pair.loc.id).map_err(|e| {
+                Error::Distributed(format!("a unit id did not survive the exchange: {e}"))
+            })?;
+            foreign.insert(
+                pair.a,
+                IndexedUnit {
+                    id,
+                    para: pair.loc.para,
+                },
+            );
+        }
+    }
+    let edges = accepted
+        .into_iter()
+        .map(|(a, b, similarity)| Edge { a, b, similarity })
+        .collect();
+    Ok((edges, foreign))
+}
+
+/// Exact Jaccard of the `doubtful` pairs of `at_b`: the foreign `a` units are
+/// read from the input through their locations, next to this worker's units.
+fn verify_exact(
+    corpus: &Corpus,
+    share: &Share,
+    shingler: &Shingler,
+    at_b: &[Attached],
+    doubtful: &[usize],
+    threshold: f64,
+    texts_budget: u64,
+) -> Result<Vec<(u32, u32, f32)>> {
+    if doubtful.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut records: Vec<RecordMeta> = share.sketched.records.clone();
+    let mut units: Vec<UnitMeta> = share.sketched.units.clone();
+    let own = share.sketched.units.len() as u32;
+    let mut foreign_index: HashMap<u32, u32> = HashMap::new();
+    let mut pairs = Vec::with_capacity(doubtful.len());
+    for &i in doubtful {
+        let pair = &at_b[i];
+        let a = match pair.a.checked_sub(share.first_unit).filter(|&l| l < own) {
+            Some(local) => local,
+            None => *foreign_index.entry(pair.a).or_insert_with(|| {
+                let loc = &pair.loc;
+                records.push(RecordMeta {
+                    file: loc.file,
+                    start: loc.record_start as usize,
+                    len: loc.record_len as usize,
+                    line: loc.line,
+                    id: serde_json::Value::Null,
+                });
+                units.push(UnitMeta {
+                    record: (records.len() - 1) as u32,
+                    para: loc.para,
+                    start: loc.start as usize,
+                    len: loc.len as usize,
+                    features: loc.features,
+                });
+                (units.len() - 1) as u32
+            }),
+        };
+        pairs.push((a, pair.b - share.first_unit));
+    }
+    let texts = UnitTexts {
+        corpus,
+        records: &records,
+        units: &units,
+        shingler,
+        budget_bytes: texts_budget,
+    };
+    let kept = verify::verify_exact(&texts, &pairs, threshold, &NoProgress)?;
+    // Back to run-wide numbers: the doubtful list maps positions to pairs.
+    let by_local: HashMap<(u32, u32), usize> = pairs
+        .iter()
+        .enumerate()
+        .map(|(p, &pair)| (pair, p))
+        .collect();
+    Ok(kept
+        .into_iter()
+        .map(|(a, b, similarity)| {
+            let pair = &at_b[doubtful[by_local[&(a, b)]]];
+            (pair.a, pair.b, similarity)
+        })
+        .collect())
+}
+
+/// Cluster counts of this worker's units: heads of clusters, duplicates, and
+/// clusters with duplicates (counted by the owner of each cluster's label).
+fn count_clusters(
+    ex: &mut Exchange<'_>,
+    outcome: &crate::pipeline::DedupOutcome,
+    owners: &Owners,
+    counts: &mut Counts,
+) {
+    let first = outcome.first_unit;
+    let mut duplicate_labels = Vec::new();
+    for (i, (unit, &label)) in outcome.units.iter().zip(&outcome.labels).enumerate() {
+        counts.units += 1;
+        counts.unit_bytes += unit.len as u64;
+        if unit.features == 0 {
+            counts.featureless_units += 1;
+        }
+        if label == first + i as u32 {
+            counts.clusters += 1;
+        } else {
+            counts.duplicate_units += 1;
+            counts.duplicate_bytes += unit.len as u64;
+            duplicate_labels.push(label);
+        }
+    }
+    counts.records = outcome.records.len() as u64;
+    duplicate_labels.sort_unstable();
+    duplicate_labels.dedup();
+    let owners = owners.clone();
+    let mut got = ex.shuffle(duplicate_labels, move |&label: &u32| owners.of(label));
+    got.sort_unstable();
+    got.dedup();
+    counts.duplicate_clusters = got.len() as u64;
+}
+
+/// Merges skipped-record counts from every worker.
+pub(super) fn merged_invalid(all: &[Counts]) -> InvalidRecords {
+    let mut invalid = InvalidRecords::default();
+    for c in all {
+        invalid.absorb(c.invalid, c.invalid_examples.iter().cloned());
+    }
+    invalid
+}
