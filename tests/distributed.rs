@@ -1,0 +1,414 @@
+//! End-to-end tests of distributed runs: 2 and 3 processes on 127.0.0.1 give the
+//! single-process run's clusters, deduplicated corpus and pairs, for MinHash and
+//! SimHash; a process killed mid-run, a process that never starts, bad input in
+//! one process's share and processes given different inputs all end the run
+//! with a clear error and no `report.json`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("neardedup")
+}
+
+fn dataset(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("datasets/labelled")
+        .join(name)
+        .join("corpus.jsonl")
+}
+
+/// A hostfile of `processes` free loopback ports (tests run in parallel, so
+/// each cluster gets its own).
+fn hostfile(dir: &Path, processes: usize) -> PathBuf {
+    let listeners: Vec<TcpListener> = (0..processes)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
+        .collect();
+    let lines: String = listeners
+        .iter()
+        .map(|l| format!("127.0.0.1:{}\n", l.local_addr().expect("address").port()))
+        .collect();
+    let path = dir.join(format!("hosts-{}", lines.len()));
+    std::fs::write(&path, format!("# one line per process\n{lines}")).expect("hostfile");
+    path
+}
+
+fn single(input: &Path, out: &Path, extra: &[&str]) {
+    Command::new(bin())
+        .arg("dedup")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(["--quiet", "--id-field", "id"])
+        .args(extra)
+        .assert()
+        .success();
+}
+
+fn start(
+    input: &Path,
+    out: &Path,
+    hosts: &Path,
+    processes: usize,
+    process: usize,
+    extra: &[&str],
+) -> Child {
+    std::process::Command::new(bin())
+        .arg("dedup")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(["--id-field", "id"])
+        .args(["--processes", &processes.to_string()])
+        .args(["--process", &process.to_string()])
+        .arg("--hostfile")
+        .arg(hosts)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start process")
+}
+
+/// Runs every process of a cluster to the end.
+fn cluster(input: &Path, out: &Path, processes: usize, extra: &[&str]) -> Vec<Output> {
+    let hosts = hostfile(out.parent().expect("parent"), processes);
+    let children: Vec<Child> = (0..processes)
+        .map(|p| start(input, out, &hosts, processes, p, extra))
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect()
+}
+
+/// The parts of `kind` in `out`, concatenated in worker order.
+fn joined_parts(out: &Path, kind: &str) -> Vec<u8> {
+    let mut names: Vec<String> = std::fs::read_dir(out)
+        .expect("out")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{kind}-")) && n.ends_with(".jsonl"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no {kind} parts in {}", out.display());
+    names
+        .iter()
+        .flat_map(|n| std::fs::read(out.join(n)).expect("part"))
+        .collect()
+}
+
+fn sorted_lines(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.sort_unstable();
+    lines
+}
+
+fn report(out: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report"))
+        .expect("JSON")
+}
+
+/// Runs the single-process and the distributed run (with `extra` too, and
+/// `distributed` only for the latter) and compares their outputs.
+fn same_as_single(dataset_name: &str, processes: usize, extra: &[&str], distributed: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dataset(dataset_name);
+    let alone = dir.path().join("single");
+    single(&input, &alone, extra);
+    let spread = dir.path().join("distributed");
+    let all: Vec<&str> = extra.iter().chain(distributed).copied().collect();
+    let outputs = cluster(&input, &spread, processes, &all);
+    for (p, output) in outputs.iter().enumerate() {
+        assert!(
+            output.status.success(),
+            "process {p} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let what = format!("{dataset_name}, {processes} processes, {all:?}");
+    let clusters = std::fs::read(alone.join("clusters.jsonl")).expect("clusters");
+    assert_eq!(
+        joined_parts(&spread, "clusters"),
+        clusters,
+        "clusters: {what}"
+    );
+    let deduped = std::fs::read(alone.join("deduped.jsonl")).expect("deduped");
+    assert_eq!(joined_parts(&spread, "deduped"), deduped, "deduped: {what}");
+    let pairs = std::fs::read(alone.join("pairs.jsonl")).expect("pairs");
+    let spread_pairs = joined_parts(&spread, "pairs");
+    assert_eq!(
+        sorted_lines(&spread_pairs),
+        sorted_lines(&pairs),
+        "pairs: {what}"
+    );
+
+    // The run found duplicates, so the comparison means something.
+    let single_report = report(&alone);
+    let distributed_report = report(&spread);
+    assert!(
+        single_report["counts"]["duplicate_units"]
+            .as_u64()
+            .expect("count")
+            > 10
+    );
+    for count in [
+        "records",
+        "units",
+        "clusters",
+        "duplicate_clusters",
+        "duplicate_units",
+        "edges",
+    ] {
+        assert_eq!(
+            distributed_report["counts"][count], single_report["counts"][count],
+            "{count}: {what}"
+        );
+    }
+    let info = &distributed_report["distributed"];
+    assert_eq!(info["processes"], processes, "{what}");
+    assert!(
+        info["exchanged_bytes_total"].as_u64().expect("bytes") > 0,
+        "{what}"
+    );
+    // Every process wrote its parts, and nothing is left half-written.
+    for entry in std::fs::read_dir(&spread).expect("out") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(!name.contains(".tmp"), "left {name}");
+    }
+}
+
+#[test]
+fn two_processes_give_single_process_clusters_minhash() {
+    same_as_single("article", 2, &[], &[]);
+}
+
+#[test]
+fn three_processes_give_single_process_clusters_minhash() {
+    same_as_single("article", 3, &[], &[]);
+}
+
+#[test]
+fn two_processes_give_single_process_clusters_simhash() {
+    same_as_single("article", 2, &["--algo", "simhash"], &[]);
+}
+
+#[test]
+fn three_processes_give_single_process_clusters_simhash() {
+    same_as_single(
+        "article",
+        3,
+        &["--algo", "simhash", "--verify", "exact"],
+        &[],
+    );
+}
+
+#[test]
+fn paragraphs_with_several_workers_per_process_and_small_shards() {
+    same_as_single(
+        "paragraph",
+        2,
+        &["--unit", "paragraph"],
+        &["--workers", "2", "--shard-size", "64KB"],
+    );
+    same_as_single(
+        "paragraph",
+        3,
+        &["--unit", "paragraph", "--algo", "exact"],
+        &[],
+    );
+}
+
+/// Waits for `child` for at most a minute.
+fn wait_bounded(mut child: Child, what: &str) -> Output {
+    let started = Instant::now();
+    while child.try_wait().expect("poll").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "{what} hangs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn a_process_killed_mid_run_fails_the_run_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A bigger input, in many small shards, so the run is surely mid-way when
+    // process 1 has saved its first shard.
+    let input = dir.path().join("big.jsonl");
+    let text = std::fs::read_to_string(dataset("article")).expect("dataset");
+    let mut big = String::new();
+    for copy in 0..8 {
+        for line in text.lines() {
+            let mut record: Value = serde_json::from_str(line).expect("record");
+            record["id"] = format!("{copy}-{}", record["id"]).into();
+            big.push_str(&record.to_string());
+            big.push('\n');
+        }
+    }
+    std::fs::write(&input, big).expect("write");
+    let out = dir.path().join("out");
+    let hosts = hostfile(dir.path(), 2);
+    let extra = ["--shard-size", "16KB"];
+    let survivor = start(&input, &out, &hosts, 2, 0, &extra);
+    let mut victim = start(&input, &out, &hosts, 2, 1, &extra);
+    let shards = out.join(".neardedup-work/process-00001/worker-00001");
+    let started = Instant::now();
+    loop {
+        let saved = std::fs::read_dir(&shards)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .any(|e| e.file_name().to_string_lossy().starts_with("shard-"))
+            })
+            .unwrap_or(false);
+        if saved {
+            break;
+        }
+        assert!(
+            victim.try_wait().expect("poll").is_none(),
+            "process 1 ended before it was killed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "process 1 saved no shard"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    victim.kill().expect("SIGKILL");
+    victim.wait().expect("reap");
+    let output = wait_bounded(survivor, "process 0 after its peer was killed");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "process 0 succeeded alone: {stderr}"
+    );
+    assert!(
+        stderr.contains("process 0 lost its connection to another process"),
+        "unclear message: {stderr}"
+    );
+    assert!(
+        !out.join("report.json").exists(),
+        "a report vouches for a failed run"
+    );
+}
+
+#[test]
+fn a_process_that_never_starts_times_out_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let hosts = hostfile(dir.path(), 2);
+    let alone = start(
+        &dataset("article"),
+        &out,
+        &hosts,
+        2,
+        0,
+        &["--connect-timeout", "1"],
+    );
+    let output = wait_bounded(alone, "a process whose peer never starts");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("not every process of the run connected within 1s"),
+        "{stderr}"
+    );
+    assert!(!out.join("report.json").exists());
+}
+
+#[test]
+fn bad_input_in_one_share_stops_every_process_naming_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("bad.jsonl");
+    let text = std::fs::read_to_string(dataset("article")).expect("dataset");
+    let lines: Vec<&str> = text.lines().collect();
+    // A broken record near the end: in the last process's share.
+    let bad_line = lines.len() - 3;
+    let mut broken = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        broken.push_str(if i + 1 == bad_line {
+            "{\"id\": 1, \"text\": oops}"
+        } else {
+            line
+        });
+        broken.push('\n');
+    }
+    std::fs::write(&input, broken).expect("write");
+    let out = dir.path().join("out");
+    let outputs = cluster(&input, &out, 3, &[]);
+    let expected = format!("bad.jsonl:{bad_line}");
+    for (p, output) in outputs.iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "process {p} succeeded");
+        assert!(
+            stderr.contains(&expected),
+            "process {p} does not name {expected}: {stderr}"
+        );
+    }
+    let peer = String::from_utf8_lossy(&outputs[0].stderr);
+    assert!(
+        peer.contains("worker 2 of this distributed run failed in the sketch stage"),
+        "{peer}"
+    );
+    assert!(!out.join("report.json").exists());
+}
+
+#[test]
+fn processes_given_different_inputs_refuse_to_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let hosts = hostfile(dir.path(), 2);
+    let a = start(&dataset("article"), &out, &hosts, 2, 0, &[]);
+    let b = start(
+        &dataset("article"),
+        &out,
+        &hosts,
+        2,
+        1,
+        &["--threshold", "0.5"],
+    );
+    for (p, child) in [a, b].into_iter().enumerate() {
+        let output = wait_bounded(child, "processes with different settings");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "process {p} ran");
+        assert!(
+            stderr.contains("sees different inputs or settings"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_hostfile_is_refused_before_connecting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1:4000\nnot-an-address\n").expect("write");
+    Command::new(bin())
+        .arg("dedup")
+        .arg(dataset("article"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--processes", "2", "--process", "0", "--hostfile"])
+        .arg(&hosts)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "hosts:2: expected one host:port address",
+        ));
+    Command::new(bin())
+        .arg("dedup")
+        .arg(dataset("article"))
+        .args(["--processes", "2", "--process", "2"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--process 2 is out of range"));
+}
