@@ -15,10 +15,12 @@
 //! processes. Bytes sent to workers of other processes are counted, so a run can
 //! say what it put on the network.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use timely::dataflow::operators::{Exchange as _, Input, Inspect, Probe};
+use timely::dataflow::channels::pact::Exchange as ExchangePact;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Input;
 use timely::worker::Worker;
 
 use crate::error::{Error, Result};
@@ -97,35 +99,46 @@ impl<'w> Exchange<'w> {
     pub fn shuffle<D, R>(&mut self, items: Vec<D>, destination: R) -> Vec<D>
     where
         D: timely::ExchangeData + WireSize + Clone,
-        R: Fn(&D) -> usize + Clone + 'static,
+        R: Fn(&D) -> usize + 'static,
     {
         let peers = self.peers();
-        let me = self.process();
+        let (me, my_process) = (self.index(), self.process());
         let per_process = self.workers_per_process;
+        // Items for this worker stay in memory; only the rest go through timely.
+        let (kept, items): (Vec<D>, Vec<D>) = items
+            .into_iter()
+            .partition(|item| destination(item) % peers == me);
         self.remote_bytes += items
             .iter()
-            .filter(|item| destination(item) / per_process != me)
+            .filter(|item| destination(item) % peers / per_process != my_process)
             .map(|item| item.wire_size() as u64)
             .sum::<u64>();
         let received: Rc<RefCell<Vec<D>>> = Rc::new(RefCell::new(Vec::new()));
-        let sink = Rc::clone(&received);
-        let route = destination.clone();
-        let (mut input, probe) = self.worker.dataflow::<u64, _, _>(move |scope| {
+        let done = Rc::new(Cell::new(false));
+        let (sink, finished) = (Rc::clone(&received), Rc::clone(&done));
+        let mut input = self.worker.dataflow::<u64, _, _>(move |scope| {
             let (input, stream) = scope.new_input::<Vec<D>>();
-            let (probe, _) = stream
-                .exchange(move |item: &D| (route(item) % peers) as u64)
-                .inspect(move |item: &D| sink.borrow_mut().push((*item).clone()))
-                .probe();
-            (input, probe)
+            let pact = ExchangePact::new(move |item: &D| (destination(item) % peers) as u64);
+            stream.sink(pact, "Collect", move |(handle, frontier)| {
+                handle.for_each(|_time, batch| sink.borrow_mut().append(batch));
+                if frontier.is_empty() {
+                    finished.set(true);
+                }
+            });
+            input
         });
-        for item in items {
-            input.send(item);
-        }
+        let mut items = items;
+        input.send_batch(&mut items);
         input.close();
-        while !probe.done() {
+        while !done.get() {
             self.worker.step();
         }
-        received.take()
+        let mut received = received.take();
+        if received.is_empty() {
+            return kept;
+        }
+        received.extend(kept);
+        received
     }
 
     /// Every worker's `value`, in worker order.

@@ -112,16 +112,25 @@ pub(super) fn write(
         })
         .collect();
     let config = &job.config;
-    let written = (|| -> Result<DedupedCounts> {
-        write_synced(&staged[0].0, |w| writers::write_clusters(w, outcome))?;
-        write_synced(&staged[1].0, |w| writers::write_pairs(w, outcome))?;
+    // The three parts are independent: written (and synced) at the same time.
+    let written = std::thread::scope(|scope| -> Result<DedupedCounts> {
+        let clusters =
+            scope.spawn(|| write_synced(&staged[0].0, |w| writers::write_clusters(w, outcome)));
+        let pairs = scope.spawn(|| write_synced(&staged[1].0, |w| writers::write_pairs(w, outcome)));
         let mut deduped = DedupedCounts::default();
-        write_synced(&staged[2].0, |w| {
+        let deduped_written = write_synced(&staged[2].0, |w| {
             deduped = writers::write_deduped(w, corpus, outcome, config.unit, config.para_sep)?;
             Ok(())
-        })?;
+        });
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<()>>| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        joined(clusters)?;
+        joined(pairs)?;
+        deduped_written?;
         Ok(deduped)
-    })();
+    });
     if written.is_err() {
         for (temporary, _) in &staged {
             let _ = fs::remove_file(temporary);

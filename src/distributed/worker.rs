@@ -6,6 +6,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::collective::{Exchange, WireSize};
@@ -32,6 +33,11 @@ pub struct RunSummary {
 /// Spreads a key over workers: a multiplicative hash, high bits.
 fn spread(x: u64) -> u64 {
     x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
+}
+
+/// The worker that buckets `key` of band `band`.
+fn band_owner(band: u32, key: u64, peers: usize) -> usize {
+    (spread(key ^ u64::from(band).wrapping_mul(0xA24B_AED4_963E_E407)) % peers as u64) as usize
 }
 
 /// Which worker owns each run-wide unit number: `bases[w]` is worker `w`'s first
@@ -510,34 +516,46 @@ fn minhash_candidates(
     let mut mine: Vec<u64> = Vec::new();
     let band_list: Vec<usize> = (0..bands).collect();
     for pass in band_list.chunks(bands_per_pass) {
-        let mut keys: Vec<(u32, u64, u32)> = Vec::new();
-        for &band in pass {
-            signatures.for_each(|local, signature| {
-                if units[local as usize].features > 0 {
-                    if let Some(key) = compact::band_key(signature, band, params.rows) {
-                        keys.push((band as u32, key, share.first_unit + local));
+        // Each band's keys, split into those this worker owns (bucketed here
+        // directly) and those sent to their owners.
+        let me = ex.index();
+        let split: Vec<(Vec<(u64, u32)>, Vec<(u32, u64, u32)>)> = pass
+            .par_iter()
+            .map(|&band| {
+                let mut own = Vec::with_capacity(units.len() / peers + 1);
+                let mut others = Vec::with_capacity(units.len() - units.len() / peers);
+                signatures.for_each(|local, signature| {
+                    if units[local as usize].features > 0 {
+                        if let Some(key) = compact::band_key(signature, band, params.rows) {
+                            let unit = share.first_unit + local;
+                            if band_owner(band as u32, key, peers) == me {
+                                own.push((key, unit));
+                            } else {
+                                others.push((band as u32, key, unit));
+                            }
+                        }
                     }
-                }
-            });
-        }
-        let mut got = ex.shuffle(keys, move |&(band, key, _): &(u32, u64, u32)| {
-            (spread(key ^ u64::from(band).wrapping_mul(0xA24B_AED4_963E_E407)) % peers as u64)
-                as usize
+                });
+                (own, others)
+            })
+            .collect();
+        let (mut by_band, others): (Vec<_>, Vec<_>) = split.into_iter().unzip();
+        let got = ex.shuffle(others.concat(), move |&(band, key, _): &(u32, u64, u32)| {
+            band_owner(band, key, peers)
         });
-        got.sort_unstable();
-        let mut pairs: Vec<u64> = Vec::new();
-        for band in got.chunk_by(|x, y| x.0 == y.0) {
-            let keyed: Vec<(u64, u32)> = band.iter().map(|&(_, key, unit)| (key, unit)).collect();
-            pairs.extend(crate::lsh::candidates::band_pairs(keyed));
+        let first_band = pass[0] as u32;
+        for (band, key, unit) in got {
+            by_band[(band - first_band) as usize].push((key, unit));
         }
-        drop(got);
-        pairs.sort_unstable();
+        let mut pairs: Vec<u64> = by_band
+            .into_par_iter()
+            .flat_map_iter(crate::lsh::candidates::band_pairs)
+            .collect();
+        pairs.par_sort_unstable();
         pairs.dedup();
-        let got = ex.shuffle(pairs, move |&pair: &u64| {
-            (spread(pair) % peers as u64) as usize
-        });
+        let got = ex.shuffle(pairs, move |&pair: &u64| (spread(pair) % peers as u64) as usize);
         mine.extend(got);
-        mine.sort_unstable();
+        mine.par_sort_unstable();
         mine.dedup();
     }
     mine.into_iter()
@@ -647,8 +665,9 @@ impl WireSize for (u64, u64, u32) {
 
 /// Verification: each candidate goes to the owner of `a`, which attaches `a`'s
 /// signature and location, then to the owner of `b`, which judges it as the
-/// single-process run does. Returns this worker's edges (those whose `b` it
-/// owns), sorted, and how to name the other workers' units they mention.
+/// single-process run does (pairs whose units one worker owns stay there).
+/// Returns this worker's edges (those whose `b` it owns), sorted, and how to
+/// name the other workers' units they mention.
 fn verify(
     ex: &mut Exchange<'_>,
     corpus: &Corpus,
@@ -662,7 +681,11 @@ fn verify(
     let at_a = ex.shuffle(candidates, move |&(a, _, _): &(u32, u32, f32)| owners.of(a));
     let k = config.num_perm;
     let signatures = Signatures::new(&[], &share.sketched.shards, k * compact::BYTES_PER_VALUE);
-    let attached: Vec<Attached> = at_a
+    let me = ex.index();
+    let (mut local, outgoing): (Vec<(u32, u32, f32)>, Vec<(u32, u32, f32)>) = at_a
+        .into_iter()
+        .partition(|&(_, b, _)| share.owners.of(b) == me);
+    let attached: Vec<Attached> = outgoing
         .into_iter()
         .map(|(a, b, similarity)| Attached {
             a,
@@ -676,71 +699,86 @@ fn verify(
         })
         .collect();
     let owners = share.owners.clone();
-    let mut at_b = ex.shuffle(attached, move |p: &Attached| owners.of(p.b));
-    at_b.sort_unstable_by_key(|p| (p.a, p.b));
+    let mut foreign = ex.shuffle(attached, move |p: &Attached| owners.of(p.b));
+    foreign.sort_unstable_by_key(|p| (p.a, p.b));
+    local.sort_unstable_by_key(|&(a, b, _)| (a, b));
 
-    // Pairs judged by what is already known, and pairs needing exact Jaccard.
-    let mut accepted: Vec<(u32, u32, f32)> = Vec::new();
-    let mut doubtful: Vec<usize> = Vec::new();
+    // Every pair here, judged by what is already known or set aside for exact
+    // Jaccard: (a, b, similarity, a's signature).
+    let foreign_base = local.len();
+    let pairs: Vec<(u32, u32, f32, &[u8])> = local
+        .iter()
+        .map(|&(a, b, similarity)| match config.algo {
+            Algo::Minhash => (a, b, similarity, signatures.get(a - share.first_unit)),
+            Algo::Simhash | Algo::Exact => (a, b, similarity, &[][..]),
+        })
+        .chain(
+            foreign
+                .iter()
+                .map(|p| (p.a, p.b, p.similarity, p.signature.as_slice())),
+        )
+        .collect();
     let threshold = config.threshold;
-    for (i, pair) in at_b.iter().enumerate() {
-        match config.algo {
+    let judged: Vec<Judgement> = pairs
+        .par_iter()
+        .map(|&(_, b, similarity, signature_a)| match config.algo {
             Algo::Minhash => {
-                let own = signatures.get(pair.b - share.first_unit);
-                let estimate = compact::estimate(&pair.signature, own) as f32;
+                let own = signatures.get(b - share.first_unit);
+                // Judged after rounding to f32, exactly as a single process does.
+                let estimate = f64::from(compact::estimate(signature_a, own) as f32);
                 match config.verify {
-                    Verify::None => accepted.push((pair.a, pair.b, estimate)),
-                    Verify::Signature => {
-                        if f64::from(estimate) >= threshold {
-                            accepted.push((pair.a, pair.b, estimate));
-                        }
-                    }
+                    Verify::None => Judgement::Keep(estimate as f32),
+                    Verify::Signature if estimate >= threshold => Judgement::Keep(estimate as f32),
+                    Verify::Signature => Judgement::Drop,
                     Verify::Exact => {
                         let (floor, ceiling) = verify::settled_by_estimate(threshold, k);
-                        if f64::from(estimate) >= ceiling {
-                            accepted.push((pair.a, pair.b, estimate));
-                        } else if f64::from(estimate) >= floor {
-                            doubtful.push(i);
+                        if estimate >= ceiling {
+                            Judgement::Keep(estimate as f32)
+                        } else if estimate >= floor {
+                            Judgement::Doubtful
+                        } else {
+                            Judgement::Drop
                         }
                     }
                 }
             }
-            Algo::Simhash if config.verify == Verify::Exact => doubtful.push(i),
-            Algo::Simhash | Algo::Exact => accepted.push((pair.a, pair.b, pair.similarity)),
+            Algo::Simhash if config.verify == Verify::Exact => Judgement::Doubtful,
+            Algo::Simhash | Algo::Exact => Judgement::Keep(similarity),
+        })
+        .collect();
+    let mut accepted: Vec<(u32, u32, f32)> = Vec::new();
+    let mut doubtful: Vec<(u32, u32, UnitLoc)> = Vec::new();
+    for (i, (&(a, b, _, _), judgement)) in pairs.iter().zip(&judged).enumerate() {
+        match judgement {
+            Judgement::Keep(similarity) => accepted.push((a, b, *similarity)),
+            Judgement::Doubtful => {
+                let loc = match i.checked_sub(foreign_base) {
+                    Some(at) => foreign[at].loc.clone(),
+                    None => share.loc(a),
+                };
+                doubtful.push((a, b, loc));
+            }
+            Judgement::Drop => {}
         }
     }
-    accepted.extend(verify_exact(
-        corpus,
-        share,
-        shingler,
-        &at_b,
-        &doubtful,
-        threshold,
-        texts_budget,
-    )?);
+    drop(pairs);
+    accepted.extend(verify_exact(corpus, share, shingler, &doubtful, threshold, texts_budget)?);
     accepted.sort_unstable_by_key(|&(a, b, _)| (a, b));
-    let mut foreign = HashMap::new();
-    let local = share.first_unit..share.first_unit + share.sketched.units.len() as u32;
-    let mut kept = accepted.iter().peekable();
-    for pair in &at_b {
-        while kept
-            .peek()
-            .is_some_and(|&&(a, b, _)| (a, b) < (pair.a, pair.b))
+    // Names of the other workers' units that kept edges mention.
+    let mut named = HashMap::new();
+    for p in &foreign {
+        if accepted
+            .binary_search_by_key(&(p.a, p.b), |&(a, b, _)| (a, b))
+            .is_ok()
         {
-            kept.next();
-        }
-        let is_kept = kept
-            .peek()
-            .is_some_and(|&&(a, b, _)| (a, b) == (pair.a, pair.b));
-        if is_kept && !local.contains(&pair.a) {
-            let id = serde_json::from_str(&pair.loc.id).map_err(|e| {
+            let id = serde_json::from_str(&p.loc.id).map_err(|e| {
                 Error::Distributed(format!("a unit id did not survive the exchange: {e}"))
             })?;
-            foreign.insert(
-                pair.a,
+            named.insert(
+                p.a,
                 IndexedUnit {
                     id,
-                    para: pair.loc.para,
+                    para: p.loc.para,
                 },
             );
         }
@@ -749,52 +787,59 @@ fn verify(
         .into_iter()
         .map(|(a, b, similarity)| Edge { a, b, similarity })
         .collect();
-    Ok((edges, foreign))
+    Ok((edges, named))
 }
 
-/// Exact Jaccard of the `doubtful` pairs of `at_b`: the foreign `a` units are
-/// read from the input through their locations, next to this worker's units.
+/// What a pair's known similarity says.
+enum Judgement {
+    Keep(f32),
+    Doubtful,
+    Drop,
+}
+
+/// Exact Jaccard of the `doubtful` pairs `(a, b, where a is)`: `a` units are
+/// read from the input through their locations, `b` units are this worker's.
 fn verify_exact(
     corpus: &Corpus,
     share: &Share,
     shingler: &Shingler,
-    at_b: &[Attached],
-    doubtful: &[usize],
+    doubtful: &[(u32, u32, UnitLoc)],
     threshold: f64,
     texts_budget: u64,
 ) -> Result<Vec<(u32, u32, f32)>> {
     if doubtful.is_empty() {
         return Ok(Vec::new());
     }
-    let mut records: Vec<RecordMeta> = share.sketched.records.clone();
-    let mut units: Vec<UnitMeta> = share.sketched.units.clone();
-    let own = share.sketched.units.len() as u32;
-    let mut foreign_index: HashMap<u32, u32> = HashMap::new();
+    // Only the units of doubtful pairs are listed, with their record's place
+    // (its id is not needed to read the text).
+    let mut records: Vec<RecordMeta> = Vec::new();
+    let mut units: Vec<UnitMeta> = Vec::new();
+    let mut listed: HashMap<u32, u32> = HashMap::new();
+    let mut list = |unit: u32, loc: &dyn Fn() -> UnitLoc| -> u32 {
+        *listed.entry(unit).or_insert_with(|| {
+            let loc = loc();
+            records.push(RecordMeta {
+                file: loc.file,
+                start: loc.record_start as usize,
+                len: loc.record_len as usize,
+                line: loc.line,
+                id: serde_json::Value::Null,
+            });
+            units.push(UnitMeta {
+                record: (records.len() - 1) as u32,
+                para: loc.para,
+                start: loc.start as usize,
+                len: loc.len as usize,
+                features: loc.features,
+            });
+            (units.len() - 1) as u32
+        })
+    };
     let mut pairs = Vec::with_capacity(doubtful.len());
-    for &i in doubtful {
-        let pair = &at_b[i];
-        let a = match pair.a.checked_sub(share.first_unit).filter(|&l| l < own) {
-            Some(local) => local,
-            None => *foreign_index.entry(pair.a).or_insert_with(|| {
-                let loc = &pair.loc;
-                records.push(RecordMeta {
-                    file: loc.file,
-                    start: loc.record_start as usize,
-                    len: loc.record_len as usize,
-                    line: loc.line,
-                    id: serde_json::Value::Null,
-                });
-                units.push(UnitMeta {
-                    record: (records.len() - 1) as u32,
-                    para: loc.para,
-                    start: loc.start as usize,
-                    len: loc.len as usize,
-                    features: loc.features,
-                });
-                (units.len() - 1) as u32
-            }),
-        };
-        pairs.push((a, pair.b - share.first_unit));
+    for (a, b, loc) in doubtful {
+        let a = list(*a, &|| loc.clone());
+        let b = list(*b, &|| share.loc(*b));
+        pairs.push((a, b));
     }
     let texts = UnitTexts {
         corpus,
@@ -804,17 +849,14 @@ fn verify_exact(
         budget_bytes: texts_budget,
     };
     let kept = verify::verify_exact(&texts, &pairs, threshold, &NoProgress)?;
-    // Back to run-wide numbers: the doubtful list maps positions to pairs.
-    let by_local: HashMap<(u32, u32), usize> = pairs
-        .iter()
-        .enumerate()
-        .map(|(p, &pair)| (pair, p))
-        .collect();
+    // Back to run-wide numbers.
+    let position: HashMap<(u32, u32), usize> =
+        pairs.iter().enumerate().map(|(p, &pair)| (pair, p)).collect();
     Ok(kept
         .into_iter()
         .map(|(a, b, similarity)| {
-            let pair = &at_b[doubtful[by_local[&(a, b)]]];
-            (pair.a, pair.b, similarity)
+            let (a, b, _) = &doubtful[position[&(a, b)]];
+            (*a, *b, similarity)
         })
         .collect())
 }
