@@ -170,6 +170,9 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
     let budgets = ex.all_gather(job.memory_budget);
     let budget = budgets.into_iter().min().unwrap_or(1).max(1);
     ex.agree("start", parts::clear_stale(ex, &job.out))?;
+    // Until here every worker waited for the slowest process to connect and
+    // start (timely polls for connections once a second).
+    clock.lap("connect", ex);
 
     let shingler = Shingler::new(config.shingle)?;
     let (chunks, shards) = plan_shards(corpus, job, ex.peers(), budget);
