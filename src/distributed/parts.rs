@@ -71,7 +71,7 @@ pub(super) fn clear_stale(ex: &Exchange<'_>, out: &Path) -> Result<()> {
             remove_if_present(&out.join(name))?;
         }
     }
-    if ex.index() % ex.workers_per_process() != 0 {
+    if !ex.index().is_multiple_of(ex.workers_per_process()) {
         return Ok(());
     }
     let entries = fs::read_dir(out).map_err(|e| Error::io(out, e))?;
@@ -116,7 +116,8 @@ pub(super) fn write(
     let written = std::thread::scope(|scope| -> Result<DedupedCounts> {
         let clusters =
             scope.spawn(|| write_synced(&staged[0].0, |w| writers::write_clusters(w, outcome)));
-        let pairs = scope.spawn(|| write_synced(&staged[1].0, |w| writers::write_pairs(w, outcome)));
+        let pairs =
+            scope.spawn(|| write_synced(&staged[1].0, |w| writers::write_pairs(w, outcome)));
         let mut deduped = DedupedCounts::default();
         let deduped_written = write_synced(&staged[2].0, |w| {
             deduped = writers::write_deduped(w, corpus, outcome, config.unit, config.para_sep)?;

@@ -30,6 +30,18 @@ pub struct RunSummary {
     pub report: serde_json::Value,
 }
 
+/// A candidate pair `(a, b, similarity known before verification)`; the
+/// similarity is NaN where only verification will tell.
+type Candidate = (u32, u32, f32);
+
+/// A key of one LSH band or block table on its way to the worker that owns it:
+/// `(band or table, key or fingerprint, unit)`.
+type TableKey = (u32, u64, u32);
+
+/// One band's keys split by owner: `(key, unit)` bucketed here, and the
+/// [`TableKey`]s sent to other workers.
+type SplitBand = (Vec<(u64, u32)>, Vec<TableKey>);
+
 /// Spreads a key over workers: a multiplicative hash, high bits.
 fn spread(x: u64) -> u64 {
     x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
@@ -155,7 +167,7 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
         exchanged: Vec::new(),
         started: Instant::now(),
         sent_before: 0,
-        reads_memory: ex.index() % ex.workers_per_process() == 0,
+        reads_memory: ex.index().is_multiple_of(ex.workers_per_process()),
     };
     let config = &job.config;
     let inputs = input_signature(corpus, config)?;
@@ -506,7 +518,7 @@ fn minhash_candidates(
     k: usize,
     params: LshParams,
     budget: u64,
-) -> Vec<(u32, u32, f32)> {
+) -> Vec<Candidate> {
     let bands = crate::lsh::usable_bands(params, k);
     let peers = ex.peers();
     let per_band =
@@ -522,7 +534,7 @@ fn minhash_candidates(
         // Each band's keys, split into those this worker owns (bucketed here
         // directly) and those sent to their owners.
         let me = ex.index();
-        let split: Vec<(Vec<(u64, u32)>, Vec<(u32, u64, u32)>)> = pass
+        let split: Vec<SplitBand> = pass
             .par_iter()
             .map(|&band| {
                 let mut own = Vec::with_capacity(units.len() / peers + 1);
@@ -543,7 +555,7 @@ fn minhash_candidates(
             })
             .collect();
         let (mut by_band, others): (Vec<_>, Vec<_>) = split.into_iter().unzip();
-        let got = ex.shuffle(others.concat(), move |&(band, key, _): &(u32, u64, u32)| {
+        let got = ex.shuffle(others.concat(), move |&(band, key, _): &TableKey| {
             band_owner(band, key, peers)
         });
         let first_band = pass[0] as u32;
@@ -556,7 +568,9 @@ fn minhash_candidates(
             .collect();
         pairs.par_sort_unstable();
         pairs.dedup();
-        let got = ex.shuffle(pairs, move |&pair: &u64| (spread(pair) % peers as u64) as usize);
+        let got = ex.shuffle(pairs, move |&pair: &u64| {
+            (spread(pair) % peers as u64) as usize
+        });
         mine.extend(got);
         mine.par_sort_unstable();
         mine.dedup();
@@ -573,7 +587,7 @@ fn minhash_candidates(
 /// joins identical ones to their first unit and keeps one representative; the
 /// representatives' block keys go to the worker owning each table's key, which
 /// pairs representatives within the Hamming radius.
-fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec<(u32, u32, f32)> {
+fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec<Candidate> {
     let peers = ex.peers() as u64;
     let fingerprints: Vec<u64> = share.sketched.all_words();
     let own: Vec<(u64, u32)> = fingerprints
@@ -600,7 +614,7 @@ fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec
         return edges;
     }
     let tables = crate::simhash::BlockTables::new(hamming, distinct as usize);
-    let mut keyed: Vec<(u32, u64, u32)> = Vec::with_capacity(representatives.len() * tables.len());
+    let mut keyed: Vec<TableKey> = Vec::with_capacity(representatives.len() * tables.len());
     for table in 0..tables.len() {
         keyed.extend(
             representatives
@@ -610,7 +624,7 @@ fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec
     }
     drop(representatives);
     let route_tables = tables.clone();
-    let got = ex.shuffle(keyed, move |&(table, fp, _): &(u32, u64, u32)| {
+    let got = ex.shuffle(keyed, move |&(table, fp, _): &TableKey| {
         let key = route_tables.key(table as usize, fp);
         (spread(key ^ u64::from(table).wrapping_mul(0xA24B_AED4_963E_E407)) % peers) as usize
     });
@@ -638,7 +652,7 @@ fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec
 
 /// Exact matching: text keys go to the worker owning the key, which joins each
 /// unit to the first unit with the same key.
-fn exact_candidates(ex: &mut Exchange<'_>, share: &Share) -> Vec<(u32, u32, f32)> {
+fn exact_candidates(ex: &mut Exchange<'_>, share: &Share) -> Vec<Candidate> {
     let peers = ex.peers() as u64;
     let keys: Vec<u128> = share.sketched.all_words();
     let own: Vec<(u64, u64, u32)> = keys
@@ -677,15 +691,15 @@ fn verify(
     share: &Share,
     config: &DedupConfig,
     shingler: &Shingler,
-    candidates: Vec<(u32, u32, f32)>,
+    candidates: Vec<Candidate>,
     texts_budget: u64,
 ) -> Result<(Vec<Edge>, HashMap<u32, IndexedUnit>)> {
     let owners = share.owners.clone();
-    let at_a = ex.shuffle(candidates, move |&(a, _, _): &(u32, u32, f32)| owners.of(a));
+    let at_a = ex.shuffle(candidates, move |&(a, _, _): &Candidate| owners.of(a));
     let k = config.num_perm;
     let signatures = Signatures::new(&[], &share.sketched.shards, k * compact::BYTES_PER_VALUE);
     let me = ex.index();
-    let (mut local, outgoing): (Vec<(u32, u32, f32)>, Vec<(u32, u32, f32)>) = at_a
+    let (mut local, outgoing): (Vec<Candidate>, Vec<Candidate>) = at_a
         .into_iter()
         .partition(|&(_, b, _)| share.owners.of(b) == me);
     let attached: Vec<Attached> = outgoing
@@ -749,7 +763,7 @@ fn verify(
             Algo::Simhash | Algo::Exact => Judgement::Keep(similarity),
         })
         .collect();
-    let mut accepted: Vec<(u32, u32, f32)> = Vec::new();
+    let mut accepted: Vec<Candidate> = Vec::new();
     let mut doubtful: Vec<(u32, u32, UnitLoc)> = Vec::new();
     for (i, (&(a, b, _, _), judgement)) in pairs.iter().zip(&judged).enumerate() {
         match judgement {
@@ -765,7 +779,14 @@ fn verify(
         }
     }
     drop(pairs);
-    accepted.extend(verify_exact(corpus, share, shingler, &doubtful, threshold, texts_budget)?);
+    accepted.extend(verify_exact(
+        corpus,
+        share,
+        shingler,
+        &doubtful,
+        threshold,
+        texts_budget,
+    )?);
     accepted.sort_unstable_by_key(|&(a, b, _)| (a, b));
     // Names of the other workers' units that kept edges mention.
     let mut named = HashMap::new();
@@ -809,7 +830,7 @@ fn verify_exact(
     doubtful: &[(u32, u32, UnitLoc)],
     threshold: f64,
     texts_budget: u64,
-) -> Result<Vec<(u32, u32, f32)>> {
+) -> Result<Vec<Candidate>> {
     if doubtful.is_empty() {
         return Ok(Vec::new());
     }
@@ -853,8 +874,11 @@ fn verify_exact(
     };
     let kept = verify::verify_exact(&texts, &pairs, threshold, &NoProgress)?;
     // Back to run-wide numbers.
-    let position: HashMap<(u32, u32), usize> =
-        pairs.iter().enumerate().map(|(p, &pair)| (pair, p)).collect();
+    let position: HashMap<(u32, u32), usize> = pairs
+        .iter()
+        .enumerate()
+        .map(|(p, &pair)| (pair, p))
+        .collect();
     Ok(kept
         .into_iter()
         .map(|(a, b, similarity)| {
