@@ -411,6 +411,13 @@ fn run_distributed(
     if args.against.is_some() || args.save_index.is_some() {
         bail!("--against and --save-index work in single-process runs only");
     }
+    if args.processes.is_some_and(|n| n > 1) && args.process.is_none() {
+        bail!(
+            "--processes {} needs --process I on each process (0 to {})",
+            args.processes.unwrap_or(1),
+            args.processes.unwrap_or(1) - 1
+        );
+    }
     let cluster = neardedup::distributed::Cluster::new(
         args.processes.unwrap_or(1),
         args.process.unwrap_or(0),
@@ -430,6 +437,7 @@ fn run_distributed(
         work_dir: work_dir.clone(),
         memory_budget,
         shard_bytes: args.shard_size,
+        log_stages: !args.quiet,
     };
     let summary = neardedup::distributed::run(std::sync::Arc::new(corpus), job, &cluster)
         .inspect_err(|_| {

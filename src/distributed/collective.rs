@@ -209,3 +209,50 @@ impl<T: WireSize> WireSize for Vec<T> {
         8 + self.iter().map(WireSize::wire_size).sum::<usize>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shuffles_deliver_every_item_to_its_destination_and_gathers_keep_worker_order() {
+        let workers = 3;
+        let guards = timely::execute(timely::Config::process(workers), move |worker| {
+            let mut ex = Exchange::new(worker, workers);
+            let me = ex.index() as u32;
+            // Every worker sends 0..30 tagged with itself; item i goes to i % 3.
+            let items: Vec<(u32, u32)> = (0..30).map(|i| (i, me)).collect();
+            let mut got = ex.shuffle(items, |&(i, _): &(u32, u32)| i as usize % 3);
+            got.sort_unstable();
+            let gathered = ex.all_gather(u64::from(me) * 10);
+            let failure: Result<()> = if me == 1 {
+                Err(Error::Config("broken on purpose".into()))
+            } else {
+                Ok(())
+            };
+            let agreed = ex.agree("test", failure).map_err(|e| e.to_string());
+            (me, got, gathered, agreed, ex.remote_bytes())
+        })
+        .expect("timely");
+        for result in guards.join() {
+            let (me, got, gathered, agreed, remote) = result.expect("worker");
+            let expected: Vec<(u32, u32)> = (0..30)
+                .filter(|i| i % 3 == me)
+                .flat_map(|i| (0..3).map(move |from| (i, from)))
+                .collect();
+            assert_eq!(got, expected, "worker {me}");
+            assert_eq!(gathered, vec![0, 10, 20]);
+            let message = agreed.expect_err("worker 1 failed");
+            if me == 1 {
+                assert!(message.contains("broken on purpose"), "{message}");
+            } else {
+                assert!(
+                    message.contains("worker 1 of this distributed run failed in the test stage"),
+                    "{message}"
+                );
+            }
+            // One process: nothing crosses a process boundary.
+            assert_eq!(remote, 0);
+        }
+    }
+}

@@ -18,14 +18,15 @@ use super::worker::Owners;
 use crate::cluster::UnionFind;
 
 /// Run-wide cluster labels of this worker's `units` units (numbered from
-/// `first_unit`), given the edges this worker holds (any units).
+/// `first_unit`), given the edges this worker holds (any units), and the
+/// number of propagation rounds it took.
 pub(super) fn labels(
     ex: &mut Exchange<'_>,
     edges: &[(u32, u32)],
     owners: &Owners,
     first_unit: u32,
     units: usize,
-) -> Vec<u32> {
+) -> (Vec<u32>, u32) {
     let contracted = contract(edges);
     let mut adjacency: Vec<(u32, u32)> = Vec::with_capacity(contracted.len() * 2);
     for &(unit, root) in &contracted {
@@ -40,7 +41,7 @@ pub(super) fn labels(
     let mut label: Vec<u32> = (first_unit..first_unit + units as u32).collect();
     let mut changed: Vec<u32> = adjacency.iter().map(|&(unit, _)| unit).collect();
     changed.dedup();
-    loop {
+    for round in 1.. {
         let mut proposals = Vec::new();
         for &unit in &changed {
             let own = label[(unit - first_unit) as usize];
@@ -65,9 +66,10 @@ pub(super) fn labels(
         changed.dedup();
         let anywhere: u64 = ex.all_gather(changed.len() as u64).iter().sum();
         if anywhere == 0 {
-            return label;
+            return (label, round);
         }
     }
+    unreachable!("propagation ends when no label changes")
 }
 
 /// One edge from every non-smallest member of each component of `edges` to the
@@ -98,6 +100,64 @@ fn contract(edges: &[(u32, u32)]) -> Vec<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    /// Labels found by `workers` in-process timely workers, each holding the
+    /// edges `e` with `e % workers == index` and owning an even range of units.
+    fn distributed_labels(units: u32, edges: Vec<(u32, u32)>, workers: usize) -> Vec<u32> {
+        let edges = Arc::new(edges);
+        let guards = timely::execute(timely::Config::process(workers), move |worker| {
+            let mut ex = Exchange::new(worker, workers);
+            let me = ex.index();
+            let bases: Vec<u32> = (0..workers)
+                .map(|w| (units as usize * w / workers) as u32)
+                .collect();
+            let first = bases[me];
+            let end = bases.get(me + 1).copied().unwrap_or(units);
+            let owners = Owners::new(bases);
+            let mine: Vec<(u32, u32)> = edges
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % workers == me)
+                .map(|(_, &e)| e)
+                .collect();
+            (
+                first,
+                labels(&mut ex, &mine, &owners, first, (end - first) as usize).0,
+            )
+        })
+        .expect("timely");
+        let mut parts: Vec<(u32, Vec<u32>)> = guards
+            .join()
+            .into_iter()
+            .map(|r| r.expect("worker"))
+            .collect();
+        parts.sort_by_key(|p| p.0);
+        parts.into_iter().flat_map(|p| p.1).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn labels_equal_a_single_union_find(
+            units in 1u32..120,
+            raw in proptest::collection::vec((0u32..1000, 0u32..1000), 0..150),
+            workers in 1usize..4,
+        ) {
+            let edges: Vec<(u32, u32)> = raw
+                .into_iter()
+                .map(|(a, b)| (a % units, b % units))
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| (a.min(b), a.max(b)))
+                .collect();
+            let mut uf = UnionFind::new(units as usize);
+            for &(a, b) in &edges {
+                uf.union(a, b);
+            }
+            prop_assert_eq!(distributed_labels(units, edges, workers), uf.labels());
+        }
+    }
 
     #[test]
     fn contraction_points_every_member_at_its_smallest_unit() {

@@ -173,6 +173,9 @@ pub struct Job {
     /// Input bytes per shard (`None`: from the budget, and small enough that
     /// every worker gets a share).
     pub shard_bytes: Option<u64>,
+    /// Print one line per finished stage on stderr (from the first worker of
+    /// each process).
+    pub log_stages: bool,
 }
 
 /// Runs `job` over `corpus` as process `cluster.process` of `cluster`: connects
@@ -253,4 +256,47 @@ fn connect_watchdog(
         );
         std::process::exit(1);
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostfiles_list_one_address_per_process_with_comments_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hosts");
+        std::fs::write(
+            &path,
+            "# cluster\n10.0.0.1:2101\n\n10.0.0.2:2101  # second\n10.0.0.3:2101\n",
+        )
+        .expect("write");
+        assert_eq!(
+            read_hostfile(&path, 2).expect("two"),
+            vec!["10.0.0.1:2101", "10.0.0.2:2101"]
+        );
+        let short = read_hostfile(&path, 4).expect_err("too few").to_string();
+        assert!(
+            short.contains("lists 3 address(es) but --processes is 4"),
+            "{short}"
+        );
+        std::fs::write(&path, "10.0.0.1:2101\n10.0.0.2\n").expect("write");
+        let bad = read_hostfile(&path, 2).expect_err("no port").to_string();
+        assert!(
+            bad.contains("hosts:2: expected one host:port address"),
+            "{bad}"
+        );
+    }
+
+    #[test]
+    fn default_addresses_are_loopback_ports_from_2101() {
+        let cluster = Cluster::new(3, 1, 2, None, Duration::from_secs(5)).expect("cluster");
+        assert_eq!(
+            cluster.addresses,
+            vec!["127.0.0.1:2101", "127.0.0.1:2102", "127.0.0.1:2103"]
+        );
+        assert_eq!(cluster.total_workers(), 6);
+        assert!(Cluster::new(2, 2, 1, None, Duration::from_secs(5)).is_err());
+        assert!(Cluster::new(2, 0, 0, None, Duration::from_secs(5)).is_err());
+    }
 }

@@ -248,6 +248,7 @@ pub(super) fn write(
             .map(|(i, stage)| (stage.to_string(), exchanged.iter().map(|e| e[i]).sum::<u64>().into()))
             .collect::<serde_json::Map<String, serde_json::Value>>(),
         "exchanged_bytes_total": exchanged.iter().flatten().sum::<u64>(),
+        "label_propagation_rounds": clock.label_rounds,
         "peak_rss_bytes_per_worker": rss,
     });
     report["distributed"] = distributed;

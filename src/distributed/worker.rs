@@ -58,6 +58,12 @@ fn band_owner(band: u32, key: u64, peers: usize) -> usize {
 pub(super) struct Owners(Arc<Vec<u32>>);
 
 impl Owners {
+    /// Owners of units numbered from `bases[w]` on worker `w` (non-decreasing).
+    pub(super) fn new(bases: Vec<u32>) -> Self {
+        Owners(Arc::new(bases))
+    }
+
+    /// The worker that owns `unit`.
     pub(super) fn of(&self, unit: u32) -> usize {
         self.0.partition_point(|&base| base <= unit) - 1
     }
@@ -137,8 +143,13 @@ pub(super) struct Clock {
     pub(super) exchanged: Vec<(&'static str, u64)>,
     started: Instant,
     sent_before: u64,
-    /// Whether this worker reads the process's memory peaks (one per process).
+    /// Whether this worker reads the process's memory peaks and logs its stages
+    /// (one per process).
     reads_memory: bool,
+    /// Whether stages are logged.
+    log: bool,
+    /// Rounds of label propagation the cluster stage took.
+    pub(super) label_rounds: u32,
 }
 
 impl Clock {
@@ -153,9 +164,17 @@ impl Clock {
             seconds: self.started.elapsed().as_secs_f64(),
             memory,
         });
-        self.exchanged
-            .push((stage, ex.remote_bytes() - self.sent_before));
+        let sent = ex.remote_bytes() - self.sent_before;
+        self.exchanged.push((stage, sent));
         self.sent_before = ex.remote_bytes();
+        if self.log && self.reads_memory {
+            eprintln!(
+                "neardedup: process {}: {stage} done in {:.2}s, {:.1} MB sent to other processes",
+                ex.process(),
+                self.started.elapsed().as_secs_f64(),
+                sent as f64 / 1e6
+            );
+        }
         self.started = Instant::now();
     }
 }
@@ -168,6 +187,8 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
         started: Instant::now(),
         sent_before: 0,
         reads_memory: ex.index().is_multiple_of(ex.workers_per_process()),
+        log: job.log_stages,
+        label_rounds: 0,
     };
     let config = &job.config;
     let inputs = input_signature(corpus, config)?;
@@ -225,7 +246,7 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
     }
     let share = Share {
         first_unit: bases[ex.index()],
-        owners: Owners(Arc::new(bases)),
+        owners: Owners::new(bases),
         total_units: total as u32,
         sketched,
     };
@@ -262,13 +283,14 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
     clock.lap("verify", ex);
 
     let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
-    let labels = components::labels(
+    let (labels, rounds) = components::labels(
         ex,
         &pairs,
         &share.owners,
         share.first_unit,
         share.sketched.units.len(),
     );
+    clock.label_rounds = rounds;
     clock.lap("cluster", ex);
 
     let mut counts = Counts {
@@ -929,4 +951,57 @@ pub(super) fn merged_invalid(all: &[Counts]) -> InvalidRecords {
         invalid.absorb(c.invalid, c.invalid_examples.iter().cloned());
     }
     invalid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn chunk(file: u32, start: usize, end: usize) -> Chunk {
+        Chunk {
+            file,
+            start,
+            end,
+            first_line: 0,
+        }
+    }
+
+    #[test]
+    fn owners_skip_workers_without_units() {
+        // Worker 1 has no units: [0, 5) on 0, [5, 9) on 2, [9, ..) on 3.
+        let owners = Owners::new(vec![0, 5, 5, 9]);
+        let found: Vec<usize> = [0, 4, 5, 8, 9, 100].iter().map(|&u| owners.of(u)).collect();
+        assert_eq!(found, vec![0, 0, 2, 2, 3, 3]);
+    }
+
+    proptest! {
+        #[test]
+        fn shares_are_contiguous_cover_every_shard_and_are_balanced(
+            sizes in proptest::collection::vec(1usize..1000, 1..60),
+            peers in 1usize..9,
+        ) {
+            let mut chunks = Vec::new();
+            let mut at = 0;
+            for size in &sizes {
+                chunks.push(chunk(0, at, at + size));
+                at += size;
+            }
+            let shards: Vec<Range<usize>> = (0..chunks.len()).map(|i| i..i + 1).collect();
+            let shares: Vec<Range<usize>> = (0..peers).map(|w| share(&chunks, &shards, w, peers)).collect();
+            let mut next = 0;
+            for range in &shares {
+                prop_assert_eq!(range.start, next);
+                next = range.end;
+            }
+            prop_assert_eq!(next, shards.len());
+            // No share is more than one shard over its even part of the bytes.
+            let largest = *sizes.iter().max().expect("shards") as u64;
+            let total: u64 = sizes.iter().map(|&s| s as u64).sum();
+            for range in &shares {
+                let bytes: u64 = sizes[range.clone()].iter().map(|&s| s as u64).sum();
+                prop_assert!(bytes <= total / peers as u64 + largest + 1);
+            }
+        }
+    }
 }
