@@ -607,8 +607,8 @@ fn minhash_candidates(
 
 /// SimHash candidates: fingerprints go to the worker owning their value, which
 /// joins identical ones to their first unit and keeps one representative; the
-/// representatives' block keys go to the worker owning each table's key, which
-/// pairs representatives within the Hamming radius.
+/// representatives go to the workers owning their buckets of the block tables
+/// (see [`BucketPlace`]), which pair representatives within the Hamming radius.
 fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec<Candidate> {
     let peers = ex.peers() as u64;
     let fingerprints: Vec<u64> = share.sketched.all_words();
@@ -636,40 +636,102 @@ fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec
         return edges;
     }
     let tables = crate::simhash::BlockTables::new(hamming, distinct as usize);
-    let mut keyed: Vec<TableKey> = Vec::with_capacity(representatives.len() * tables.len());
-    for table in 0..tables.len() {
-        keyed.extend(
-            representatives
-                .iter()
-                .map(|&(fp, unit)| (table as u32, fp, unit)),
-        );
+    let place = BucketPlace {
+        tables: tables.len(),
+        peers: peers as usize,
+    };
+    // Each representative goes once to every worker that owns one of its
+    // buckets (not once per table: with many tables that is every worker).
+    let me = ex.index();
+    let mut owned_here: Vec<(u64, u32)> = Vec::new();
+    let mut outgoing: Vec<TableKey> = Vec::new();
+    let mut destinations: Vec<usize> = Vec::new();
+    for &(fp, unit) in &representatives {
+        destinations.clear();
+        destinations.extend((0..tables.len()).map(|t| place.owner(t, tables.key(t, fp))));
+        destinations.sort_unstable();
+        destinations.dedup();
+        for &worker in &destinations {
+            if worker == me {
+                owned_here.push((fp, unit));
+            } else {
+                outgoing.push((worker as u32, fp, unit));
+            }
+        }
     }
     drop(representatives);
-    let route_tables = tables.clone();
-    let got = ex.shuffle(keyed, move |&(table, fp, _): &TableKey| {
-        let key = route_tables.key(table as usize, fp);
-        (spread(key ^ u64::from(table).wrapping_mul(0xA24B_AED4_963E_E407)) % peers) as usize
-    });
-    let mut sorted: Vec<(u32, u64, u32, u64)> = got
-        .into_iter()
-        .map(|(table, fp, unit)| (table, tables.key(table as usize, fp), unit, fp))
+    let got = ex.shuffle(outgoing, |&(worker, _, _): &TableKey| worker as usize);
+    owned_here.extend(got.into_iter().map(|(_, fp, unit)| (fp, unit)));
+    // This worker's tables, a few at a time in parallel, each sorted by key and
+    // scanned bucket by bucket.
+    let mine: Vec<usize> = (0..tables.len())
+        .filter(|&t| place.may_own(t, me))
         .collect();
-    sorted.sort_unstable();
-    let mut near = Vec::new();
-    let mut bucket: Vec<(u64, u32)> = Vec::new();
-    for run in sorted.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
-        if run.len() < 2 {
-            continue;
-        }
-        bucket.clear();
-        bucket.extend(run.iter().map(|&(_, _, unit, fp)| (fp, unit)));
-        tables.bucket_pairs(run[0].0 as usize, &bucket, &mut near);
-    }
+    let near: Vec<(u32, u32, u32)> = mine
+        .par_iter()
+        .flat_map_iter(|&t| {
+            let mut keyed: Vec<(u64, u32, u64)> = owned_here
+                .iter()
+                .map(|&(fp, unit)| (tables.key(t, fp), unit, fp))
+                .filter(|&(key, _, _)| place.owner(t, key) == me)
+                .collect();
+            keyed.sort_unstable();
+            let mut near = Vec::new();
+            let mut bucket: Vec<(u64, u32)> = Vec::new();
+            for run in keyed.chunk_by(|x, y| x.0 == y.0) {
+                if run.len() < 2 {
+                    continue;
+                }
+                bucket.clear();
+                bucket.extend(run.iter().map(|&(_, unit, fp)| (fp, unit)));
+                tables.bucket_pairs(t, &bucket, &mut near);
+            }
+            near
+        })
+        .collect();
     edges.extend(
         near.into_iter()
             .map(|(a, b, distance)| (a, b, 1.0 - distance as f32 / 64.0)),
     );
     edges
+}
+
+/// Which worker owns a bucket `(table, key)` of the SimHash block tables.
+///
+/// With at least as many tables as workers, whole tables are spread over the
+/// workers (table `t` on worker `t % peers`): a representative then reaches each
+/// worker once, whatever the number of tables (radius 12 takes hundreds). With
+/// fewer tables, each table's keys are split by hash over `peers / tables`
+/// workers, so every worker still gets a share.
+#[derive(Debug, Clone, Copy)]
+struct BucketPlace {
+    tables: usize,
+    peers: usize,
+}
+
+impl BucketPlace {
+    fn per_table(&self) -> usize {
+        (self.peers / self.tables.max(1)).max(1)
+    }
+
+    fn owner(&self, table: usize, key: u64) -> usize {
+        if self.tables >= self.peers {
+            table % self.peers
+        } else {
+            let split = self.per_table();
+            (table * split + (spread(key) % split as u64) as usize) % self.peers
+        }
+    }
+
+    /// Whether `worker` owns any bucket of `table`.
+    fn may_own(&self, table: usize, worker: usize) -> bool {
+        if self.tables >= self.peers {
+            table % self.peers == worker
+        } else {
+            let split = self.per_table();
+            (0..split).any(|s| (table * split + s) % self.peers == worker)
+        }
+    }
 }
 
 /// Exact matching: text keys go to the worker owning the key, which joins each
@@ -976,6 +1038,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn every_bucket_has_one_owner_that_knows_it(
+            tables in 1usize..40,
+            peers in 1usize..20,
+            table_seed in 0usize..1000,
+            key in any::<u64>(),
+        ) {
+            let place = BucketPlace { tables, peers };
+            let table = table_seed % tables;
+            let owner = place.owner(table, key);
+            prop_assert!(owner < peers);
+            prop_assert!(place.may_own(table, owner));
+        }
+
         #[test]
         fn shares_are_contiguous_cover_every_shard_and_are_balanced(
             sizes in proptest::collection::vec(1usize..1000, 1..60),
