@@ -214,6 +214,17 @@ fn three_processes_give_single_process_clusters_simhash() {
 }
 
 #[test]
+fn simhash_with_fewer_block_tables_than_workers() {
+    // Radius 3 takes 4 tables; 3 processes x 2 workers split each table's keys.
+    same_as_single(
+        "article",
+        3,
+        &["--algo", "simhash", "--hamming", "3"],
+        &["--workers", "2"],
+    );
+}
+
+#[test]
 fn one_process_with_several_workers_gives_single_process_clusters() {
     same_as_single("article", 1, &[], &["--workers", "3"]);
 }
