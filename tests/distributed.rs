@@ -315,6 +315,28 @@ fn a_process_killed_mid_run_fails_the_run_with_a_clear_message() {
         !out.join("report.json").exists(),
         "a report vouches for a failed run"
     );
+
+    // Started again, the run reuses the shards both processes had saved and
+    // gives the single-process result.
+    let outputs = cluster(&input, &out, 2, &extra);
+    for (p, output) in outputs.iter().enumerate() {
+        assert!(
+            output.status.success(),
+            "restarted process {p} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let alone = dir.path().join("single");
+    single(&input, &alone, &[]);
+    assert_eq!(
+        joined_parts(&out, "clusters"),
+        std::fs::read(alone.join("clusters.jsonl")).expect("clusters")
+    );
+    let resumed = &report(&out)["resumed"];
+    assert!(
+        resumed["shards_reused"].as_u64().expect("reused") > 0,
+        "{resumed}"
+    );
 }
 
 #[test]
