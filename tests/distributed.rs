@@ -196,6 +196,9 @@ fn two_processes_give_single_process_clusters_minhash() {
 #[test]
 fn three_processes_give_single_process_clusters_minhash() {
     same_as_single("article", 3, &[], &[]);
+    // A tiny budget: bands are bucketed one pass at a time and attached pairs
+    // verified in many rounds.
+    same_as_single("article", 3, &[], &["--memory-budget", "64KB"]);
 }
 
 #[test]

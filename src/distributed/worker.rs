@@ -269,16 +269,7 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
     let candidate_count = candidates.len() as u64;
     clock.lap("candidates", ex);
 
-    let texts_budget = budget / 2;
-    let verified = verify(
-        ex,
-        corpus,
-        &share,
-        config,
-        &shingler,
-        candidates,
-        texts_budget,
-    );
+    let verified = verify(ex, corpus, &share, config, &shingler, candidates, budget);
     let (edges, foreign) = ex.agree("verify", verified)?;
     clock.lap("verify", ex);
 
@@ -767,6 +758,7 @@ impl WireSize for (u64, u64, u32) {
 /// Verification: each candidate goes to the owner of `a`, which attaches `a`'s
 /// signature and location, then to the owner of `b`, which judges it as the
 /// single-process run does (pairs whose units one worker owns stay there).
+/// Attached pairs travel in rounds small enough for half the memory budget.
 /// Returns this worker's edges (those whose `b` it owns), sorted, and how to
 /// name the other workers' units they mention.
 fn verify(
@@ -776,7 +768,7 @@ fn verify(
     config: &DedupConfig,
     shingler: &Shingler,
     candidates: Vec<Candidate>,
-    texts_budget: u64,
+    budget: u64,
 ) -> Result<(Vec<Edge>, HashMap<u32, IndexedUnit>)> {
     let owners = share.owners.clone();
     let at_a = ex.shuffle(candidates, move |&(a, _, _): &Candidate| owners.of(a));
@@ -786,45 +778,140 @@ fn verify(
     let (mut local, outgoing): (Vec<Candidate>, Vec<Candidate>) = at_a
         .into_iter()
         .partition(|&(_, b, _)| share.owners.of(b) == me);
-    let attached: Vec<Attached> = outgoing
-        .into_iter()
-        .map(|(a, b, similarity)| Attached {
-            a,
-            b,
-            similarity,
-            signature: match config.algo {
-                Algo::Minhash => signatures.get(a - share.first_unit).to_vec(),
-                Algo::Simhash | Algo::Exact => Vec::new(),
-            },
-            loc: share.loc(a),
-        })
-        .collect();
-    let owners = share.owners.clone();
-    let mut foreign = ex.shuffle(attached, move |p: &Attached| owners.of(p.b));
-    foreign.sort_unstable_by_key(|p| (p.a, p.b));
     local.sort_unstable_by_key(|&(a, b, _)| (a, b));
+    let judge = Judge {
+        config,
+        signatures: &signatures,
+        first_unit: share.first_unit,
+    };
+    let texts_budget = budget / 2;
 
-    // Every pair here, judged by what is already known or set aside for exact
-    // Jaccard: (a, b, similarity, a's signature).
-    let foreign_base = local.len();
-    let pairs: Vec<(u32, u32, f32, &[u8])> = local
-        .iter()
-        .map(|&(a, b, similarity)| match config.algo {
-            Algo::Minhash => (a, b, similarity, signatures.get(a - share.first_unit)),
-            Algo::Simhash | Algo::Exact => (a, b, similarity, &[][..]),
-        })
-        .chain(
-            foreign
-                .iter()
-                .map(|p| (p.a, p.b, p.similarity, p.signature.as_slice())),
-        )
-        .collect();
-    let threshold = config.threshold;
-    let judged: Vec<Judgement> = pairs
+    // Pairs of this worker's own units.
+    let judged: Vec<Judgement> = local
         .par_iter()
-        .map(|&(_, b, similarity, signature_a)| match config.algo {
+        .map(|&(a, b, similarity)| judge.pair(judge.own_signature(a), b, similarity))
+        .collect();
+    let mut accepted: Vec<Candidate> = Vec::new();
+    let mut doubtful: Vec<(u32, u32, UnitLoc)> = Vec::new();
+    for (&(a, b, _), judgement) in local.iter().zip(judged) {
+        match judgement {
+            Judgement::Keep(similarity) => accepted.push((a, b, similarity)),
+            Judgement::Doubtful => doubtful.push((a, b, share.loc(a))),
+            Judgement::Drop => {}
+        }
+    }
+    drop(local);
+    accepted.extend(verify_exact(
+        corpus,
+        share,
+        shingler,
+        &doubtful,
+        config.threshold,
+        texts_budget,
+    )?);
+
+    // Pairs with another worker's `b`, in rounds.
+    let attached_bytes = (k * compact::BYTES_PER_VALUE + 128) as u64;
+    let my_rounds = (outgoing.len() as u64 * attached_bytes).div_ceil(texts_budget.max(1));
+    let rounds = ex
+        .all_gather(my_rounds)
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let per_round = outgoing.len().div_ceil(rounds as usize).max(1);
+    let mut named = HashMap::new();
+    for round in 0..rounds as usize {
+        let part = outgoing.get(round * per_round..).unwrap_or(&[]);
+        let attached: Vec<Attached> = part[..per_round.min(part.len())]
+            .iter()
+            .map(|&(a, b, similarity)| Attached {
+                a,
+                b,
+                similarity,
+                signature: match config.algo {
+                    Algo::Minhash => judge.own_signature(a).to_vec(),
+                    Algo::Simhash | Algo::Exact => Vec::new(),
+                },
+                loc: share.loc(a),
+            })
+            .collect();
+        let owners = share.owners.clone();
+        let foreign = ex.shuffle(attached, move |p: &Attached| owners.of(p.b));
+        let judged: Vec<Judgement> = foreign
+            .par_iter()
+            .map(|p| judge.pair(&p.signature, p.b, p.similarity))
+            .collect();
+        let mut kept: Vec<Candidate> = Vec::new();
+        let mut doubtful: Vec<(u32, u32, UnitLoc)> = Vec::new();
+        for (p, judgement) in foreign.iter().zip(judged) {
+            match judgement {
+                Judgement::Keep(similarity) => kept.push((p.a, p.b, similarity)),
+                Judgement::Doubtful => doubtful.push((p.a, p.b, p.loc.clone())),
+                Judgement::Drop => {}
+            }
+        }
+        kept.extend(verify_exact(
+            corpus,
+            share,
+            shingler,
+            &doubtful,
+            config.threshold,
+            texts_budget,
+        )?);
+        kept.sort_unstable_by_key(|&(a, b, _)| (a, b));
+        // Names of the other workers' units that kept edges mention.
+        for p in &foreign {
+            if kept
+                .binary_search_by_key(&(p.a, p.b), |&(a, b, _)| (a, b))
+                .is_ok()
+            {
+                let id = serde_json::from_str(&p.loc.id).map_err(|e| {
+                    Error::Distributed(format!("a unit id did not survive the exchange: {e}"))
+                })?;
+                named.insert(
+                    p.a,
+                    IndexedUnit {
+                        id,
+                        para: p.loc.para,
+                    },
+                );
+            }
+        }
+        accepted.extend(kept);
+    }
+    accepted.sort_unstable_by_key(|&(a, b, _)| (a, b));
+    let edges = accepted
+        .into_iter()
+        .map(|(a, b, similarity)| Edge { a, b, similarity })
+        .collect();
+    Ok((edges, named))
+}
+
+/// How a worker judges a candidate pair by what is known before exact
+/// verification, as a single process does.
+struct Judge<'a> {
+    config: &'a DedupConfig,
+    signatures: &'a Signatures<'a>,
+    first_unit: u32,
+}
+
+impl Judge<'_> {
+    /// The compact signature of this worker's unit `unit` (MinHash).
+    fn own_signature(&self, unit: u32) -> &[u8] {
+        match self.config.algo {
+            Algo::Minhash => self.signatures.get(unit - self.first_unit),
+            Algo::Simhash | Algo::Exact => &[],
+        }
+    }
+
+    /// Judges `(a, b)` from `a`'s signature, `b` (this worker's) and the
+    /// similarity the candidate stage found.
+    fn pair(&self, signature_a: &[u8], b: u32, similarity: f32) -> Judgement {
+        let (config, threshold) = (self.config, self.config.threshold);
+        match config.algo {
             Algo::Minhash => {
-                let own = signatures.get(b - share.first_unit);
+                let own = self.own_signature(b);
                 // Judged after rounding to f32, exactly as a single process does.
                 let estimate = f64::from(compact::estimate(signature_a, own) as f32);
                 match config.verify {
@@ -832,7 +919,8 @@ fn verify(
                     Verify::Signature if estimate >= threshold => Judgement::Keep(estimate as f32),
                     Verify::Signature => Judgement::Drop,
                     Verify::Exact => {
-                        let (floor, ceiling) = verify::settled_by_estimate(threshold, k);
+                        let (floor, ceiling) =
+                            verify::settled_by_estimate(threshold, config.num_perm);
                         if estimate >= ceiling {
                             Judgement::Keep(estimate as f32)
                         } else if estimate >= floor {
@@ -845,57 +933,8 @@ fn verify(
             }
             Algo::Simhash if config.verify == Verify::Exact => Judgement::Doubtful,
             Algo::Simhash | Algo::Exact => Judgement::Keep(similarity),
-        })
-        .collect();
-    let mut accepted: Vec<Candidate> = Vec::new();
-    let mut doubtful: Vec<(u32, u32, UnitLoc)> = Vec::new();
-    for (i, (&(a, b, _, _), judgement)) in pairs.iter().zip(&judged).enumerate() {
-        match judgement {
-            Judgement::Keep(similarity) => accepted.push((a, b, *similarity)),
-            Judgement::Doubtful => {
-                let loc = match i.checked_sub(foreign_base) {
-                    Some(at) => foreign[at].loc.clone(),
-                    None => share.loc(a),
-                };
-                doubtful.push((a, b, loc));
-            }
-            Judgement::Drop => {}
         }
     }
-    drop(pairs);
-    accepted.extend(verify_exact(
-        corpus,
-        share,
-        shingler,
-        &doubtful,
-        threshold,
-        texts_budget,
-    )?);
-    accepted.sort_unstable_by_key(|&(a, b, _)| (a, b));
-    // Names of the other workers' units that kept edges mention.
-    let mut named = HashMap::new();
-    for p in &foreign {
-        if accepted
-            .binary_search_by_key(&(p.a, p.b), |&(a, b, _)| (a, b))
-            .is_ok()
-        {
-            let id = serde_json::from_str(&p.loc.id).map_err(|e| {
-                Error::Distributed(format!("a unit id did not survive the exchange: {e}"))
-            })?;
-            named.insert(
-                p.a,
-                IndexedUnit {
-                    id,
-                    para: p.loc.para,
-                },
-            );
-        }
-    }
-    let edges = accepted
-        .into_iter()
-        .map(|(a, b, similarity)| Edge { a, b, similarity })
-        .collect();
-    Ok((edges, named))
 }
 
 /// What a pair's known similarity says.
