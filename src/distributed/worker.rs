@@ -14,12 +14,11 @@ use super::{components, parts, Job};
 use crate::corpus::{Chunk, Corpus, RecordMeta, CHUNK_BYTES};
 use crate::error::{Error, Result};
 use crate::index::IndexedUnit;
-use crate::minhash::{compact, optimal_params, LshParams, Signer};
-use crate::pipeline::scan::{InvalidRecords, UnitMeta, UnitSplit};
+use crate::minhash::{compact, LshParams};
+use crate::pipeline::scan::{InvalidRecords, UnitMeta};
 use crate::pipeline::sketch::{self, Signatures, SketchPlan, Sketched};
 use crate::pipeline::verify::{self, UnitTexts};
 use crate::pipeline::{shard, Algo, DedupConfig, Edge, NoProgress, Resumed, StageTiming, Verify};
-use crate::text::shingle::Scratch;
 use crate::text::Shingler;
 use crate::work::WorkDir;
 
@@ -212,24 +211,9 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
     let mine = share(&chunks, &shards, ex.index(), ex.peers());
     let first_line = first_line(ex, corpus, &chunks, &shards[mine.clone()]);
     let work = ex.agree("start", open_work_dir(ex, corpus, job))?;
-    let plan = SketchPlan {
-        corpus,
-        chunks: &chunks,
-        shards: &shards[mine],
-        split: UnitSplit {
-            kind: config.unit,
-            para_sep: config.para_sep,
-            min_para_chars: config.min_para_chars,
-        },
-        skip_invalid: config.skip_invalid,
-        words_per_unit: match config.algo {
-            Algo::Minhash => config.num_perm,
-            Algo::Simhash | Algo::Exact => 1,
-        },
-        first_line,
-    };
+    let plan = SketchPlan::new(corpus, &chunks, &shards[mine], config, first_line);
     let mut resumed = Resumed::default();
-    let sketched = sketch(&plan, &work, &mut resumed, config, &shingler);
+    let sketched = sketch::sketch_units(&plan, &work, &mut resumed, &NoProgress, config, &shingler);
     let sketched = ex.agree("sketch", sketched)?;
     clock.lap("read+sketch", ex);
 
@@ -253,11 +237,7 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
 
     let (candidates, lsh) = match config.algo {
         Algo::Minhash => {
-            let params = match (config.bands, config.rows) {
-                (Some(bands), Some(rows)) => LshParams { bands, rows },
-                _ => optimal_params(config.threshold, config.num_perm, 0.5, 0.5)
-                    .map_err(|e| Error::Config(e.to_string()))?,
-            };
+            let params = crate::pipeline::lsh_params(config)?;
             (
                 minhash_candidates(ex, &share, config.num_perm, params, budget),
                 Some(params),
@@ -461,62 +441,6 @@ impl Share {
             len: meta.len as u64,
             features: meta.features,
         }
-    }
-}
-
-/// Sketches this worker's shards as the single-process run does.
-fn sketch(
-    plan: &SketchPlan<'_>,
-    work: &WorkDir,
-    resumed: &mut Resumed,
-    config: &DedupConfig,
-    shingler: &Shingler,
-) -> Result<Sketched> {
-    let progress = NoProgress;
-    match config.algo {
-        Algo::Minhash => {
-            let hasher = Signer::new(config.minhash_variant, config.num_perm, config.seed);
-            let k = config.num_perm;
-            sketch::sketch_shards(
-                plan,
-                work,
-                resumed,
-                &progress,
-                || (Scratch::default(), Vec::new(), vec![0u32; k]),
-                |(scratch, shingles, signature): &mut (Scratch, Vec<u64>, Vec<u32>),
-                 text,
-                 out: &mut Vec<u16>| {
-                    shingler.shingles_into(text, scratch, shingles);
-                    hasher.sign_into(shingles, signature);
-                    out.extend(signature.iter().map(|&v| compact::digest(v)));
-                    u32::try_from(shingles.len()).unwrap_or(u32::MAX)
-                },
-            )
-        }
-        Algo::Simhash => sketch::sketch_shards(
-            plan,
-            work,
-            resumed,
-            &progress,
-            || (Scratch::default(), Vec::new()),
-            |(scratch, shingles): &mut (Scratch, Vec<u64>), text, out: &mut Vec<u64>| {
-                shingler.shingles_into(text, scratch, shingles);
-                out.push(crate::simhash::fingerprint64(shingles));
-                u32::try_from(shingles.len()).unwrap_or(u32::MAX)
-            },
-        ),
-        Algo::Exact => sketch::sketch_shards(
-            plan,
-            work,
-            resumed,
-            &progress,
-            Scratch::default,
-            |scratch: &mut Scratch, text, out: &mut Vec<u128>| {
-                let key = crate::exact::text_key(shingler.normalize(text, scratch));
-                out.push(key.unwrap_or(0));
-                u32::from(key.is_some())
-            },
-        ),
     }
 }
 
@@ -791,24 +715,37 @@ fn verify(
         .par_iter()
         .map(|&(a, b, similarity)| judge.pair(judge.own_signature(a), b, similarity))
         .collect();
-    let mut accepted: Vec<Candidate> = Vec::new();
-    let mut doubtful: Vec<(u32, u32, UnitLoc)> = Vec::new();
-    for (&(a, b, _), judgement) in local.iter().zip(judged) {
-        match judgement {
-            Judgement::Keep(similarity) => accepted.push((a, b, similarity)),
-            Judgement::Doubtful => doubtful.push((a, b, share.loc(a))),
-            Judgement::Drop => {}
+    // Keeps the pairs judged by their known similarity and settles the
+    // doubtful ones by exact Jaccard; `pair(i)` and `loc(i)` say what the i-th
+    // judged pair is and where its `a` unit is.
+    let settle = |judged: Vec<Judgement>,
+                  pair: &dyn Fn(usize) -> (u32, u32),
+                  loc: &dyn Fn(usize) -> UnitLoc|
+     -> Result<Vec<Candidate>> {
+        let mut kept: Vec<Candidate> = Vec::new();
+        let mut doubtful: Vec<(u32, u32, UnitLoc)> = Vec::new();
+        for (i, judgement) in judged.into_iter().enumerate() {
+            let (a, b) = pair(i);
+            match judgement {
+                Judgement::Keep(similarity) => kept.push((a, b, similarity)),
+                Judgement::Doubtful => doubtful.push((a, b, loc(i))),
+                Judgement::Drop => {}
+            }
         }
-    }
+        kept.extend(verify_exact(
+            corpus,
+            share,
+            shingler,
+            &doubtful,
+            config.threshold,
+            texts_budget,
+        )?);
+        Ok(kept)
+    };
+    let mut accepted = settle(judged, &|i| (local[i].0, local[i].1), &|i| {
+        share.loc(local[i].0)
+    })?;
     drop(local);
-    accepted.extend(verify_exact(
-        corpus,
-        share,
-        shingler,
-        &doubtful,
-        config.threshold,
-        texts_budget,
-    )?);
 
     // Pairs with another worker's `b`, in rounds.
     let attached_bytes = (k * compact::BYTES_PER_VALUE + 128) as u64;
@@ -842,23 +779,9 @@ fn verify(
             .par_iter()
             .map(|p| judge.pair(&p.signature, p.b, p.similarity))
             .collect();
-        let mut kept: Vec<Candidate> = Vec::new();
-        let mut doubtful: Vec<(u32, u32, UnitLoc)> = Vec::new();
-        for (p, judgement) in foreign.iter().zip(judged) {
-            match judgement {
-                Judgement::Keep(similarity) => kept.push((p.a, p.b, similarity)),
-                Judgement::Doubtful => doubtful.push((p.a, p.b, p.loc.clone())),
-                Judgement::Drop => {}
-            }
-        }
-        kept.extend(verify_exact(
-            corpus,
-            share,
-            shingler,
-            &doubtful,
-            config.threshold,
-            texts_budget,
-        )?);
+        let mut kept = settle(judged, &|i| (foreign[i].a, foreign[i].b), &|i| {
+            foreign[i].loc.clone()
+        })?;
         kept.sort_unstable_by_key(|&(a, b, _)| (a, b));
         // Names of the other workers' units that kept edges mention.
         for p in &foreign {

@@ -42,8 +42,7 @@ use crate::cluster::UnionFind;
 use crate::corpus::{Corpus, RecordMeta, CHUNK_BYTES};
 use crate::error::{Error, Result};
 use crate::index::{IndexedUnit, SignatureIndex};
-use crate::minhash::{compact, optimal_params, LshParams, Signer};
-use crate::text::shingle::Scratch;
+use crate::minhash::{compact, optimal_params, LshParams};
 use crate::text::Shingler;
 use crate::work::WorkDir;
 use resume::{checkpointed, Pairs};
@@ -241,48 +240,15 @@ pub fn run_with(
         timings: Vec::new(),
         clock: Instant::now(),
     };
-    let plan = SketchPlan {
-        corpus,
-        chunks: &chunks,
-        shards: &shards,
-        split: UnitSplit {
-            kind: config.unit,
-            para_sep: config.para_sep,
-            min_para_chars: config.min_para_chars,
-        },
-        skip_invalid: config.skip_invalid,
-        words_per_unit: match config.algo {
-            Algo::Minhash => config.num_perm,
-            Algo::Simhash | Algo::Exact => 1,
-        },
-        first_line: 1,
-    };
+    let plan = SketchPlan::new(corpus, &chunks, &shards, config, 1);
+    let sketched =
+        sketch::sketch_units(&plan, &work, &mut run.resumed, progress, config, &shingler)?;
+    run.lap("read+sketch");
     let budget = options.memory_budget.max(1);
     let (sketched, found, lsh, signatures) = match config.algo {
         Algo::Minhash => {
-            let hasher = Signer::new(config.minhash_variant, config.num_perm, config.seed);
             let k = config.num_perm;
-            let sketched = sketch::sketch_shards(
-                &plan,
-                &work,
-                &mut run.resumed,
-                progress,
-                || (Scratch::default(), Vec::new(), vec![0u32; k]),
-                |(scratch, shingles, signature): &mut (Scratch, Vec<u64>, Vec<u32>),
-                 text,
-                 out: &mut Vec<u16>| {
-                    shingler.shingles_into(text, scratch, shingles);
-                    hasher.sign_into(shingles, signature);
-                    out.extend(signature.iter().map(|&v| compact::digest(v)));
-                    count(shingles.len())
-                },
-            )?;
-            run.lap("read+sketch");
-            let params = match (config.bands, config.rows) {
-                (Some(bands), Some(rows)) => LshParams { bands, rows },
-                _ => optimal_params(config.threshold, k, LSH_FP_WEIGHT, LSH_FN_WEIGHT)
-                    .map_err(|e| Error::Config(e.to_string()))?,
-            };
+            let params = lsh_params(config)?;
             let prior: &[u8] = index.map_or(&[], |index| &index.signatures);
             let signatures = Signatures::new(prior, &sketched.shards, k * compact::BYTES_PER_VALUE);
             let found = minhash_stages(
@@ -310,19 +276,6 @@ pub fn run_with(
             (sketched, found, Some(params), kept)
         }
         Algo::Simhash => {
-            let sketched = sketch::sketch_shards(
-                &plan,
-                &work,
-                &mut run.resumed,
-                progress,
-                || (Scratch::default(), Vec::new()),
-                |(scratch, shingles): &mut (Scratch, Vec<u64>), text, out: &mut Vec<u64>| {
-                    shingler.shingles_into(text, scratch, shingles);
-                    out.push(crate::simhash::fingerprint64(shingles));
-                    count(shingles.len())
-                },
-            )?;
-            run.lap("read+sketch");
             let found = checkpointed(&work, "hamming", &mut run.resumed, || {
                 progress.stage("hamming search", None);
                 let fingerprints: Vec<u64> = sketched.all_words();
@@ -361,19 +314,6 @@ pub fn run_with(
             (sketched, found, None, Vec::new())
         }
         Algo::Exact => {
-            let sketched = sketch::sketch_shards(
-                &plan,
-                &work,
-                &mut run.resumed,
-                progress,
-                Scratch::default,
-                |scratch: &mut Scratch, text, out: &mut Vec<u128>| {
-                    let key = crate::exact::text_key(shingler.normalize(text, scratch));
-                    out.push(key.unwrap_or(0));
-                    u32::from(key.is_some())
-                },
-            )?;
-            run.lap("read+sketch");
             let words: Vec<u128> = sketched.all_words();
             let keys: Vec<Option<u128>> = words
                 .iter()
@@ -465,6 +405,21 @@ impl Run {
             memory: crate::memory::take_stage_peaks(),
         });
         self.clock = Instant::now();
+    }
+}
+
+/// The LSH bands and rows of a MinHash run: those given, or the choice from
+/// the threshold.
+pub fn lsh_params(config: &DedupConfig) -> Result<LshParams> {
+    match (config.bands, config.rows) {
+        (Some(bands), Some(rows)) => Ok(LshParams { bands, rows }),
+        _ => optimal_params(
+            config.threshold,
+            config.num_perm,
+            LSH_FP_WEIGHT,
+            LSH_FN_WEIGHT,
+        )
+        .map_err(|e| Error::Config(e.to_string())),
     }
 }
 
@@ -627,10 +582,6 @@ fn labels_against_index(
         matches.push((root < shift).then_some(root));
     }
     (labels, matches)
-}
-
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Union-find over the edges; each unit's label is the first unit of its cluster.

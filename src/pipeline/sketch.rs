@@ -11,9 +11,12 @@ use std::ops::Range;
 use super::resume::{load_usable, Resumed};
 use super::scan::{self, InvalidRecords, Scanned, UnitMeta, UnitSplit};
 use super::shard::{self, SketchWord};
-use super::{Progress, Total};
+use super::{Algo, DedupConfig, Progress, Total};
 use crate::corpus::{Chunk, Corpus, RecordMeta};
 use crate::error::{Error, Result};
+use crate::minhash::{compact, Signer};
+use crate::text::shingle::Scratch;
+use crate::text::Shingler;
 use crate::work::{Checkpoint, Kind, WorkDir};
 
 /// One shard's sketch words, left in its mapped checkpoint.
@@ -85,6 +88,93 @@ pub struct SketchPlan<'a> {
     /// start its file (1 for a whole run; a distributed worker's share may start
     /// mid-file).
     pub first_line: u64,
+}
+
+impl<'a> SketchPlan<'a> {
+    /// The plan for sketching `shards` of `corpus` as `config` says; the first
+    /// shard's first chunk starts at line `first_line` unless it starts its file.
+    pub fn new(
+        corpus: &'a Corpus,
+        chunks: &'a [Chunk],
+        shards: &'a [Range<usize>],
+        config: &DedupConfig,
+        first_line: u64,
+    ) -> Self {
+        SketchPlan {
+            corpus,
+            chunks,
+            shards,
+            split: UnitSplit {
+                kind: config.unit,
+                para_sep: config.para_sep,
+                min_para_chars: config.min_para_chars,
+            },
+            skip_invalid: config.skip_invalid,
+            words_per_unit: match config.algo {
+                Algo::Minhash => config.num_perm,
+                Algo::Simhash | Algo::Exact => 1,
+            },
+            first_line,
+        }
+    }
+}
+
+/// Runs the sketch stage with the sketch `config` asks for: compact MinHash
+/// signatures, SimHash fingerprints or exact text keys, per unit.
+pub fn sketch_units(
+    plan: &SketchPlan<'_>,
+    work: &WorkDir,
+    resumed: &mut Resumed,
+    progress: &dyn Progress,
+    config: &DedupConfig,
+    shingler: &Shingler,
+) -> Result<Sketched> {
+    let features = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    match config.algo {
+        Algo::Minhash => {
+            let hasher = Signer::new(config.minhash_variant, config.num_perm, config.seed);
+            let k = config.num_perm;
+            sketch_shards(
+                plan,
+                work,
+                resumed,
+                progress,
+                || (Scratch::default(), Vec::new(), vec![0u32; k]),
+                |(scratch, shingles, signature): &mut (Scratch, Vec<u64>, Vec<u32>),
+                 text,
+                 out: &mut Vec<u16>| {
+                    shingler.shingles_into(text, scratch, shingles);
+                    hasher.sign_into(shingles, signature);
+                    out.extend(signature.iter().map(|&v| compact::digest(v)));
+                    features(shingles.len())
+                },
+            )
+        }
+        Algo::Simhash => sketch_shards(
+            plan,
+            work,
+            resumed,
+            progress,
+            || (Scratch::default(), Vec::new()),
+            |(scratch, shingles): &mut (Scratch, Vec<u64>), text, out: &mut Vec<u64>| {
+                shingler.shingles_into(text, scratch, shingles);
+                out.push(crate::simhash::fingerprint64(shingles));
+                features(shingles.len())
+            },
+        ),
+        Algo::Exact => sketch_shards(
+            plan,
+            work,
+            resumed,
+            progress,
+            Scratch::default,
+            |scratch: &mut Scratch, text, out: &mut Vec<u128>| {
+                let key = crate::exact::text_key(shingler.normalize(text, scratch));
+                out.push(key.unwrap_or(0));
+                u32::from(key.is_some())
+            },
+        ),
+    }
 }
 
 /// Runs the sketch stage: every shard is taken from its checkpoint in `work` or
