@@ -103,10 +103,9 @@ impl WireSize for Attached {
     }
 }
 
-/// A shuffle of per-worker numbers, summed.
 impl WireSize for Counts {
     fn wire_size(&self) -> usize {
-        8 * 8
+        8 * 14
             + self
                 .invalid_examples
                 .iter()
