@@ -452,3 +452,32 @@ fn a_bad_hostfile_is_refused_before_connecting() {
         .failure()
         .stderr(predicates::str::contains("--process 2 is out of range"));
 }
+
+#[test]
+fn skipped_records_are_counted_and_named_as_in_one_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("skip.jsonl");
+    let text = std::fs::read_to_string(dataset("article")).expect("dataset");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[100] = "{\"id\": 5, \"text\": broken";
+    let last = lines.len() - 20;
+    lines[last] = "not json at all";
+    std::fs::write(&input, lines.join("\n") + "\n").expect("write");
+    let alone = dir.path().join("single");
+    single(&input, &alone, &["--skip-invalid"]);
+    let spread = dir.path().join("distributed");
+    for output in cluster(&input, &spread, 3, &["--skip-invalid"]) {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(
+        joined_parts(&spread, "clusters"),
+        std::fs::read(alone.join("clusters.jsonl")).expect("clusters")
+    );
+    let expected = &report(&alone)["invalid_records"];
+    assert_eq!(expected["count"], 2);
+    assert_eq!(&report(&spread)["invalid_records"], expected);
+}
