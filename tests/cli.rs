@@ -471,8 +471,15 @@ fn against_an_index_finds_what_one_combined_run_finds() {
     let index = dir.path().join("a.ndx");
     let index_arg = index.to_str().expect("utf-8 path");
     run(&["--save-index", index_arg], &a, "out-a");
-    let against = run(&["--against", index_arg], &b, "out-b");
-    let combined = run(&[], &ab, "out-ab");
+    // Connected components keep the first unit of each cluster, so an indexed
+    // corpus is exactly the first half of one combined run.
+    let components = ["--cluster", "components"];
+    let against = run(
+        &[&components[..], &["--against", index_arg]].concat(),
+        &b,
+        "out-b",
+    );
+    let combined = run(&components, &ab, "out-ab");
 
     let duplicates = |rows: &[Value]| -> Vec<String> {
         rows.iter()
@@ -492,6 +499,15 @@ fn against_an_index_finds_what_one_combined_run_finds() {
         .filter(|r| r.get("indexed_match").is_some())
         .count();
     assert!(matched > 0, "some units match indexed ones");
+    // Star clusters (the default) keep indexed units and verify every removed
+    // unit against a kept one: a refinement of the components, so they remove
+    // at most as many units, and each removed unit names what it duplicates.
+    let star = run(&["--against", index_arg], &b, "out-b-star");
+    assert!(duplicates(&star).len() <= want.len());
+    assert!(star
+        .iter()
+        .filter(|r| r["duplicate"] == true)
+        .all(|r| r.get("indexed_match").is_some() || r.get("kept").is_some()));
 
     // The same through `index build` and `index add`, which also grows the index.
     let grown = dir.path().join("grown.ndx");
@@ -515,7 +531,7 @@ fn against_an_index_finds_what_one_combined_run_finds() {
             .success();
     }
     let added = read_jsonl(&dir.path().join("out-add/clusters.jsonl"));
-    assert_eq!(duplicates(&added), want);
+    assert_eq!(duplicates(&added), duplicates(&star));
     let index = neardedup::index::SignatureIndex::read(&grown).expect("index reads back");
     assert_eq!(
         index.len(),

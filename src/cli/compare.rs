@@ -58,6 +58,11 @@ pub struct CompareArgs {
     #[arg(long, default_value = "exact")]
     verify: String,
 
+    /// Clustering rules (`star`: each duplicate verified against its kept unit;
+    /// `components`: connected components of the verified edges).
+    #[arg(long, default_value = "star")]
+    cluster: String,
+
     /// Compare whole records or their paragraphs (must match the truth).
     #[arg(long, default_value = "article", value_parser = ["article", "paragraph"])]
     unit: String,
@@ -101,6 +106,7 @@ impl CompareArgs {
             tokenizers: parse_list("tokenizer", &self.tokenizer)?,
             hammings: parse_list("hamming", &self.hamming)?,
             verifies: parse_list("verify", &self.verify)?,
+            clusters: parse_list("cluster", &self.cluster)?,
         };
         let base = DedupConfig {
             unit: self.unit.parse::<UnitKind>().map_err(anyhow::Error::msg)?,

@@ -94,6 +94,12 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = pipeline::config::DEFAULT_HAMMING)]
     hamming: u32,
 
+    /// `star`: a unit is removed only when it is verified against the unit kept
+    /// for its cluster (no chaining); `components`: connected components of the
+    /// verified edges (transitive, chains look-alikes together).
+    #[arg(long, default_value = "star", value_parser = ["star", "components"])]
+    cluster: String,
+
     /// JSONL field holding the text.
     #[arg(long, default_value = "text")]
     text_field: String,
@@ -229,6 +235,7 @@ impl DedupArgs {
             rows: self.rows,
             verify: self.verify.parse::<Verify>().map_err(parse_err)?,
             hamming: self.hamming,
+            cluster: self.cluster.parse().map_err(parse_err)?,
             skip_invalid: self.skip_invalid,
         };
         config.validate()?;

@@ -1,9 +1,58 @@
-//! Grouping of units into clusters from pairwise "is near-duplicate" edges.
+//! Grouping of units into clusters from verified "is near-duplicate" edges.
 //!
-//! [`UnionFind`] merges indices edge by edge and labels every index with the
-//! smallest index of its cluster, so labels are deterministic and the label
-//! is the first unit of the cluster in input order.
+//! Two rules, one per [`ClusterMode`]:
+//! - [`star_labels`] (the default): a unit joins a cluster only through a verified
+//!   edge to the cluster's kept unit, so clusters cannot chain look-alikes together;
+//! - [`component_labels`]: connected components by [`UnionFind`], the classic
+//!   transitive closure.
+//!
+//! Both label every unit with the unit its cluster keeps (for star clusters the
+//! most connected unit, for components the first in input order), so labels are
+//! deterministic.
 
+mod star;
 mod union_find;
 
+pub use star::{component_labels, similarity_to_labels, star_joins, star_labels, Join};
 pub use union_find::UnionFind;
+
+/// How verified edges become clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterMode {
+    /// Each duplicate is verified against its cluster's kept unit (no chaining).
+    #[default]
+    Star,
+    /// Connected components of the verified edges (transitive closure).
+    Components,
+}
+
+impl ClusterMode {
+    /// Each of `units` units' label (the kept unit of its cluster) and its
+    /// similarity to that unit where a verified edge gives it, under this rule.
+    /// Units below `preferred_below` (indexed ones) are kept before any other.
+    pub fn labels(
+        self,
+        units: usize,
+        edges: &[(u32, u32, f32)],
+        preferred_below: u32,
+    ) -> (Vec<u32>, Vec<Option<f32>>) {
+        match self {
+            ClusterMode::Star => star_labels(units, edges, preferred_below),
+            ClusterMode::Components => component_labels(units, edges),
+        }
+    }
+}
+
+impl std::str::FromStr for ClusterMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "star" => Ok(ClusterMode::Star),
+            "components" => Ok(ClusterMode::Components),
+            other => Err(format!(
+                "unknown clustering {other:?} (expected star or components)"
+            )),
+        }
+    }
+}

@@ -9,7 +9,7 @@
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
-use crate::pipeline::{Algo, DedupConfig, Verify};
+use crate::pipeline::{Algo, ClusterMode, DedupConfig, Verify};
 use crate::text::Tokenizer;
 
 /// The value lists of a comparison grid.
@@ -29,6 +29,8 @@ pub struct Grid {
     pub hammings: Vec<u32>,
     /// Candidate verification modes (MinHash; SimHash reads only `exact`).
     pub verifies: Vec<Verify>,
+    /// Clustering rules; every run of the other settings is made once per rule.
+    pub clusters: Vec<ClusterMode>,
 }
 
 /// Parses a comma-separated list (`"0.5,0.7"`); `flag` names the option in errors.
@@ -64,6 +66,7 @@ impl Grid {
             ("tokenizer", self.tokenizers.is_empty()),
             ("hamming", self.hammings.is_empty()),
             ("verify", self.verifies.is_empty()),
+            ("cluster", self.clusters.is_empty()),
         ] {
             if empty {
                 return Err(Error::Config(format!("--{flag}: no values")));
@@ -131,6 +134,15 @@ impl Grid {
                 }
             }
         }
+        let out: Vec<DedupConfig> = out
+            .into_iter()
+            .flat_map(|c| {
+                self.clusters.iter().map(move |&cluster| DedupConfig {
+                    cluster,
+                    ..c.clone()
+                })
+            })
+            .collect();
         for c in &out {
             c.validate()?;
         }
@@ -145,8 +157,17 @@ impl Grid {
     }
 }
 
-/// A short label of a run's settings, e.g. `t=0.5 k=128 word-3 verify=exact`.
+/// A short label of a run's settings, e.g. `t=0.5 k=128 word-3 verify=exact`;
+/// runs clustered by connected components end in ` components`.
 pub fn describe(config: &DedupConfig) -> String {
+    let settings = describe_sketch(config);
+    match config.cluster {
+        ClusterMode::Star => settings,
+        ClusterMode::Components => format!("{settings} components"),
+    }
+}
+
+fn describe_sketch(config: &DedupConfig) -> String {
     let shingle = format!(
         "{}-{}",
         tokenizer_name(config.shingle.tokenizer),
@@ -221,6 +242,7 @@ mod tests {
             tokenizers: parse_list("tokenizer", "word,char").unwrap(),
             hammings: parse_list("hamming", "3,6,10").unwrap(),
             verifies: parse_list("verify", "signature").unwrap(),
+            clusters: parse_list("cluster", "star").unwrap(),
         }
     }
 

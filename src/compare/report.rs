@@ -91,7 +91,8 @@ pub fn markdown(summary: &Summary) -> String {
     }
     out.push_str(
         "\n- **P, R, F1**: pair precision, recall and F1 over all pairs of units placed \
-         together (clusters are connected components of verified edges); **ARI**: \
+         together (star clusters around kept units, or connected components of the \
+         verified edges for runs marked `components`); **ARI**: \
          adjusted Rand index.\n\
          - **R J0.5–0.7**, **R J≥0.9**: share of the truth's (original, derived) pairs, \
          by their true word-5-gram Jaccard, whose two units share a predicted cluster.\n\

@@ -48,7 +48,8 @@ fixed_wire_size!(
     (u64, u32),
     (u64, u64),
     (u32, u64, u32),
-    (u32, u32, f32)
+    (u32, u32, f32),
+    (u32, u32, u32, f32)
 );
 
 /// One worker's side of the run's communication.

@@ -13,9 +13,110 @@
 
 use std::collections::HashMap;
 
-use super::collective::Exchange;
+use serde::{Deserialize, Serialize};
+
+use super::collective::{Exchange, WireSize};
 use super::worker::Owners;
-use crate::cluster::UnionFind;
+use crate::cluster::{star_joins, UnionFind};
+use crate::error::{Error, Result};
+use crate::index::IndexedUnit;
+use crate::pipeline::Edge;
+
+/// A star join on its way from the component's owner, through the owner of the
+/// centre (which names it), to the owner of the member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct NamedJoin {
+    member: u32,
+    centre: u32,
+    similarity: f32,
+    /// The centre's id as JSON text, and its paragraph (filled in by its owner).
+    centre_id: String,
+    centre_para: Option<u32>,
+}
+
+impl WireSize for NamedJoin {
+    fn wire_size(&self) -> usize {
+        12 + 8 + self.centre_id.len() + 5
+    }
+}
+
+/// This worker's units' star-cluster labels and similarity to their kept unit,
+/// and the names of the other workers' kept units among them.
+pub(super) type StarLabels = (Vec<u32>, Vec<Option<f32>>, HashMap<u32, IndexedUnit>);
+
+/// Star clusters ([`crate::cluster::star_joins`]) of the verified edges across
+/// workers. Star clustering needs whole components, so each edge goes to the
+/// owner of its component's label (found by [`labels`]), which clusters the
+/// components it owns exactly as a single process does; each join then goes to
+/// the owner of its centre, which names the centre, and on to the owner of the
+/// unit that joins. `edges` are the edges whose `b` this worker owns;
+/// `component` is the component label of each of this worker's units, numbered
+/// from `first_unit`; `name` gives one of this worker's units' id and paragraph.
+pub(super) fn star_labels(
+    ex: &mut Exchange<'_>,
+    edges: &[Edge],
+    component: &[u32],
+    owners: &Owners,
+    first_unit: u32,
+    name: &dyn Fn(u32) -> IndexedUnit,
+) -> Result<StarLabels> {
+    let routed: Vec<(u32, u32, u32, f32)> = edges
+        .iter()
+        .map(|e| {
+            (
+                component[(e.b - first_unit) as usize],
+                e.a,
+                e.b,
+                e.similarity,
+            )
+        })
+        .collect();
+    let route = owners.clone();
+    let held = ex.shuffle(routed, move |&(label, ..): &(u32, u32, u32, f32)| {
+        route.of(label)
+    });
+    let held: Vec<(u32, u32, f32)> = held.into_iter().map(|(_, a, b, s)| (a, b, s)).collect();
+    let joins: Vec<NamedJoin> = star_joins(&held, 0)
+        .into_iter()
+        .map(|join| NamedJoin {
+            member: join.member,
+            centre: join.centre,
+            similarity: join.similarity,
+            centre_id: String::new(),
+            centre_para: None,
+        })
+        .collect();
+    let route = owners.clone();
+    let mut at_centre = ex.shuffle(joins, move |j: &NamedJoin| route.of(j.centre));
+    for join in &mut at_centre {
+        let unit = name(join.centre);
+        join.centre_id = unit.id.to_string();
+        join.centre_para = unit.para;
+    }
+    let route = owners.clone();
+    let mine = ex.shuffle(at_centre, move |j: &NamedJoin| route.of(j.member));
+    let units = component.len() as u32;
+    let mut labels: Vec<u32> = (first_unit..first_unit + units).collect();
+    let mut similarity = vec![None; component.len()];
+    let mut named = HashMap::new();
+    for join in mine {
+        labels[(join.member - first_unit) as usize] = join.centre;
+        similarity[(join.member - first_unit) as usize] = Some(join.similarity);
+        if !(first_unit..first_unit + units).contains(&join.centre) {
+            let id = serde_json::from_str(&join.centre_id).map_err(|e| {
+                Error::Distributed(format!("a unit id did not survive the exchange: {e}"))
+            })?;
+            named.insert(
+                join.centre,
+                IndexedUnit {
+                    id,
+                    para: join.centre_para,
+                },
+            );
+        }
+    }
+    Ok((labels, similarity, named))
+}
 
 /// Run-wide cluster labels of this worker's `units` units (numbered from
 /// `first_unit`), given the edges this worker holds (any units), and the

@@ -203,6 +203,7 @@ pub(super) fn write(
         records: Vec::new(),
         units: Vec::new(),
         labels: Vec::new(),
+        kept_similarity: Vec::new(),
         first_unit: 0,
         edges: Vec::new(),
         foreign_units: Default::default(),

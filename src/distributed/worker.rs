@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use super::collective::{Exchange, WireSize};
 use super::{components, parts, Job};
+use crate::cluster::{similarity_to_labels, ClusterMode};
 use crate::corpus::{Chunk, Corpus, RecordMeta, CHUNK_BYTES};
 use crate::error::{Error, Result};
 use crate::index::IndexedUnit;
 use crate::minhash::{compact, LshParams};
 use crate::pipeline::scan::{InvalidRecords, UnitMeta};
 use crate::pipeline::sketch::{self, Signatures, SketchPlan, Sketched};
-use crate::pipeline::verify::{self, UnitTexts};
+use crate::pipeline::verify::{self, Judgement, UnitTexts};
 use crate::pipeline::{shard, Algo, DedupConfig, Edge, NoProgress, Resumed, StageTiming, Verify};
 use crate::text::Shingler;
 use crate::work::WorkDir;
@@ -249,11 +250,11 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
     clock.lap("candidates", ex);
 
     let verified = verify(ex, corpus, &share, config, &shingler, candidates, budget);
-    let (edges, foreign) = ex.agree("verify", verified)?;
+    let (edges, mut foreign) = ex.agree("verify", verified)?;
     clock.lap("verify", ex);
 
     let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
-    let (labels, rounds) = components::labels(
+    let (component, rounds) = components::labels(
         ex,
         &pairs,
         &share.owners,
@@ -261,6 +262,36 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
         share.sketched.units.len(),
     );
     clock.label_rounds = rounds;
+    let (labels, kept_similarity) = match config.cluster {
+        ClusterMode::Star => {
+            let name = |unit: u32| {
+                let meta = &share.sketched.units[share.local(unit)];
+                IndexedUnit {
+                    id: share.sketched.records[meta.record as usize].id.clone(),
+                    para: meta.para,
+                }
+            };
+            let starred = components::star_labels(
+                ex,
+                &edges,
+                &component,
+                &share.owners,
+                share.first_unit,
+                &name,
+            );
+            let (labels, similarity, named) = ex.agree("cluster", starred)?;
+            foreign.extend(named);
+            (labels, similarity)
+        }
+        ClusterMode::Components => {
+            let similarity = similarity_to_labels(
+                &component,
+                share.first_unit,
+                edges.iter().map(|e| (e.a, e.b, e.similarity)),
+            );
+            (component, similarity)
+        }
+    };
     clock.lap("cluster", ex);
 
     let mut counts = Counts {
@@ -290,6 +321,7 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
         records,
         units,
         labels,
+        kept_similarity,
         first_unit,
         edges,
         foreign_units: foreign,
@@ -834,36 +866,13 @@ impl Judge<'_> {
         match config.algo {
             Algo::Minhash => {
                 let own = self.own_signature(b);
-                // Judged after rounding to f32, exactly as a single process does.
-                let estimate = f64::from(compact::estimate(signature_a, own) as f32);
-                match config.verify {
-                    Verify::None => Judgement::Keep(estimate as f32),
-                    Verify::Signature if estimate >= threshold => Judgement::Keep(estimate as f32),
-                    Verify::Signature => Judgement::Drop,
-                    Verify::Exact => {
-                        let (floor, ceiling) =
-                            verify::settled_by_estimate(threshold, config.num_perm);
-                        if estimate >= ceiling {
-                            Judgement::Keep(estimate as f32)
-                        } else if estimate >= floor {
-                            Judgement::Doubtful
-                        } else {
-                            Judgement::Drop
-                        }
-                    }
-                }
+                let estimate = compact::estimate(signature_a, own) as f32;
+                verify::judge_estimate(config.verify, threshold, config.num_perm, estimate)
             }
             Algo::Simhash if config.verify == Verify::Exact => Judgement::Doubtful,
             Algo::Simhash | Algo::Exact => Judgement::Keep(similarity),
         }
     }
-}
-
-/// What a pair's known similarity says.
-enum Judgement {
-    Keep(f32),
-    Doubtful,
-    Drop,
 }
 
 /// Exact Jaccard of the `doubtful` pairs `(a, b, where a is)`: `a` units are

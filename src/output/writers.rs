@@ -30,28 +30,30 @@ struct UnitRef<'a> {
 
 /// How output files name unit `unit` (a run-wide number).
 fn unit_ref(outcome: &DedupOutcome, unit: u32) -> UnitRef<'_> {
+    known_unit_ref(outcome, unit).expect("every unit an edge names is local or listed as foreign")
+}
+
+/// How output files name unit `unit`, if this outcome knows it: its own units,
+/// and the other workers' units that its edges name.
+fn known_unit_ref(outcome: &DedupOutcome, unit: u32) -> Option<UnitRef<'_>> {
     match unit
         .checked_sub(outcome.first_unit)
         .and_then(|local| outcome.units.get(local as usize))
     {
-        Some(meta) => UnitRef {
+        Some(meta) => Some(UnitRef {
             id: &outcome.records[meta.record as usize].id,
             para: meta.para,
-        },
-        None => {
-            let foreign = outcome
-                .foreign_units
-                .get(&unit)
-                .expect("every unit an edge names is local or listed as foreign");
-            UnitRef {
-                id: &foreign.id,
-                para: foreign.para,
-            }
-        }
+        }),
+        None => outcome.foreign_units.get(&unit).map(|foreign| UnitRef {
+            id: &foreign.id,
+            para: foreign.para,
+        }),
     }
 }
 
-/// Writes `clusters.jsonl`.
+/// Writes `clusters.jsonl`: per unit its cluster and whether it is removed; a
+/// removed unit also names the unit kept in its place (`kept`) and its
+/// similarity to it where a verified edge gives it.
 pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
     #[derive(Serialize)]
     struct Line<'a> {
@@ -60,16 +62,31 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
         cluster: u32,
         duplicate: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
+        kept: Option<UnitRef<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        similarity: Option<f32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         indexed_match: Option<&'a IndexedUnit>,
     }
     let path = Path::new("clusters.jsonl");
     for (unit, &label) in outcome.labels.iter().enumerate() {
         let indexed_match = outcome.index_matches.get(unit).and_then(Option::as_ref);
+        let similarity = outcome.kept_similarity.get(unit).copied().flatten();
         let unit = unit as u32;
+        let run_wide = outcome.first_unit + unit;
+        // A duplicate of indexed text is named by `indexed_match`; any other
+        // duplicate by the unit its cluster keeps, which is its label (always
+        // known with star clusters; in a distributed run with components, only
+        // when a verified edge joins the two).
+        let kept = (indexed_match.is_none() && label != run_wide)
+            .then(|| known_unit_ref(outcome, label))
+            .flatten();
         let line = Line {
-            unit: unit_ref(outcome, outcome.first_unit + unit),
+            unit: unit_ref(outcome, run_wide),
             cluster: label,
             duplicate: !outcome.is_kept(unit),
+            kept,
+            similarity: similarity.filter(|_| !outcome.is_kept(unit)),
             indexed_match,
         };
         serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io(path, e.into()))?;

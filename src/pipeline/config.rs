@@ -3,6 +3,7 @@
 //! The CLI (or any library user) fills a [`DedupConfig`]; [`DedupConfig::validate`]
 //! rejects combinations that cannot work before any input is read.
 
+pub use crate::cluster::ClusterMode;
 use crate::corpus::ParaSep;
 use crate::error::{Error, Result};
 use crate::minhash::Variant;
@@ -127,6 +128,8 @@ pub struct DedupConfig {
     pub verify: Verify,
     /// SimHash: largest Hamming distance (of 64 bits) counted as a duplicate.
     pub hamming: u32,
+    /// How verified edges become clusters.
+    pub cluster: ClusterMode,
     /// Skip (and count) records that cannot be read instead of failing.
     pub skip_invalid: bool,
 }
@@ -150,6 +153,7 @@ impl Default for DedupConfig {
             rows: None,
             verify: Verify::Exact,
             hamming: DEFAULT_HAMMING,
+            cluster: ClusterMode::Star,
             skip_invalid: false,
         }
     }

@@ -33,12 +33,11 @@ use std::time::Instant;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
-pub use config::{Algo, DedupConfig, UnitKind, Verify};
+pub use config::{Algo, ClusterMode, DedupConfig, UnitKind, Verify};
 pub use progress::{NoProgress, Progress, Total};
 pub use resume::Resumed;
 pub use scan::{InvalidRecords, UnitMeta, UnitSplit};
 
-use crate::cluster::UnionFind;
 use crate::corpus::{Corpus, RecordMeta, CHUNK_BYTES};
 use crate::error::{Error, Result};
 use crate::index::{IndexedUnit, SignatureIndex};
@@ -115,6 +114,10 @@ pub struct DedupOutcome {
     /// For each unit, the number of the first unit of its cluster (in the whole
     /// run: see [`Self::first_unit`]).
     pub labels: Vec<u32>,
+    /// For each unit that is not kept, its similarity to the kept unit of its
+    /// cluster where a verified edge gives it (always, with star clustering);
+    /// `None` for kept units.
+    pub kept_similarity: Vec<Option<f32>>,
     /// The run-wide number of `units[0]`: 0, except for one worker's share of a
     /// distributed run ([`crate::distributed`]), whose labels and edges use
     /// run-wide unit numbers.
@@ -345,10 +348,20 @@ pub fn run_with(
     progress.stage("cluster", None);
     let prior = index.map_or(0, SignatureIndex::len);
     let units_len = sketched.units.len();
-    let (labels, index_matches) = if prior == 0 {
-        (cluster_labels(units_len, &found.edges), Vec::new())
+    let (labels, kept_similarity, index_matches) = if prior == 0 {
+        let (labels, similarity) =
+            config
+                .cluster
+                .labels(units_len, &edge_triples(&found.edges, 0), 0);
+        (labels, similarity, Vec::new())
     } else {
-        labels_against_index(prior, units_len, &found.edges, &found.index_edges)
+        labels_against_index(
+            config.cluster,
+            prior,
+            units_len,
+            &found.edges,
+            &found.index_edges,
+        )
     };
     progress.finish_stage();
     run.lap("cluster");
@@ -372,6 +385,7 @@ pub fn run_with(
         records: sketched.records,
         units: sketched.units,
         labels,
+        kept_similarity,
         first_unit: 0,
         edges: found.edges,
         foreign_units: std::collections::HashMap::new(),
@@ -490,20 +504,23 @@ fn minhash_stages(
             .into_iter()
             .map(|(a, b)| (a - prior, b - prior))
             .collect();
-        let index_floor = if config.verify == Verify::None {
-            0.0
-        } else {
-            config.threshold
+        // Indexed units have no text: their pairs are settled by the estimate.
+        let index_verify = match config.verify {
+            Verify::None => Verify::None,
+            Verify::Signature | Verify::Exact => Verify::Signature,
         };
         let index_edges = with_index
             .par_iter()
             .filter_map(|&(a, b)| {
-                let estimate = compact::estimate(signatures.get(a), signatures.get(b));
-                (estimate >= index_floor).then_some(Edge {
-                    a,
-                    b: b - prior,
-                    similarity: estimate as f32,
-                })
+                let estimate = compact::estimate(signatures.get(a), signatures.get(b)) as f32;
+                match verify::judge_estimate(index_verify, config.threshold, k, estimate) {
+                    verify::Judgement::Keep(similarity) => Some(Edge {
+                        a,
+                        b: b - prior,
+                        similarity,
+                    }),
+                    verify::Judgement::Doubtful | verify::Judgement::Drop => None,
+                }
             })
             .collect();
         let edges =
@@ -555,42 +572,46 @@ fn run_fingerprint(
     Ok(h.digest())
 }
 
-/// Clusters new units together with indexed ones: returns each new unit's label
-/// (the first new unit of its cluster) and, for units whose cluster holds an
-/// indexed unit, the first such indexed unit.
+/// `(a, b, similarity)` of each edge, with `shift` added to both units.
+fn edge_triples(edges: &[Edge], shift: u32) -> Vec<(u32, u32, f32)> {
+    edges
+        .iter()
+        .map(|e| (e.a + shift, e.b + shift, e.similarity))
+        .collect()
+}
+
+/// Clusters new units together with indexed ones (numbered first, and kept
+/// before any new unit) under `mode`: returns each new unit's label (the kept
+/// unit of its cluster, or the first new unit of a cluster that keeps an indexed
+/// unit), its
+/// similarity to the kept unit of its cluster, and, for units whose cluster is
+/// kept as an indexed unit, that indexed unit.
 fn labels_against_index(
+    mode: crate::cluster::ClusterMode,
     prior: usize,
     units: usize,
     new_edges: &[Edge],
     index_edges: &[Edge],
-) -> (Vec<u32>, Vec<Option<u32>>) {
+) -> (Vec<u32>, Vec<Option<f32>>, Vec<Option<u32>>) {
     let shift = prior as u32;
-    let mut uf = UnionFind::new(prior + units);
-    for e in new_edges {
-        uf.union(e.a + shift, e.b + shift);
-    }
-    for e in index_edges {
-        uf.union(e.a, e.b + shift);
-    }
-    let roots = uf.labels();
-    let mut first_new: Vec<Option<u32>> = vec![None; prior + units];
+    let mut edges = edge_triples(new_edges, shift);
+    edges.extend(index_edges.iter().map(|e| (e.a, e.b + shift, e.similarity)));
+    let (roots, similarity) = mode.labels(prior + units, &edges, shift);
+    // A cluster kept as an indexed unit is labelled by its first new unit.
+    let mut first_new: Vec<Option<u32>> = vec![None; prior];
     let mut labels = Vec::with_capacity(units);
     let mut matches = Vec::with_capacity(units);
     for u in 0..units as u32 {
         let root = roots[(u + shift) as usize];
-        labels.push(*first_new[root as usize].get_or_insert(u));
-        matches.push((root < shift).then_some(root));
+        if root < shift {
+            labels.push(*first_new[root as usize].get_or_insert(u));
+            matches.push(Some(root));
+        } else {
+            labels.push(root - shift);
+            matches.push(None);
+        }
     }
-    (labels, matches)
-}
-
-/// Union-find over the edges; each unit's label is the first unit of its cluster.
-pub fn cluster_labels(units: usize, edges: &[Edge]) -> Vec<u32> {
-    let mut uf = UnionFind::new(units);
-    for e in edges {
-        uf.union(e.a, e.b);
-    }
-    uf.labels()
+    (labels, similarity[prior..].to_vec(), matches)
 }
 
 /// SimHash edges: identical fingerprints join their first unit, distinct

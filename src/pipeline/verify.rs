@@ -35,6 +35,41 @@ pub fn settled_by_estimate(threshold: f64, k: usize) -> (f64, f64) {
     (threshold - margin, threshold + margin)
 }
 
+/// What a pair's signature estimate says about it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Judgement {
+    /// A duplicate, with this similarity.
+    Keep(f32),
+    /// Too close to the threshold to tell: exact Jaccard decides.
+    Doubtful,
+    /// Not a duplicate.
+    Drop,
+}
+
+/// The one rule that judges a MinHash pair by its signature `estimate` (of `k`
+/// values) against `threshold`, as `verify` says: `None` keeps every candidate,
+/// `Signature` keeps estimates at or above the threshold, `Exact` keeps or drops
+/// the pairs the estimate settles ([`settled_by_estimate`]) and leaves the rest
+/// doubtful. Single-process, indexed and distributed runs all judge through it.
+pub fn judge_estimate(verify: Verify, threshold: f64, k: usize, estimate: f32) -> Judgement {
+    let value = f64::from(estimate);
+    match verify {
+        Verify::None => Judgement::Keep(estimate),
+        Verify::Signature if value >= threshold => Judgement::Keep(estimate),
+        Verify::Signature => Judgement::Drop,
+        Verify::Exact => {
+            let (floor, ceiling) = settled_by_estimate(threshold, k);
+            if value >= ceiling {
+                Judgement::Keep(estimate)
+            } else if value >= floor {
+                Judgement::Doubtful
+            } else {
+                Judgement::Drop
+            }
+        }
+    }
+}
+
 /// Where the text of the run's units is, for exact verification.
 pub struct UnitTexts<'a> {
     /// The input.
@@ -65,37 +100,21 @@ pub fn verify_minhash(
     let estimate = |a: u32, b: u32| {
         compact::estimate(signatures.get(a + offset), signatures.get(b + offset)) as f32
     };
-    let mut edges: Vec<(u32, u32, f32)> = match verify {
-        Verify::Signature | Verify::None => {
-            let floor = if verify == Verify::None {
-                0.0
-            } else {
-                threshold
-            };
-            let kept = pairs
-                .par_iter()
-                .map(|&(a, b)| (a, b, estimate(a, b)))
-                .filter(|&(_, _, est)| f64::from(est) >= floor)
-                .collect();
-            progress.advance(pairs.len() as u64);
-            kept
+    let judged: Vec<(u32, u32, Judgement)> = pairs
+        .par_iter()
+        .map(|&(a, b)| (a, b, judge_estimate(verify, threshold, k, estimate(a, b))))
+        .collect();
+    let mut edges: Vec<(u32, u32, f32)> = Vec::new();
+    let mut doubtful: Vec<(u32, u32)> = Vec::new();
+    for (a, b, judgement) in judged {
+        match judgement {
+            Judgement::Keep(similarity) => edges.push((a, b, similarity)),
+            Judgement::Doubtful => doubtful.push((a, b)),
+            Judgement::Drop => {}
         }
-        Verify::Exact => {
-            let (floor, ceiling) = settled_by_estimate(threshold, k);
-            let estimated: Vec<(u32, u32, f32)> = pairs
-                .par_iter()
-                .map(|&(a, b)| (a, b, estimate(a, b)))
-                .filter(|&(_, _, est)| f64::from(est) >= floor)
-                .collect();
-            let (mut accepted, doubtful): (Vec<_>, Vec<_>) = estimated
-                .into_iter()
-                .partition(|&(_, _, est)| f64::from(est) >= ceiling);
-            progress.advance((pairs.len() - doubtful.len()) as u64);
-            let doubtful: Vec<(u32, u32)> = doubtful.into_iter().map(|(a, b, _)| (a, b)).collect();
-            accepted.extend(verify_exact(texts, &doubtful, threshold, progress)?);
-            accepted
-        }
-    };
+    }
+    progress.advance((pairs.len() - doubtful.len()) as u64);
+    edges.extend(verify_exact(texts, &doubtful, threshold, progress)?);
     edges.sort_unstable_by_key(|&(a, b, _)| (a, b));
     progress.finish_stage();
     Ok(edges)
