@@ -155,6 +155,43 @@ fn review_of_a_jsonl_corpus_highlights_changed_words_in_several_bands() {
 }
 
 #[test]
+fn a_distributed_run_reviews_like_a_single_process_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = dataset("labelled/article/corpus.jsonl");
+    let single = dir.path().join("single");
+    let parts = dir.path().join("parts");
+    for (out, extra) in [
+        (&single, &[][..]),
+        (
+            &parts,
+            &["--processes", "1", "--process", "0", "--workers", "2"][..],
+        ),
+    ] {
+        neardedup()
+            .args(["dedup", "--id-field", "id", "--quiet"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .arg(&corpus)
+            .assert()
+            .success();
+        neardedup()
+            .arg("review")
+            .arg(out)
+            .args(["--sample", "3"])
+            .assert()
+            .success();
+    }
+    assert!(parts.join("clusters-00001-of-00002.jsonl").exists());
+    let page = |out: &Path| {
+        std::fs::read_to_string(out.join("review.html"))
+            .expect("page")
+            .replace(&out.display().to_string(), "RUN")
+    };
+    assert_eq!(page(&parts), page(&single));
+}
+
+#[test]
 fn kept_units_named_in_clusters_are_preferred_over_edges() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dedup_paragraphs(dir.path(), &dataset("korean-news-article.txt"));

@@ -5,9 +5,10 @@
 //! runs are words and each Han or kana character is one) and the runs of spaces
 //! and punctuation between them. Concatenating a side's tokens gives its text back
 //! byte for byte. The longest common subsequence of the two token lists is
-//! computed after the common prefix and suffix are set aside; every token outside
-//! it is marked as changed on its side. Whitespace between two changed words is
-//! marked with them, so an edit reads as one highlighted phrase.
+//! computed after the common prefix and suffix are set aside; every word or
+//! punctuation token outside it is marked as changed on its side. Whitespace is
+//! marked exactly when the tokens on both sides of it are, so an edit reads as one
+//! highlighted phrase.
 
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -142,18 +143,17 @@ fn common_subsequence(a: &[&str], b: &[&str]) -> (Vec<bool>, Vec<bool>) {
     (keep_a, keep_b)
 }
 
-/// Marks a non-word token as changed when the words on both sides of it are, so
-/// that "A B" replaced by "C D" shows as one phrase rather than two.
+/// Shows whitespace as changed exactly when the tokens on both sides of it are,
+/// so that "A B" replaced by "C D" reads as one phrase, and a changed word is
+/// not followed by a highlighted space that only the subsequence choice made
+/// "changed".
 fn join_changed_phrases(pieces: &mut [Piece<'_>]) {
-    for i in 1..pieces.len().saturating_sub(1) {
-        if !pieces[i].changed
-            && !is_word(pieces[i].text)
-            && pieces[i - 1].changed
-            && is_word(pieces[i - 1].text)
-            && pieces[i + 1].changed
-            && is_word(pieces[i + 1].text)
-        {
-            pieces[i].changed = true;
+    let changed: Vec<bool> = pieces.iter().map(|p| p.changed).collect();
+    for (i, piece) in pieces.iter_mut().enumerate() {
+        if piece.text.chars().all(char::is_whitespace) {
+            let before = i > 0 && changed[i - 1];
+            let after = i + 1 < changed.len() && changed[i + 1];
+            piece.changed = before && after;
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Reading a finished run's output folder back: `report.json`, `clusters.jsonl`
-//! and (when clusters do not name each duplicate's kept unit) `pairs.jsonl`; and
+//! and (when clusters do not name each duplicate's kept unit) `pairs.jsonl`, or a
+//! distributed run's parts of them; and
 //! the texts of chosen units from the run's inputs, cut exactly as the run cut
 //! them.
 //!
@@ -63,6 +64,16 @@ pub struct RunReport {
     /// How the inputs were read (absent in reports of older versions).
     #[serde(default)]
     pub corpus: Option<CorpusSection>,
+    /// Present for a distributed run, which writes its lines in parts.
+    #[serde(default)]
+    pub distributed: Option<DistributedSection>,
+}
+
+/// The `distributed` section of `report.json`, as far as the review reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DistributedSection {
+    /// For each worker, in order, the names of its parts: clusters, pairs, deduped.
+    pub parts: Vec<Vec<String>>,
 }
 
 /// The settings of the run the review needs.
@@ -180,7 +191,13 @@ pub struct Run {
 impl Run {
     /// Reads the output folder `dir` of a finished run.
     pub fn open(dir: &Path) -> Result<Run> {
-        let meta = fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
+        let meta = fs::metadata(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::in_file(
+                dir,
+                "no such folder: give the output folder of a `neardedup dedup --out` run",
+            ),
+            _ => Error::io(dir, e),
+        })?;
         if !meta.is_dir() {
             return Err(Error::in_file(
                 dir,
@@ -199,13 +216,13 @@ impl Run {
             Error::in_file(&report_path, format!("not a neardedup run report: {e}"))
         })?;
 
-        let clusters_path = dir.join("clusters.jsonl");
+        let (cluster_files, pair_files) = line_files(dir, &report)?;
         let mut units = Vec::new();
         let mut labels = Vec::new();
         let mut duplicate = Vec::new();
         let mut kept_pairs = Vec::new();
         let mut all_name_kept = true;
-        for_each_line(&clusters_path, |line_no, line: ClusterLine| {
+        for_each_line(&cluster_files, |path, line_no, line: ClusterLine| {
             match (&line.kept, line.similarity, line.duplicate) {
                 (Some(kept), Some(similarity), true) => kept_pairs.push(Pair {
                     left: kept.clone(),
@@ -216,11 +233,7 @@ impl Run {
                 _ => {}
             }
             if u32::try_from(units.len()).is_err() {
-                return Err(Error::at_line(
-                    &clusters_path,
-                    line_no,
-                    "more than 2^32 units",
-                ));
+                return Err(Error::at_line(path, line_no, "more than 2^32 units"));
             }
             units.push(line.unit);
             labels.push(line.cluster);
@@ -240,7 +253,7 @@ impl Run {
             (kept_pairs, PairSource::KeptUnit)
         } else {
             let mut pairs = Vec::new();
-            for_each_line(&dir.join("pairs.jsonl"), |_, line: PairLine| {
+            for_each_line(&pair_files, |_, _, line: PairLine| {
                 pairs.push(Pair {
                     left: line.a,
                     right: line.b,
@@ -250,7 +263,7 @@ impl Run {
             })?;
             (pairs, PairSource::Edges)
         };
-        Ok(Run {
+        let mut run = Run {
             dir: dir.to_path_buf(),
             report,
             units,
@@ -260,7 +273,17 @@ impl Run {
             pairs,
             source,
             by_key,
-        })
+        };
+        // In unit order, whatever order the files list them in (a distributed
+        // run's pair parts are each sorted on their own), so that the sample
+        // depends only on the pairs.
+        let mut pairs = std::mem::take(&mut run.pairs);
+        pairs.sort_by_cached_key(|p| {
+            let number = |u: &UnitRef| run.unit_number(u).unwrap_or(u32::MAX);
+            (number(&p.right), number(&p.left))
+        });
+        run.pairs = pairs;
+        Ok(run)
     }
 
     /// The unit number of `unit` in this run, if it is one of the run's units
@@ -347,10 +370,10 @@ impl Run {
         )?;
         if scanned.units.len() != self.units.len() {
             return Err(Error::in_file(
-                self.dir.join("clusters.jsonl"),
+                &self.dir,
                 format!(
-                    "lists {} units but the inputs now give {}: they are not the inputs \
-                     of this run",
+                    "the run's clusters list {} units but the inputs now give {}: they \
+                     are not the inputs of this run",
                     self.units.len(),
                     scanned.units.len()
                 ),
@@ -363,7 +386,7 @@ impl Run {
             let expected = &self.units[number as usize];
             if record.id != expected.id || unit.para != expected.para {
                 return Err(Error::in_file(
-                    self.dir.join("clusters.jsonl"),
+                    &self.dir,
                     format!(
                         "unit {number} is {} in the run but {} in the inputs now: they are \
                          not the inputs of this run",
@@ -389,29 +412,57 @@ fn describe(unit: &UnitRef) -> String {
     }
 }
 
-/// Parses every non-blank line of the JSONL file `path` as a `T`.
-fn for_each_line<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    mut on_line: impl FnMut(u64, T) -> Result<()>,
-) -> Result<()> {
-    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut line = String::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let read = reader
-            .read_line(&mut line)
-            .map_err(|e| Error::io(path, e))?;
-        if read == 0 {
-            return Ok(());
+/// The files holding the run's clusters and pairs, in order: `clusters.jsonl` and
+/// `pairs.jsonl`, or a distributed run's parts (whose concatenation in worker
+/// order is the single-process file).
+fn line_files(dir: &Path, report: &RunReport) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let clusters = dir.join("clusters.jsonl");
+    match &report.distributed {
+        Some(distributed) if !clusters.exists() => {
+            let mut cluster_files = Vec::new();
+            let mut pair_files = Vec::new();
+            for names in &distributed.parts {
+                for name in names {
+                    if name.starts_with("clusters-") {
+                        cluster_files.push(dir.join(name));
+                    } else if name.starts_with("pairs-") {
+                        pair_files.push(dir.join(name));
+                    }
+                }
+            }
+            Ok((cluster_files, pair_files))
         }
-        number += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: T = serde_json::from_str(&line)
-            .map_err(|e| Error::at_line(path, number, format!("unexpected line: {e}")))?;
-        on_line(number, value)?;
+        _ => Ok((vec![clusters], vec![dir.join("pairs.jsonl")])),
     }
+}
+
+/// Parses every non-blank line of the JSONL files `paths`, in order, as `T`s;
+/// `on_line` gets the file, the 1-based line number and the value.
+fn for_each_line<T: serde::de::DeserializeOwned>(
+    paths: &[PathBuf],
+    mut on_line: impl FnMut(&Path, u64, T) -> Result<()>,
+) -> Result<()> {
+    for path in paths {
+        let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut line = String::new();
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            let read = reader
+                .read_line(&mut line)
+                .map_err(|e| Error::io(path, e))?;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value: T = serde_json::from_str(&line)
+                .map_err(|e| Error::at_line(path, number, format!("unexpected line: {e}")))?;
+            on_line(path, number, value)?;
+        }
+    }
+    Ok(())
 }
