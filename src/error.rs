@@ -61,6 +61,27 @@ pub enum Error {
     /// Processes of a distributed run disagree, or cannot be started.
     #[error("distributed run: {0}")]
     Distributed(String),
+    /// An input of a finished run is gone, or is not the size the run recorded, so
+    /// its units can no longer be read as the run read them.
+    #[error("{}: {}", .path.display(), describe_change(*.expected, *.got))]
+    InputChanged {
+        /// The input file.
+        path: PathBuf,
+        /// Its size in bytes when the run read it.
+        expected: u64,
+        /// Its size now, or `None` when it is gone.
+        got: Option<u64>,
+    },
+}
+
+fn describe_change(expected: u64, got: Option<u64>) -> String {
+    match got {
+        Some(got) => format!(
+            "input changed since the run ({expected} bytes then, {got} now); \
+             re-run dedup before reviewing"
+        ),
+        None => "input of the run is gone; re-run dedup before reviewing".to_string(),
+    }
 }
 
 impl Error {
@@ -114,5 +135,15 @@ mod tests {
         assert_eq!(e.to_string(), "data/x.jsonl:17: invalid JSON: EOF");
         let e = Error::in_file("a.bin", "binary file");
         assert_eq!(e.to_string(), "a.bin: binary file");
+        let e = Error::InputChanged {
+            path: "in.txt".into(),
+            expected: 10,
+            got: Some(12),
+        };
+        assert_eq!(
+            e.to_string(),
+            "in.txt: input changed since the run (10 bytes then, 12 now); \
+             re-run dedup before reviewing"
+        );
     }
 }

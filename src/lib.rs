@@ -29,6 +29,8 @@
 //! - [`distributed`]: the same run over several processes or machines, on timely
 //!   dataflow.
 //! - [`synth`], [`eval`], [`compare`]: labelled corpora, scoring, and grids of runs.
+//! - [`review`]: an HTML page of a finished run's sampled pairs, to check before
+//!   deleting.
 //!
 //! # Example
 //!
@@ -67,6 +69,7 @@ pub mod memory;
 pub mod minhash;
 pub mod output;
 pub mod pipeline;
+pub mod review;
 pub mod simhash;
 pub mod synth;
 pub mod text;

@@ -11,6 +11,7 @@ mod eval;
 mod gen;
 mod index;
 mod progress;
+mod review;
 mod size;
 
 use std::process::ExitCode;
@@ -42,6 +43,10 @@ enum Command {
     /// Build or extend a saved MinHash index for incremental runs (`index build`,
     /// `index add`); see also `dedup --against`.
     Index(index::IndexArgs),
+    /// Write one self-contained HTML page to check a finished run's duplicates
+    /// before deleting anything: summary, histograms and sampled pairs side by
+    /// side with the differing words highlighted.
+    Review(review::ReviewArgs),
 }
 
 /// Parses arguments, runs the subcommand, and turns the outcome into an exit code.
@@ -53,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Gen(args) => gen::run(args),
         Command::Compare(args) => compare::run(*args),
         Command::Index(args) => index::run(args),
+        Command::Review(args) => review::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::writers::DedupedCounts;
-use crate::corpus::{Corpus, SkippedFiles};
+use crate::corpus::{Corpus, Format, SkippedFiles};
 use crate::memory::MemoryPeaks;
 use crate::minhash::LshParams;
 use crate::pipeline::{DedupConfig, DedupOutcome, InvalidRecords, Resumed, StageTiming, Stats};
@@ -19,6 +19,8 @@ pub struct Report<'a> {
     pub inputs: Vec<PathBuf>,
     /// Total bytes of those inputs.
     pub input_bytes: u64,
+    /// How the inputs were read, so that `neardedup review` can read them again.
+    pub corpus: CorpusReport<'a>,
     /// The run's settings.
     pub parameters: &'a DedupConfig,
     /// Worker threads.
@@ -66,6 +68,20 @@ pub struct RunCosts {
     pub memory_budget: u64,
 }
 
+/// How the inputs were read: enough to cut them into the same units again and to
+/// notice when one has changed since the run.
+#[derive(Debug, Serialize)]
+pub struct CorpusReport<'a> {
+    /// JSONL field holding the text.
+    pub text_field: &'a str,
+    /// JSONL field holding the id, if one was named.
+    pub id_field: Option<&'a str>,
+    /// The format forced for every file, if one was.
+    pub format: Option<Format>,
+    /// Bytes of each input, in the order of `inputs`.
+    pub input_sizes: Vec<u64>,
+}
+
 /// LSH band layout in the report.
 #[derive(Debug, Serialize)]
 pub struct LshReport {
@@ -91,6 +107,16 @@ impl<'a> Report<'a> {
             version: env!("CARGO_PKG_VERSION"),
             inputs: corpus.files().iter().map(|f| f.path.clone()).collect(),
             input_bytes: corpus.total_bytes(),
+            corpus: CorpusReport {
+                text_field: &corpus.options().text_field,
+                id_field: corpus.options().id_field.as_deref(),
+                format: corpus.options().format,
+                input_sizes: corpus
+                    .files()
+                    .iter()
+                    .map(|f| f.bytes.len() as u64)
+                    .collect(),
+            },
             parameters: config,
             threads: costs.threads,
             lsh: outcome.lsh.map(|LshParams { bands, rows }| LshReport {
