@@ -77,6 +77,26 @@ def write_manifest(rows, out):
             fh.write("\t".join(r) + "\n")
 
 
+def write_sources(manifest, docs, path):
+    """SOURCES.tsv: every archive with version, sha256, the licence its metadata
+    names, and how many documents it gave each collection."""
+    licence, counts = {}, {}
+    for d in docs:
+        k = (d["registry"], d["package"], d["version"])
+        if d["licence"] not in ("unknown", "see copyright file"):
+            licence.setdefault(k, d["licence"])
+        c = counts.setdefault(k, {})
+        c[d["collection"]] = c.get(d["collection"], 0) + 1
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("registry\tname\tversion\tsha256\tlicence\tdocuments\n")
+        for registry, name, version, role, file, size, sha in manifest:
+            k = (registry, name, version)
+            docs_of = ",".join(f"{c}:{n}" for c, n in sorted(counts.get(k, {}).items()))
+            fh.write("\t".join([registry, name, version, sha,
+                                licence.get(k, "unknown").replace("\t", " "), docs_of]) + "\n")
+
+
 def build_collection(name, prefix, docs, seed, out):
     """Full benchmark of one collection; returns (article units, stats)."""
     rng = random.Random(f"{seed}:{name}:article")
@@ -162,10 +182,11 @@ def build_slice(name, prefix, units, seed, slice_dir):
     prng = random.Random(f"{seed}:{name}:slice-paragraph")
     natural = [u for u in units if not u.get("planted")]
     pchosen = [u for u in slice_units(natural, None, prng)]
-    records, _ = label.label_paragraphs(pchosen, prng)
+    records, plabel = label.label_paragraphs(pchosen, prng)
     prows, ptruth = write.paragraph_outputs(records, prefix)
     write.write_level(os.path.join(slice_dir, name, "paragraph"), prows, ptruth, write.paragraph_text)
     pstats = write.paragraph_stats(prows, ptruth)
+    pstats["articles"] = plabel["articles"]
     for level, st in (("article", astats), ("paragraph", pstats)):
         st["corpus_bytes"] = os.path.getsize(os.path.join(slice_dir, name, level, "corpus.jsonl"))
     return {"article": astats, "paragraph": pstats}
@@ -189,6 +210,9 @@ def main(argv=None):
     for r in manifest:
         print("\t".join((r[0], r[1], r[2], r[6])))
     docs = load_documents(manifest, args.cache)
+    write_sources(manifest, docs, os.path.join(args.out, "SOURCES.tsv"))
+    if args.slice:
+        write_sources(manifest, docs, os.path.join(args.slice, "SOURCES.tsv"))
     only = set(args.only.split(",")) if args.only else None
     all_stats = {}
     for name, prefix in COLLECTIONS:

@@ -9,7 +9,8 @@ paras (list of one-line paragraphs). Paragraph rules:
   a blank line);
 - HTML and Mallard help pages: text between block-level tags, whitespace collapsed;
 - message catalogues (.mo): one paragraph per translated message.
-Articles are capped at MAX_ARTICLE_CHARS (whole paragraphs; a first paragraph that
+Paragraphs without any word token (rules like "-----", bare symbols) are left
+out. Articles are capped at MAX_ARTICLE_CHARS (whole paragraphs; a first paragraph that
 is longer is cut at a space), paragraphs at MAX_PARA_CHARS.
 """
 
@@ -56,8 +57,8 @@ def _cap_article(paras):
     out, total = [], 0
     for p in paras:
         p = _cap_paragraph(p)
-        if not p:
-            continue
+        if not textsim.tokens(p):
+            continue  # no word at all (rules, separators, bare symbols): not text
         if out and total + len(p) > MAX_ARTICLE_CHARS:
             break
         out.append(p)
@@ -81,8 +82,19 @@ def paras_from_plain(text):
     return blocks
 
 
+_LO_BODY = re.compile(r'(?s)<div id="DisplayArea".*?(?=<h3 class="bug">|</body>|$)')
+_MALLARD_CREDITS = re.compile(r"(?s)<(?:\w+:)?credit\b.*?</(?:\w+:)?credit>|<revision\b[^>]*/>|<link type=\"(guide|seealso|next)\"[^>]*/>")
+
+
 def paras_from_markup(text):
-    """Text of HTML or Mallard XML, one paragraph per block element."""
+    """Text of HTML or Mallard XML, one paragraph per block element. Page chrome
+    is left out: LibreOffice help keeps only its display area (not the navigation
+    or the debug footer), Mallard pages lose their credits (author names, e-mail
+    addresses, years) and navigation links."""
+    m = _LO_BODY.search(text)
+    if m:
+        text = m.group(0)
+    text = _MALLARD_CREDITS.sub(" ", text)
     text = _DROP_RE.sub(" ", text)
     text = _BLOCK_RE.sub("\n", text)
     text = _TAG_RE.sub("", text)
@@ -121,10 +133,25 @@ def _doc(collection, pin, path, family, paras, licence, lang="en"):
         lang = "ko"
     registry, name, version = pin
     return {
-        "collection": collection, "registry": registry, "package": name,
+        "collection": collection, "group": source_group(registry, family, path),
+        "registry": registry, "package": name,
         "version": version, "path": path, "family": family, "lang": lang,
         "licence": licence, "paras": paras,
     }
+
+
+def source_group(registry, family, path):
+    """The kind of source a document comes from (e.g. debian-copyright, spdx,
+    help-libreoffice, mo): paragraph-level corpora draw from every group."""
+    kind = family.split(":")[0]
+    if kind == "help":
+        for name in ("libreoffice", "gimp", "FAQ"):
+            if f"/{name}/" in path:
+                return "help-" + name.lower()
+        return "help-gnome"
+    if kind in ("pypi", "npm"):
+        return f"{kind}-{'licence' if re.search(r'licen[cs]e|copying|notice|authors', family, re.I) else 'doc'}"
+    return kind
 
 
 # ------------------------------------------------------------------ Debian

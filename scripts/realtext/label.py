@@ -58,7 +58,8 @@ def _vocab(rng, texts, size=20000):
 
 
 def _clean(paras):
-    return [p for p in paras if p.strip()]
+    """Drops lines an edit left without any word."""
+    return [p for p in paras if textsim.tokens(p)]
 
 
 def label_articles(docs, rng):
@@ -127,7 +128,7 @@ def label_articles(docs, rng):
         for _ in range(_n_copies(rng)):
             paras, label = edits.edit_article(rng, src["doc"]["paras"], vocab[lang])
             paras = _clean(paras)
-            if not paras:
+            if not paras or not textsim.tokens("\n".join(paras)):
                 continue
             text = "\n".join(paras)
             key = _key(text)
@@ -147,20 +148,30 @@ def label_articles(docs, rng):
 
 
 def choose_clusters(units, rng, budget_paras):
-    """Natural article units of whole clusters, in seeded random order, until
-    `budget_paras` paragraphs are reached."""
+    """Natural article units of whole clusters, until `budget_paras` paragraphs
+    are reached, taken round-robin from the source groups (extract.source_group of
+    each cluster's original) in seeded random order, so that every kind of source
+    is represented."""
     clusters = {}
     for u in units:
         if not u.get("planted"):
             clusters.setdefault(u["origin"], []).append(u)
-    order = sorted(clusters)
-    rng.shuffle(order)
+    groups = {}
+    for c in sorted(clusters):
+        groups.setdefault(clusters[c][0]["doc"]["group"], []).append(c)
+    names = sorted(groups)
+    for g in names:
+        rng.shuffle(groups[g])
+    taken = {g: 0 for g in names}  # paragraphs taken per group
     chosen, count = [], 0
-    for c in order:
-        if count >= budget_paras:
+    while count < budget_paras:
+        open_groups = [g for g in names if groups[g]]
+        if not open_groups:
             break
-        for u in clusters[c]:
+        g = min(open_groups, key=lambda g: (taken[g], g))  # the least served group
+        for u in clusters[groups[g].pop()]:
             chosen.append(u)
+            taken[g] += len(u["doc"]["paras"])
             count += len(u["doc"]["paras"])
     return chosen
 
@@ -215,7 +226,7 @@ def label_paragraphs(chosen, rng):
         for _ in range(_n_copies(rng)):
             text, label = edits.edit_paragraph(rng, o["text"], vocab)
             text = text.replace("\n", " ")
-            if not text.strip():
+            if not textsim.tokens(text):
                 continue
             key = _key(text)
             if owner_of_key.get(key, id(o)) != id(o):
