@@ -122,7 +122,7 @@ def _licensed(unit):
     return bool(SLICE_LICENCES.search(unit["doc"]["licence"]))
 
 
-def slice_units(units, rows, rng):
+def slice_units(units, rng):
     """Whole clusters of clearly licensed text, look-alike families first: the
     clusters whose originals have the most Jaccard >= 0.3 neighbours in other
     clusters, each with those neighbours' clusters, up to half the byte budget;
@@ -131,7 +131,6 @@ def slice_units(units, rows, rng):
     for u in units:
         members.setdefault(u["origin"], []).append(u)
     ok = {c for c, us in members.items() if all(_licensed(u) for u in us)}
-    index = {id(u): k for k, u in enumerate(units)}
     origins = sorted(ok)
     sets = [units[c]["set"] for c in origins]
     neigh = {c: set() for c in origins}
@@ -157,17 +156,30 @@ def slice_units(units, rows, rng):
         take(c)
         for n in sorted(neigh[c], key=lambda n: size[n])[:8]:
             take(n)
-    rest = [c for c in origins if c not in picked]
-    rng.shuffle(rest)
-    for c in rest:
+    # The rest: random clusters, each next one from the source group with the
+    # fewest bytes in the slice so far, so that no one source fills it.
+    groups = {}
+    for c in origins:
+        if c not in picked:
+            groups.setdefault(units[c]["doc"]["group"], []).append(c)
+    for q in groups.values():
+        rng.shuffle(q)
+    taken = {}
+    for c in picked:
+        g = units[c]["doc"]["group"]
+        taken[g] = taken.get(g, 0) + size[c]
+    while total < SLICE_BYTES and any(groups.values()):
+        g = min((g for g in sorted(groups) if groups[g]), key=lambda g: (taken.get(g, 0), g))
+        c = groups[g].pop()
+        before = total
         take(c)
-    del index
+        taken[g] = taken.get(g, 0) + (total - before)
     return [u for c in sorted(picked) for u in members[c]]
 
 
 def build_slice(name, prefix, units, seed, slice_dir):
     rng = random.Random(f"{seed}:{name}:slice")
-    chosen = slice_units(units, None, rng)
+    chosen = slice_units(units, rng)
     # Article level: the chosen clusters, relabelled names in a new shuffle.
     remap = {id(u): k for k, u in enumerate(chosen)}
     sub = []
@@ -181,7 +193,7 @@ def build_slice(name, prefix, units, seed, slice_dir):
     # Paragraph level: natural units of clusters chosen the same way, then labelled.
     prng = random.Random(f"{seed}:{name}:slice-paragraph")
     natural = [u for u in units if not u.get("planted")]
-    pchosen = [u for u in slice_units(natural, None, prng)]
+    pchosen = [u for u in slice_units(natural, prng)]
     records, plabel = label.label_paragraphs(pchosen, prng)
     prows, ptruth = write.paragraph_outputs(records, prefix)
     write.write_level(os.path.join(slice_dir, name, "paragraph"), prows, ptruth, write.paragraph_text)
