@@ -105,7 +105,6 @@ def build_collection(name, prefix, docs, seed, out):
     write.write_level(os.path.join(out, name, "article"), rows, truth, write.article_text)
     astats.update(write.article_stats(rows, truth))
     astats["corpus_bytes"] = os.path.getsize(os.path.join(out, name, "article", "corpus.jsonl"))
-    astats["dropped"] = astats["dropped"]
 
     prng = random.Random(f"{seed}:{name}:paragraph")
     chosen = label.choose_clusters(units, prng, PARA_BUDGET)
@@ -114,8 +113,10 @@ def build_collection(name, prefix, docs, seed, out):
     write.write_level(os.path.join(out, name, "paragraph"), prows, ptruth, write.paragraph_text)
     pstats.update(write.paragraph_stats(prows, ptruth))
     pstats["corpus_bytes"] = os.path.getsize(os.path.join(out, name, "paragraph", "corpus.jsonl"))
-    hangul = sum(1 for u in units for t in textsim.tokens(u["text"][:2000]) if re.search("[가-힣]", t))
-    return units, rows, {"article": astats, "paragraph": pstats, "hangul_tokens_in_first_2000_chars": hangul}
+    toks = [t for u in units for t in textsim.tokens(u["text"])]
+    hangul = sum(1 for t in toks if re.search("[\uac00-\ud7a3]", t)) / max(1, len(toks))
+    return units, rows, {"article": astats, "paragraph": pstats,
+                         "hangul_token_share": round(hangul, 3)}
 
 
 def _licensed(unit):
