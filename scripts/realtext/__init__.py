@@ -1,0 +1,2 @@
+"""Builds the real-text near-duplicate benchmark (see datasets/README.md,
+section "Real-text benchmark"). Entry point: scripts/fetch-real-corpus."""
