@@ -50,6 +50,8 @@ pub struct RunResult {
     pub candidate_pairs: u64,
     /// Verified edges.
     pub edges: u64,
+    /// Units in the largest predicted cluster.
+    pub largest_cluster: u64,
     /// Input bytes.
     pub input_bytes: u64,
     /// Seconds of the read+sketch stage.
@@ -137,6 +139,7 @@ pub fn run_one(
         recall_ge_09,
         candidate_pairs: outcome.stats.candidate_pairs,
         edges: outcome.stats.edges,
+        largest_cluster: outcome.stats.largest_cluster,
         input_bytes,
         sketch_seconds,
         sketch_mb_per_s: if sketch_seconds > 0.0 {

@@ -172,6 +172,11 @@ pub(super) fn write(
         featureless_units: sum(|c| c.featureless_units),
         clusters: sum(|c| c.clusters),
         duplicate_clusters: sum(|c| c.duplicate_clusters),
+        largest_cluster: all_counts
+            .iter()
+            .map(|c| c.largest_cluster)
+            .max()
+            .unwrap_or(0),
         duplicate_units: sum(|c| c.duplicate_units),
         duplicate_fraction: 0.0,
         candidate_pairs: sum(|c| c.candidate_pairs),

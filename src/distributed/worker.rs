@@ -106,7 +106,7 @@ impl WireSize for Attached {
 
 impl WireSize for Counts {
     fn wire_size(&self) -> usize {
-        8 * 14
+        8 * 15
             + self
                 .invalid_examples
                 .iter()
@@ -123,6 +123,7 @@ pub(super) struct Counts {
     pub(super) featureless_units: u64,
     pub(super) clusters: u64,
     pub(super) duplicate_clusters: u64,
+    pub(super) largest_cluster: u64,
     pub(super) duplicate_units: u64,
     pub(super) candidate_pairs: u64,
     pub(super) edges: u64,
@@ -967,13 +968,19 @@ fn count_clusters(
         }
     }
     counts.records = outcome.records.len() as u64;
-    duplicate_labels.sort_unstable();
-    duplicate_labels.dedup();
+    // One label per removed unit: the owner of a label counts its cluster's size.
     let owners = owners.clone();
     let mut got = ex.shuffle(duplicate_labels, move |&label: &u32| owners.of(label));
     got.sort_unstable();
-    got.dedup();
-    counts.duplicate_clusters = got.len() as u64;
+    let sizes: Vec<usize> = got
+        .chunk_by(|a, b| a == b)
+        .map(|run| run.len() + 1)
+        .collect();
+    counts.duplicate_clusters = sizes.len() as u64;
+    counts.largest_cluster = sizes
+        .into_iter()
+        .max()
+        .unwrap_or(usize::from(counts.units > 0)) as u64;
 }
 
 /// Merges skipped-record counts from every worker.
