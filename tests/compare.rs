@@ -62,7 +62,7 @@ fn compare_writes_table_json_and_plots() {
     // MinHash at two thresholds, SimHash (verification is exact by default, so
     // once per threshold), exact once.
     assert_eq!(rows.len(), 5, "{md}");
-    assert!(rows[0].starts_with("| 1 | minhash | t=0.3 k=128 word-3 verify=exact | 37×3 |"));
+    assert!(rows[0].starts_with("| 1 | minhash | t=0.3 k=128 word-3 verify=exact | 42×3 |"));
     assert!(rows[4].starts_with("| 5 | exact |"));
 
     let json: serde_json::Value =
@@ -94,7 +94,7 @@ fn compare_writes_table_json_and_plots() {
         }
         assert!(plots
             .iter()
-            .any(|p| p.as_str().is_some_and(|p| p.starts_with("scurve-b37-r3"))));
+            .any(|p| p.as_str().is_some_and(|p| p.starts_with("scurve-b42-r3"))));
     }
 }
 

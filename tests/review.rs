@@ -42,7 +42,17 @@ fn escape(text: &str) -> String {
 fn dedup_paragraphs(dir: &Path, input: &Path) -> PathBuf {
     let out = dir.join("out");
     neardedup()
-        .args(["dedup", "--unit", "paragraph", "--quiet", "--out"])
+        // A low threshold, so that the page has several similarity bands to show.
+        .args([
+            "dedup",
+            "--unit",
+            "paragraph",
+            "--threshold",
+            "0.3",
+            "--ngram",
+            "3",
+        ])
+        .args(["--quiet", "--out"])
         .arg(&out)
         .arg(input)
         .assert()
@@ -73,7 +83,7 @@ fn review_of_the_seed_article_shows_the_eight_pairs() {
         .arg(&out)
         .assert()
         .success()
-        .stderr(contains("8 of 8 duplicate edges shown"));
+        .stderr(contains("8 of 8 duplicate-to-kept pairs shown"));
     let page = out.join("review.html");
     let html = std::fs::read_to_string(&page).expect("review.html written");
     assert_self_contained(&html);
@@ -127,7 +137,16 @@ fn review_of_a_jsonl_corpus_highlights_changed_words_in_several_bands() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     neardedup()
-        .args(["dedup", "--id-field", "id", "--quiet", "--out"])
+        .args([
+            "dedup",
+            "--id-field",
+            "id",
+            "--threshold",
+            "0.3",
+            "--ngram",
+            "3",
+        ])
+        .args(["--quiet", "--out"])
         .arg(&out)
         .arg(dataset("labelled/article/corpus.jsonl"))
         .assert()
@@ -195,8 +214,8 @@ fn a_distributed_run_reviews_like_a_single_process_one() {
 fn kept_units_named_in_clusters_are_preferred_over_edges() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dedup_paragraphs(dir.path(), &dataset("korean-news-article.txt"));
-    // Rewrite clusters.jsonl the way newer runs write it: each duplicate names its
-    // kept unit and the similarity to it.
+    // Each duplicate names its kept unit; give every one similarity 0.75 and drop
+    // pairs.jsonl, so the page can only have taken its pairs from `kept`.
     let path = out.join("clusters.jsonl");
     let lines: Vec<Value> = std::fs::read_to_string(&path)
         .expect("clusters")

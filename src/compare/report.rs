@@ -180,7 +180,7 @@ mod tests {
         let r = run_one(&corpus, &truth, &minhash, 2).expect("minhash run");
         let row = table_row(&r);
         assert!(
-            row.starts_with("| 2 | minhash | t=0.3 k=128 word-3 verify=exact | 37×3 | 1.0000 | 1.0000 | 1.0000 | 1.0000 | – | 1.000 |"),
+            row.starts_with("| 2 | minhash | t=0.9 k=128 word-4 verify=exact | 7×18 | 1.0000 | 1.0000 | 1.0000 | 1.0000 | – | 1.000 |"),
             "{row}"
         );
         // One truth pair (a, a2), identical: it shares every band.
