@@ -4,9 +4,11 @@
 Used by scripts/compare-peers so that neardedup and the Python peers (datasketch,
 rensa, gaoya, text-dedup) are scored the same way: each run writes
 
-    OUT/clusters.jsonl   one {"id": ..., "cluster": <int>} per record (neardedup's format,
-                         read by `neardedup eval`); clusters are the connected components
-                         of the duplicate pairs the peer's own index/query API returned;
+    OUT/clusters.jsonl   one {"id": ..., "cluster": <int>} per unit (neardedup's format,
+                         read by `neardedup eval`); with `--unit paragraph` one
+                         {"id": ..., "para": <int>, "cluster": <int>} per paragraph.
+                         Clusters are the connected components of the duplicate pairs
+                         the peer's own index/query API returned;
     OUT/stats.json       sketch seconds (signature computation only), corpus bytes, the
                          peer's version and the exact settings used.
 
@@ -15,6 +17,10 @@ word 5-grams joined by a space. `--shingles own` times tokenising + sketching (h
 peer is normally used); `--shingles pre` prepares the shingles before the timed region
 and times sketching alone. text-dedup is a command-line pipeline with its own tokeniser
 (`\\W` split) and is run as such.
+
+Units are records (`--unit article`) or paragraphs (`--unit paragraph`): the non-empty
+lines of each record, trimmed and numbered from 0 as neardedup numbers them, each
+deduplicated as a unit of its own (text-dedup gets them as a JSONL file of units).
 
 The `table` subcommand renders the rows collected by scripts/compare-peers as markdown.
 """
@@ -51,6 +57,24 @@ def read_corpus(path: Path, id_field: str, text_field: str) -> tuple[list[str], 
             except (json.JSONDecodeError, KeyError) as e:
                 sys.exit(f"run_peer: {path}:{line_no}: bad record: {e}")
     return ids, texts
+
+
+def paragraphs(text: str) -> list[str]:
+    """The non-empty lines of `text`, trimmed: neardedup's `--unit paragraph` (`--para-sep
+    line`), numbered from 0 in this order."""
+    return [p for p in (line.strip() for line in text.split("\n")) if p]
+
+
+def to_units(ids: list[str], texts: list[str], unit: str) -> tuple[list[dict], list[str]]:
+    """Unit keys ({"id"} or {"id", "para"}) and unit texts for article or paragraph units."""
+    if unit == "article":
+        return [{"id": i} for i in ids], texts
+    keys, units = [], []
+    for rid, text in zip(ids, texts):
+        for k, para in enumerate(paragraphs(text)):
+            keys.append({"id": rid, "para": k})
+            units.append(para)
+    return keys, units
 
 
 def shingles(text: str, n: int) -> list[str]:
@@ -90,15 +114,16 @@ class UnionFind:
                 self.parent[ra] = rb
 
 
-def write_clusters(out: Path, ids: list[str], uf: UnionFind) -> int:
-    """Write clusters.jsonl; return the number of records in a cluster of two or more."""
-    roots = [uf.find(i) for i in range(len(ids))]
+def write_clusters(out: Path, keys: list[dict], uf: UnionFind) -> int:
+    """Write clusters.jsonl (one row per unit: its key, cluster and whether it is a
+    duplicate); return the number of units in a cluster of two or more."""
+    roots = [uf.find(i) for i in range(len(keys))]
     sizes: dict[int, int] = {}
     for r in roots:
         sizes[r] = sizes.get(r, 0) + 1
     with (out / "clusters.jsonl").open("w", encoding="utf-8") as f:
         for i, r in enumerate(roots):
-            f.write(json.dumps({"id": ids[i], "cluster": r, "duplicate": r != i}) + "\n")
+            f.write(json.dumps({**keys[i], "cluster": r, "duplicate": r != i}) + "\n")
     return sum(1 for r in roots if sizes[r] > 1)
 
 
@@ -120,7 +145,7 @@ def version(pkg: str) -> str:
 # Each peer function returns (sketch_seconds, uf, settings dict).
 
 
-def peer_datasketch(args, ids, texts):
+def peer_datasketch(args, keys, texts):
     """datasketch MinHash (sha1 over shingle bytes) + MinHashLSH; duplicates = LSH query
     results (datasketch does not verify candidates; that is its normal use)."""
     from datasketch import MinHash, MinHashLSH
@@ -152,7 +177,7 @@ def peer_datasketch(args, ids, texts):
     return sketch, uf, settings
 
 
-def peer_rensa(args, ids, texts):
+def peer_rensa(args, keys, texts):
     """rensa RMinHash + RMinHashLSH with neardedup's bands/rows; candidates are kept when
     the RMinHash Jaccard estimate reaches the threshold (as in rensa's examples).
     RMinHashLSH needs num_perm divisible by the band count, so the sketch has
@@ -189,7 +214,7 @@ def peer_rensa(args, ids, texts):
     return sketch, uf, settings
 
 
-def peer_gaoya_minhash(args, ids, texts):
+def peer_gaoya_minhash(args, keys, texts):
     """gaoya MinHashStringIndex (32-bit hashes) with neardedup's bands/rows; its query
     returns documents whose estimated Jaccard reaches the threshold. `own` uses gaoya's
     built-in Rust word analyzer (whitespace tokens, lower-cased, 5-grams), multi-threaded."""
@@ -226,7 +251,7 @@ def peer_gaoya_minhash(args, ids, texts):
     return sketch, uf, settings
 
 
-def peer_gaoya_simhash(args, ids, texts):
+def peer_gaoya_simhash(args, keys, texts):
     """gaoya SimHashStringIndex, 64 bits, Hamming distance <= k, word 5-grams."""
     from gaoya.simhash import SimHashStringIndex
 
@@ -258,14 +283,21 @@ def peer_gaoya_simhash(args, ids, texts):
     return sketch, uf, settings
 
 
-def run_text_dedup(args, ids, module: str, extra: list[str], stage: str):
-    """Run a text-dedup module offline on the corpus; read its union-find (--debug)."""
+def run_text_dedup(args, texts, module: str, extra: list[str], stage: str):
+    """Run a text-dedup module offline on the units; read its union-find (--debug).
+    The units are written to a JSONL file ({"uid": unit number, "text": ...}) so that
+    article and paragraph units go through text-dedup the same way."""
     work = args.out / "text-dedup"
+    work.mkdir(parents=True, exist_ok=True)
+    units_path = work / "units.jsonl"
+    with units_path.open("w", encoding="utf-8") as f:
+        for k, text in enumerate(texts):
+            f.write(json.dumps({"uid": k, "text": text}, ensure_ascii=False) + "\n")
     env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", COLUMNS="400")
     cmd = [
         sys.executable, "-m", f"text_dedup.{module}",
-        "--path", "json", "--data_files", str(args.corpus), "--split", "train",
-        "--column", args.text_field, "--idx_column", args.id_field,
+        "--path", "json", "--data_files", str(units_path), "--split", "train",
+        "--column", "text", "--idx_column", "uid",
         "--cache_dir", str(work / "cache"), "--output", str(work / "output"),
         "--debug", "--num_proc", str(os.cpu_count() or 1),
     ] + extra
@@ -282,21 +314,20 @@ def run_text_dedup(args, ids, module: str, extra: list[str], stage: str):
     sketch = float(m.group(1))
     with (work / "output" / "uf.pkl").open("rb") as f:
         tuf = pickle.load(f)  # text_dedup.utils.UnionFind keyed by the id column
-    pos = {rid: i for i, rid in enumerate(ids)}
-    uf = UnionFind(len(ids))
+    uf = UnionFind(len(texts))
     for x in list(tuf.parent):
-        uf.union(pos[x], pos[tuf.find(x)])
+        uf.union(int(x), int(tuf.find(x)))
     return sketch, uf
 
 
-def peer_text_dedup_minhash(args, ids, texts):
+def peer_text_dedup_minhash(args, keys, texts):
     """text-dedup's MinHash pipeline (datasets map over all cores, sha1, `\\W` tokens,
     its own bands/rows choice, duplicates = any shared band, no verification)."""
     extra = [
         "--num_perm", str(args.num_perm), "--threshold", str(args.threshold),
         "--ngram", str(args.ngram),
     ]
-    sketch, uf = run_text_dedup(args, ids, "minhash", extra, "MinHashing")
+    sketch, uf = run_text_dedup(args, texts, "minhash", extra, "MinHashing")
     settings = {
         "num_perm": args.num_perm,
         "threshold": args.threshold,
@@ -307,14 +338,14 @@ def peer_text_dedup_minhash(args, ids, texts):
     return sketch, uf, settings
 
 
-def peer_text_dedup_simhash(args, ids, texts):
+def peer_text_dedup_simhash(args, keys, texts):
     """text-dedup's SimHash pipeline (64 bits, `\\W` tokens, bit_diff k, its default
     num_bucket k+1)."""
     extra = [
         "--ngram", str(args.ngram), "--f", "64", "--bit_diff", str(args.hamming),
         "--num_bucket", str(args.hamming + 1),
     ]
-    sketch, uf = run_text_dedup(args, ids, "simhash", extra, "SimHashing")
+    sketch, uf = run_text_dedup(args, texts, "simhash", extra, "SimHashing")
     settings = {"bits": 64, "hamming": args.hamming, "args": " ".join(extra)}
     return sketch, uf, settings
 
@@ -334,9 +365,11 @@ def cmd_run(args) -> None:
     func, pkg = PEERS[args.peer]
     t0 = time.perf_counter()
     ids, texts = read_corpus(args.corpus, args.id_field, args.text_field)
+    keys, texts = to_units(ids, texts, args.unit)
     read_s = time.perf_counter() - t0
-    sketch, uf, settings = func(args, ids, texts)
-    dup_units = write_clusters(args.out, ids, uf)
+    sketch, uf, settings = func(args, keys, texts)
+    settings["ngram"] = args.ngram
+    dup_units = write_clusters(args.out, keys, uf)
     stats = {
         "peer": args.peer,
         "package": pkg,
@@ -344,6 +377,8 @@ def cmd_run(args) -> None:
         "shingles": args.shingles,
         "input_bytes": args.corpus.stat().st_size,
         "records": len(ids),
+        "unit": args.unit,
+        "units": len(keys),
         "read_seconds": read_s,
         "sketch_seconds": sketch,
         "units_in_duplicate_clusters": dup_units,
@@ -396,6 +431,71 @@ def cmd_table(args) -> None:
     print("\n".join(out))
 
 
+def settings_text(st: dict) -> str:
+    """A short label for one grid setting, e.g. `t=0.7 n=5 star/exact`."""
+    parts = []
+    if "threshold" in st:
+        parts.append(f"t={st['threshold']}")
+    if "ngram" in st:
+        parts.append(f"n={st['ngram']}")
+    extra = "/".join(str(st[k]) for k in ("cluster", "verify") if k in st)
+    if extra:
+        parts.append(extra)
+    return " ".join(parts) or "defaults"
+
+
+def cmd_grid(args) -> None:
+    """Render grid rows (one per tool and setting) as markdown: per tool its best F1 over
+    all its settings, and its best F1 among settings with precision >= --min-precision;
+    then the runs that failed."""
+    groups: dict[str, list[dict]] = {}
+    for line in args.rows.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            groups.setdefault(r["group"], []).append(r)
+
+    def best(rs):
+        rs = [r for r in rs if r.get("f1") is not None]
+        return max(rs, key=lambda r: (r["f1"], r["precision"])) if rs else None
+
+    def cells(r):
+        if r is None:
+            return "— | — | — | — | —"
+        return (f"{r['f1']:.4f} | {r['precision']:.4f} | {r['recall']:.4f} "
+                f"| {settings_text(r['settings'])} | {fmt(r.get('wall_seconds'), '.1f')}")
+
+    p = args.min_precision
+    out = [
+        f"| tool | algorithm | tokens | runs ok | best F1 | precision | recall | at setting | wall s "
+        f"| best F1 at P ≥ {p} | precision | recall | at setting | wall s |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    failures = []
+    for group, rs in groups.items():
+        ok = [r for r in rs if r.get("status") == "ok"]
+        first = rs[0]
+        strict = best([r for r in ok if (r.get("precision") or 0) >= p])
+        out.append(
+            f"| {first['tool']} | {first['algo']} | {first['shingles']} | {len(ok)}/{len(rs)} "
+            f"| {cells(best(ok))} | {cells(strict)} |"
+        )
+        for r in rs:
+            if r.get("status") != "ok":
+                failures.append(f"- {first['tool']} ({first['algo']}), {settings_text(r['settings'])}: {r.get('status')}")
+    print("\n".join(out))
+    if failures:
+        print("\nFailed runs:\n")
+        print("\n".join(failures))
+
+
+def cmd_layout(args) -> None:
+    """Print the LSH bands and rows datasketch (and neardedup) choose for a threshold."""
+    from datasketch.lsh import _optimal_param
+
+    b, r = _optimal_param(args.threshold, args.num_perm, 0.5, 0.5)
+    print(b, r)
+
+
 def parse_time_v(path: Path) -> tuple[float | None, float | None, str]:
     """Wall seconds, peak RSS (MiB) and signal note from a `/usr/bin/time -v` file."""
     wall = rss = None
@@ -420,6 +520,7 @@ def cmd_row(args) -> None:
     row = {
         "row": args.row, "tool": args.tool, "algo": args.algo, "shingles": args.shingles,
         "wall_seconds": wall, "rss_mib": rss, "notes": args.notes,
+        "group": args.group or args.tool, "settings": json.loads(args.settings or "{}"),
     }
     if args.rc == 0:
         row["status"] = "ok"
@@ -433,8 +534,9 @@ def cmd_row(args) -> None:
     if args.rc == 0:
         if args.report and args.report.exists():  # neardedup's report.json
             rep = json.loads(args.report.read_text())
-            sk = next(t["seconds"] for t in rep["timings"] if t["stage"] == "read+sketch")
-            row["sketch_mbps"] = rep["input_bytes"] / 1e6 / sk
+            sk = next((t["seconds"] for t in rep.get("timings", []) if t["stage"] == "read+sketch"), None)
+            if sk:
+                row["sketch_mbps"] = rep["input_bytes"] / 1e6 / sk
         elif args.stats and args.stats.exists():
             st = json.loads(args.stats.read_text())
             row["sketch_mbps"] = st["input_bytes"] / 1e6 / st["sketch_seconds"]
@@ -452,6 +554,7 @@ def main() -> None:
     r.add_argument("--corpus", type=Path, required=True)
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--shingles", choices=["own", "pre"], default="own")
+    r.add_argument("--unit", choices=["article", "paragraph"], default="article")
     r.add_argument("--id-field", default="id")
     r.add_argument("--text-field", default="text")
     r.add_argument("--threshold", type=float, default=0.8)
@@ -476,8 +579,16 @@ def main() -> None:
     w.add_argument("--report", type=Path)
     w.add_argument("--stats", type=Path)
     w.add_argument("--eval", type=Path)
+    w.add_argument("--group", default="", help="grid: rows of one group are ranked together (default: the tool)")
+    w.add_argument("--settings", default="", help="grid: this run's settings as a JSON object")
+    g = sub.add_parser("grid", help="render grid rows as markdown: each tool's best settings")
+    g.add_argument("rows", type=Path)
+    g.add_argument("--min-precision", type=float, default=0.99)
+    lay = sub.add_parser("layout", help="print datasketch's LSH bands and rows for a threshold")
+    lay.add_argument("--threshold", type=float, required=True)
+    lay.add_argument("--num-perm", type=int, default=128)
     args = ap.parse_args()
-    {"run": cmd_run, "table": cmd_table, "row": cmd_row}[args.cmd](args)
+    {"run": cmd_run, "table": cmd_table, "row": cmd_row, "grid": cmd_grid, "layout": cmd_layout}[args.cmd](args)
 
 
 if __name__ == "__main__":
