@@ -37,21 +37,17 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Settings well below the default threshold, so that pages have several
+/// similarity bands to show.
+const LOW_THRESHOLD: [&str; 4] = ["--threshold", "0.3", "--ngram", "3"];
+
 /// Runs paragraph dedup of `input` (a copy of the seed article unless given)
 /// into `dir/out` and returns the output folder.
 fn dedup_paragraphs(dir: &Path, input: &Path) -> PathBuf {
     let out = dir.join("out");
     neardedup()
-        // A low threshold, so that the page has several similarity bands to show.
-        .args([
-            "dedup",
-            "--unit",
-            "paragraph",
-            "--threshold",
-            "0.3",
-            "--ngram",
-            "3",
-        ])
+        .args(["dedup", "--unit", "paragraph"])
+        .args(LOW_THRESHOLD)
         .args(["--quiet", "--out"])
         .arg(&out)
         .arg(input)
@@ -137,15 +133,8 @@ fn review_of_a_jsonl_corpus_highlights_changed_words_in_several_bands() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     neardedup()
-        .args([
-            "dedup",
-            "--id-field",
-            "id",
-            "--threshold",
-            "0.3",
-            "--ngram",
-            "3",
-        ])
+        .args(["dedup", "--id-field", "id"])
+        .args(LOW_THRESHOLD)
         .args(["--quiet", "--out"])
         .arg(&out)
         .arg(dataset("labelled/article/corpus.jsonl"))
