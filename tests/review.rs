@@ -37,6 +37,17 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Reviews the run in `out` and checks the summary line: the seed article's eight
+/// duplicates, each shown beside its kept unit.
+fn review_shows_eight_pairs(out: &Path) {
+    neardedup()
+        .arg("review")
+        .arg(out)
+        .assert()
+        .success()
+        .stderr(contains("8 of 8 duplicate-to-kept pairs shown"));
+}
+
 /// Settings well below the default threshold, so that pages have several
 /// similarity bands to show.
 const LOW_THRESHOLD: [&str; 4] = ["--threshold", "0.3", "--ngram", "3"];
@@ -74,12 +85,7 @@ fn assert_self_contained(html: &str) {
 fn review_of_the_seed_article_shows_the_eight_pairs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dedup_paragraphs(dir.path(), &dataset("korean-news-article.txt"));
-    neardedup()
-        .arg("review")
-        .arg(&out)
-        .assert()
-        .success()
-        .stderr(contains("8 of 8 duplicate-to-kept pairs shown"));
+    review_shows_eight_pairs(&out);
     let page = out.join("review.html");
     let html = std::fs::read_to_string(&page).expect("review.html written");
     assert_self_contained(&html);
@@ -224,12 +230,7 @@ fn kept_units_named_in_clusters_are_preferred_over_edges() {
     }
     std::fs::write(&path, rewritten).expect("rewrite");
     std::fs::remove_file(out.join("pairs.jsonl")).expect("pairs no longer needed");
-    neardedup()
-        .arg("review")
-        .arg(&out)
-        .assert()
-        .success()
-        .stderr(contains("8 of 8 duplicate-to-kept pairs shown"));
+    review_shows_eight_pairs(&out);
     let html = std::fs::read_to_string(out.join("review.html")).expect("page");
     assert!(html.contains("Similarity [0.70, 0.80)"));
     assert!(html.contains("kept unit · id"));
