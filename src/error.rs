@@ -48,6 +48,9 @@ pub enum Error {
     /// A scratch folder is locked by another running process.
     #[error("scratch folder {} is in use by another neardedup run", .0.display())]
     InUse(PathBuf),
+    /// An output folder is being written by another running process.
+    #[error("output folder {} is in use by another neardedup run", .0.display())]
+    OutputInUse(PathBuf),
     /// Another worker of a distributed run failed; this one stops with it.
     #[error("worker {worker} of this distributed run failed in the {stage} stage: {message}")]
     Peer {

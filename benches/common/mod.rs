@@ -288,7 +288,14 @@ pub fn corpus_file(dir: &Path, level: Level, bytes: u64) -> (PathBuf, u64) {
     };
     let corpus = dir.join("corpus.jsonl");
     let truth = dir.join("truth.jsonl");
-    let stats = neardedup::synth::generate_to_files(&sources, &config, bytes, &corpus, &truth)
-        .expect("writing the generated corpus");
+    let stats = neardedup::synth::generate_to_files(
+        &sources,
+        &config,
+        bytes,
+        &corpus,
+        &truth,
+        &neardedup::pipeline::NoProgress,
+    )
+    .expect("writing the generated corpus");
     (corpus, stats.corpus_bytes)
 }

@@ -136,6 +136,7 @@ impl CompareArgs {
 /// Runs `neardedup compare`.
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let job = args.job()?;
+    super::limits::check_threads("--threads", args.threads)?;
     if args.threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(args.threads)

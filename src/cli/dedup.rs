@@ -16,6 +16,7 @@ use neardedup::pipeline::{
 };
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
+use super::limits;
 use super::progress::Bar;
 
 /// Options of `neardedup dedup`.
@@ -259,6 +260,7 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let sampler = neardedup::memory::PeakSampler::start();
     let mut config = args.config()?;
+    let memory_budget = args.checked_limits()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()
@@ -280,7 +282,6 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(args.threads)
             .build_global();
-        let memory_budget = memory_budget_of(&args);
         return run_distributed(&args, config, corpus, memory_budget);
     }
     let progress = Bar::new(args.quiet);
@@ -296,11 +297,19 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     if args.save_index.is_some() && config.algo != Algo::Minhash {
         bail!("--save-index stores MinHash signatures: use --algo minhash");
     }
+    // Claimed before any work: a folder in use fails at once, and an earlier
+    // run's outputs stop looking current as soon as this run starts.
+    let staged = Staged::new(&args.out)?;
+    if staged.replaced() > 0 && !args.quiet {
+        eprintln!(
+            "neardedup: replacing the outputs of an earlier run in {}",
+            args.out.display()
+        );
+    }
     let work_dir = args
         .work_dir
         .clone()
         .unwrap_or_else(|| args.out.join(".neardedup-work"));
-    let memory_budget = memory_budget_of(&args);
     let options = RunOptions {
         index: index.as_ref(),
         work_dir: Some(work_dir.clone()),
@@ -312,12 +321,14 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         Ok(outcome) => outcome,
         Err(e) => {
             // A run that failed (rather than being interrupted) has nothing worth
-            // resuming: leave no scratch folder, and no empty output folder, behind
-            // (unless the folder belongs to another run that is still going).
+            // resuming: leave no scratch folder behind (unless the folder belongs
+            // to another run that is still going); dropping `staged` then removes
+            // the output folder if this run created it.
             let in_use = matches!(e, neardedup::error::Error::InUse(_));
             if args.work_dir.is_none() && !in_use {
                 let _ = std::fs::remove_dir_all(&work_dir);
-                let _ = std::fs::remove_dir(&args.out);
+            } else if !in_use {
+                note_kept_scratch(&work_dir);
             }
             return Err(e.into());
         }
@@ -336,52 +347,59 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         saved.write(path)?;
     }
 
-    let writing = Instant::now();
-    progress.stage("write", None);
-    let staged = Staged::new(&args.out)?;
-    // The three files are independent: write (and sync) them at the same time.
-    let mut deduped = writers::DedupedCounts::default();
-    let (clusters, pairs, deduped_written) = std::thread::scope(|scope| {
-        let clusters = scope
-            .spawn(|| staged.write("clusters.jsonl", |w| writers::write_clusters(w, &outcome)));
-        let pairs =
-            scope.spawn(|| staged.write("pairs.jsonl", |w| writers::write_pairs(w, &outcome)));
-        let deduped_written = staged.write("deduped.jsonl", |w| {
-            deduped = writers::write_deduped(w, &corpus, &outcome, config.unit, config.para_sep)?;
-            Ok(())
+    // Checkpoints of a run that failed while writing (a full disk, say) hold
+    // the whole search: they are kept, and said so, for the same command to
+    // resume from.
+    let write = |staged: Staged| -> anyhow::Result<Report> {
+        let writing = Instant::now();
+        progress.stage("write", None);
+        // The three files are independent: write (and sync) them at the same time.
+        let mut deduped = writers::DedupedCounts::default();
+        let (clusters, pairs, deduped_written) = std::thread::scope(|scope| {
+            let clusters = scope
+                .spawn(|| staged.write("clusters.jsonl", |w| writers::write_clusters(w, &outcome)));
+            let pairs =
+                scope.spawn(|| staged.write("pairs.jsonl", |w| writers::write_pairs(w, &outcome)));
+            let deduped_written = staged.write("deduped.jsonl", |w| {
+                deduped =
+                    writers::write_deduped(w, &corpus, &outcome, config.unit, config.para_sep)?;
+                Ok(())
+            });
+            let joined = |h: std::thread::ScopedJoinHandle<'_, neardedup::error::Result<()>>| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            };
+            (joined(clusters), joined(pairs), deduped_written)
         });
-        let joined = |h: std::thread::ScopedJoinHandle<'_, neardedup::error::Result<()>>| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        clusters?;
+        pairs?;
+        deduped_written?;
+        progress.finish_stage();
+        let mut timings = outcome.timings.clone();
+        timings.push(StageTiming {
+            stage: "write",
+            seconds: writing.elapsed().as_secs_f64(),
+            memory: neardedup::memory::take_stage_peaks(),
+        });
+        let memory = sampler.finish();
+        let costs = RunCosts {
+            timings,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            threads,
+            memory,
+            memory_budget,
         };
-        (joined(clusters), joined(pairs), deduped_written)
-    });
-    clusters?;
-    pairs?;
-    deduped_written?;
-    progress.finish_stage();
-    let mut timings = outcome.timings.clone();
-    timings.push(StageTiming {
-        stage: "write",
-        seconds: writing.elapsed().as_secs_f64(),
-        memory: neardedup::memory::take_stage_peaks(),
-    });
-    let memory = sampler.finish();
-    let costs = RunCosts {
-        timings,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        threads,
-        memory,
-        memory_budget,
+        let report = Report::new(&corpus, &config, &outcome, deduped, costs);
+        staged.write("report.json", |w| {
+            serde_json::to_writer_pretty(&mut *w, &report)
+                .map_err(|e| neardedup::error::Error::io("report.json", e.into()))?;
+            w.write_all(b"\n")
+                .map_err(|e| neardedup::error::Error::io("report.json", e))
+        })?;
+        staged.commit()?;
+        Ok(report)
     };
-    let report = Report::new(&corpus, &config, &outcome, deduped, costs);
-    staged.write("report.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &report)
-            .map_err(|e| neardedup::error::Error::io("report.json", e.into()))?;
-        w.write_all(b"\n")
-            .map_err(|e| neardedup::error::Error::io("report.json", e))
-    })?;
-    staged.commit()?;
+    let report = write(staged).inspect_err(|_| note_kept_scratch(&work_dir))?;
     if !args.keep_work {
         std::fs::remove_dir_all(&work_dir).with_context(|| {
             format!("could not remove the scratch folder {}", work_dir.display())
@@ -394,12 +412,55 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn memory_budget_of(args: &DedupArgs) -> u64 {
-    args.memory_budget
-        .unwrap_or_else(neardedup::memory::default_budget_bytes)
+/// Tells the user that a failed run's scratch folder is still there, and how
+/// large it is.
+fn note_kept_scratch(work_dir: &std::path::Path) {
+    if work_dir.exists() {
+        eprintln!(
+            "neardedup: the scratch folder {} ({}) is kept: run the same command again \
+             to resume from it once the cause is fixed, or delete it",
+            work_dir.display(),
+            human_bytes(folder_bytes(work_dir))
+        );
+    }
+}
+
+/// Bytes of the files under `dir` (what could be read).
+fn folder_bytes(dir: &std::path::Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|entry| entry.ok()?.metadata().ok())
+        .filter(|meta| meta.is_file())
+        .map(|meta| meta.len())
+        .sum()
+}
+
+fn human_bytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 impl DedupArgs {
+    /// Checks every option that sizes the run's resources (see [`limits`]) and
+    /// returns the memory budget.
+    fn checked_limits(&self) -> anyhow::Result<u64> {
+        limits::check_threads("--threads", self.threads)?;
+        let budget = match self.memory_budget {
+            Some(budget) => limits::check_memory_budget(budget)?,
+            None => neardedup::memory::default_budget_bytes(),
+        };
+        if let Some(shard) = self.shard_size {
+            limits::check_shard_size(shard)?;
+        }
+        if let Some(processes) = self.processes {
+            limits::check_count("--processes", processes)?;
+        }
+        if let Some(workers) = self.workers {
+            limits::check_count("--workers", workers)?;
+        }
+        limits::check_connect_timeout(self.connect_timeout)?;
+        Ok(budget)
+    }
+
     fn is_distributed(&self) -> bool {
         self.processes.is_some()
             || self.process.is_some()

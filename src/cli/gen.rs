@@ -50,6 +50,10 @@ pub struct GenArgs {
     /// Highest word-edit rate.
     #[arg(long, default_value_t = 0.3)]
     max_rate: f64,
+
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// Runs `neardedup gen`.
@@ -77,7 +81,15 @@ pub fn run(args: GenArgs) -> anyhow::Result<()> {
     // corpus that looks complete.
     let corpus_tmp = args.out.join(".corpus.jsonl.partial");
     let truth_tmp = args.out.join(".truth.jsonl.partial");
-    let result = generate_to_files(&sources, &config, args.size, &corpus_tmp, &truth_tmp);
+    let progress = super::progress::Bar::new(args.quiet);
+    let result = generate_to_files(
+        &sources,
+        &config,
+        args.size,
+        &corpus_tmp,
+        &truth_tmp,
+        &progress,
+    );
     let stats = match result {
         Ok(stats) => stats,
         Err(e) => {

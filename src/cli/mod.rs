@@ -10,6 +10,7 @@ mod dedup;
 mod eval;
 mod gen;
 mod index;
+mod limits;
 mod progress;
 mod review;
 mod size;
@@ -66,10 +67,28 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("neardedup: error: {err:#}");
+            eprintln!("neardedup: error: {}", error_message(&err));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes joined by `: `, each cause once: errors that already
+/// show their cause (such as `path: No such file or directory (os error 2)`) do not
+/// get it printed a second time.
+fn error_message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -78,4 +97,22 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_os_error_is_printed_once() {
+        let io = std::io::Error::from_raw_os_error(2);
+        let err = anyhow::Error::from(neardedup::error::Error::io("/no/such/file", io))
+            .context("cannot read the inputs");
+        let message = error_message(&err);
+        assert_eq!(message.matches("os error 2").count(), 1, "{message}");
+        assert!(
+            message.starts_with("cannot read the inputs: /no/such/file: "),
+            "{message}"
+        );
+    }
 }

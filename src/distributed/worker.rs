@@ -244,7 +244,10 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
                 Some(params),
             )
         }
-        Algo::Simhash => (simhash_candidates(ex, &share, config.hamming), None),
+        Algo::Simhash => (
+            simhash_candidates(ex, &share, config.hamming, budget)?,
+            None,
+        ),
         Algo::Exact => (exact_candidates(ex, &share), None),
     };
     let candidate_count = candidates.len() as u64;
@@ -556,7 +559,15 @@ fn minhash_candidates(
 /// joins identical ones to their first unit and keeps one representative; the
 /// representatives go to the workers owning their buckets of the block tables
 /// (see [`BucketPlace`]), which pair representatives within the Hamming radius.
-fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec<Candidate> {
+/// A radius whose pairs would not fit the memory budget is refused by every
+/// worker alike, from their samples' merged distances (see
+/// [`crate::simhash::budget`]).
+fn simhash_candidates(
+    ex: &mut Exchange<'_>,
+    share: &Share,
+    hamming: u32,
+    budget: u64,
+) -> Result<Vec<Candidate>> {
     let peers = ex.peers() as u64;
     let fingerprints: Vec<u64> = share.sketched.all_words();
     let own: Vec<(u64, u32)> = fingerprints
@@ -580,8 +591,17 @@ fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec
     drop(got);
     let distinct: u64 = ex.all_gather(representatives.len() as u64).iter().sum();
     if hamming == 0 {
-        return edges;
+        return Ok(edges);
     }
+    let own_fingerprints: Vec<u64> = representatives.iter().map(|&(fp, _)| fp).collect();
+    let own_sample = crate::simhash::budget::DistanceSample::of(&own_fingerprints);
+    let mut sample = crate::simhash::budget::DistanceSample::default();
+    for counts in ex.all_gather(own_sample.counts.to_vec()) {
+        let mut theirs = crate::simhash::budget::DistanceSample::default();
+        theirs.counts.copy_from_slice(&counts);
+        sample.merge(&theirs);
+    }
+    crate::simhash::budget::check_radius(&sample, distinct, hamming, budget)?;
     let tables = crate::simhash::BlockTables::new(hamming, distinct as usize);
     let place = BucketPlace {
         tables: tables.len(),
@@ -640,7 +660,7 @@ fn simhash_candidates(ex: &mut Exchange<'_>, share: &Share, hamming: u32) -> Vec
         near.into_iter()
             .map(|(a, b, distance)| (a, b, 1.0 - distance as f32 / 64.0)),
     );
-    edges
+    Ok(edges)
 }
 
 /// Which worker owns a bucket `(table, key)` of the SimHash block tables.

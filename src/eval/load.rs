@@ -52,8 +52,9 @@ pub struct TruthUnit {
     pub key: UnitKey,
     /// Its true cluster's name.
     pub cluster: String,
-    /// True Jaccard with the cluster's original.
-    pub jaccard: f64,
+    /// True Jaccard with the cluster's original, where the truth gives it (only
+    /// recall by Jaccard needs it).
+    pub jaccard: Option<f64>,
     /// Edit label (`original` marks the cluster's original).
     pub edit: String,
 }
@@ -79,7 +80,7 @@ impl Truth {
                     para: row.para,
                 },
                 cluster: row.cluster.clone(),
-                jaccard: row.jaccard,
+                jaccard: Some(row.jaccard),
                 edit: row.edit.clone(),
             };
             truth.push(unit, i as u64 + 1)?;
@@ -97,11 +98,11 @@ impl Truth {
     }
 
     fn push(&mut self, unit: TruthUnit, line: u64) -> Result<()> {
-        if !(0.0..=1.0).contains(&unit.jaccard) {
+        if let Some(jaccard) = unit.jaccard.filter(|j| !(0.0..=1.0).contains(j)) {
             return Err(Error::at_line(
                 &self.path,
                 line,
-                format!("jaccard {} is outside [0, 1]", unit.jaccard),
+                format!("jaccard {jaccard} is outside [0, 1]"),
             ));
         }
         if let Some(&first) = self.index.get(&unit.key) {
@@ -212,8 +213,9 @@ impl Predictions {
 }
 
 /// Reads a truth file (`truth.jsonl`): `id` (any JSON), optional `para` (u32),
-/// `cluster` (string, or any JSON rendered like an id), `jaccard` (number in
-/// [0, 1]), optional `edit` (string).
+/// `cluster` (string, or any JSON rendered like an id), optional `jaccard`
+/// (number in [0, 1]; recall by Jaccard counts the units that have it),
+/// optional `edit` (string).
 pub fn load_truth(path: &Path) -> Result<Truth> {
     let mut truth = Truth::empty(path.to_owned());
     for_each_object(path, |line, object| {
@@ -222,12 +224,13 @@ pub fn load_truth(path: &Path) -> Result<Truth> {
             Some(v) if !v.is_null() => render_id(v),
             _ => return Err(Error::at_line(path, line, "missing field \"cluster\"")),
         };
-        let jaccard = object
-            .get("jaccard")
-            .and_then(Value::as_f64)
-            .ok_or_else(|| {
-                Error::at_line(path, line, "missing or non-numeric field \"jaccard\"")
-            })?;
+        let jaccard =
+            match object.get("jaccard") {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(value.as_f64().ok_or_else(|| {
+                    Error::at_line(path, line, "field \"jaccard\" must be a number")
+                })?),
+            };
         let edit = match object.get("edit") {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
@@ -392,7 +395,7 @@ mod tests {
             assert!(err.to_string().contains(want), "{err} lacks {want}");
         }
         let truth_cases = [
-            ("{\"id\":\"a\",\"cluster\":\"a\"}\n", "truth.jsonl:1: missing or non-numeric field \"jaccard\""),
+            ("{\"id\":\"a\",\"cluster\":\"a\",\"jaccard\":\"high\"}\n", "truth.jsonl:1: field \"jaccard\" must be a number"),
             ("{\"id\":\"a\",\"cluster\":\"a\",\"jaccard\":1.5}\n", "truth.jsonl:1: jaccard 1.5 is outside"),
             ("{\"id\":\"a\",\"jaccard\":1}\n", "truth.jsonl:1: missing field \"cluster\""),
             ("{\"id\":\"a\",\"cluster\":\"a\",\"jaccard\":1}\n{\"id\":\"a\",\"cluster\":\"a\",\"jaccard\":1}\n", "truth.jsonl:2: unit a already labelled on line 1"),

@@ -52,6 +52,9 @@ pub struct Report {
     pub ari: f64,
     /// Recall of (original, derived) pairs by true Jaccard.
     pub buckets: JaccardBuckets,
+    /// Truth units whose pair with their cluster's original is not in
+    /// `buckets`: the truth gives no `jaccard` for them.
+    pub units_without_jaccard: u64,
 }
 
 impl Report {
@@ -74,6 +77,13 @@ impl Report {
             self.pairs.together_in_prediction,
             self.pairs.together_in_both
         );
+        if self.units_without_jaccard > 0 {
+            let _ = writeln!(
+                out,
+                "recall by Jaccard leaves out {} unit(s): the truth gives no jaccard for them",
+                self.units_without_jaccard
+            );
+        }
         out.push_str(&self.buckets.table());
         out
     }
@@ -139,13 +149,15 @@ pub fn evaluate(truth: &Truth, predictions: &Predictions) -> Result<Report> {
 
     let anchors = anchors(truth, &cluster_labels, &truth_labels)?;
     let mut buckets = JaccardBuckets::default();
+    let mut units_without_jaccard = 0;
     for (i, unit) in units.iter().enumerate() {
         let anchor = anchors[truth_labels[i] as usize];
-        if anchor != i {
-            buckets.add(
-                unit.jaccard,
-                predicted_labels[i] == predicted_labels[anchor],
-            );
+        if anchor == i {
+            continue;
+        }
+        match unit.jaccard {
+            Some(jaccard) => buckets.add(jaccard, predicted_labels[i] == predicted_labels[anchor]),
+            None => units_without_jaccard += 1,
         }
     }
 
@@ -161,10 +173,14 @@ pub fn evaluate(truth: &Truth, predictions: &Predictions) -> Result<Report> {
         f1: pairs.f1(),
         ari: pairs.adjusted_rand_index(),
         buckets,
+        units_without_jaccard,
     })
 }
 
-/// The anchor unit (index into the truth's units) of every cluster label.
+/// The anchor unit (index into the truth's units) of every cluster label: the
+/// unit labelled "original", else the unit named like the cluster, else (for a
+/// truth without Jaccard values, whose anchors only matter for counting) the
+/// cluster's first unit.
 fn anchors(
     truth: &Truth,
     cluster_labels: &HashMap<&str, u64>,
@@ -193,15 +209,20 @@ fn anchors(
             by_name[label] = Some(i);
         }
     }
+    let mut first_unit: Vec<Option<usize>> = vec![None; cluster_labels.len()];
+    let mut has_jaccard = vec![false; cluster_labels.len()];
+    for (i, unit) in units.iter().enumerate() {
+        let label = truth_labels[i] as usize;
+        first_unit[label].get_or_insert(i);
+        has_jaccard[label] |= unit.jaccard.is_some();
+    }
     let mut out = Vec::with_capacity(by_edit.len());
     for (label, (edit, name)) in by_edit.into_iter().zip(by_name).enumerate() {
+        let first = first_unit[label].unwrap_or(0);
         match edit.or(name) {
             Some(anchor) => out.push(anchor),
+            None if !has_jaccard[label] => out.push(first),
             None => {
-                let first = truth_labels
-                    .iter()
-                    .position(|&l| l as usize == label)
-                    .unwrap_or(0);
                 return Err(Error::at_line(
                     truth.path(),
                     truth.line(first),
@@ -368,6 +389,29 @@ mod tests {
             text.contains("a#0") && text.contains("truth.jsonl"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_truth_of_ids_and_clusters_only_is_scored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("labels.jsonl");
+        std::fs::write(
+            &path,
+            "{\"id\":\"x\",\"cluster\":\"k\"}\n{\"id\":\"y\",\"cluster\":\"k\"}\n\
+             {\"id\":\"z\",\"cluster\":\"m\"}\n",
+        )
+        .expect("write");
+        let truth = load_truth(&path).expect("no jaccard needed");
+        let predictions =
+            Predictions::from_pairs("p", [(key("x"), 1), (key("y"), 1), (key("z"), 1)])
+                .expect("valid");
+        let report = evaluate(&truth, &predictions).expect("evaluates");
+        assert_eq!(report.pairs.together_in_truth, 1);
+        assert_eq!(report.pairs.together_in_prediction, 3);
+        assert_eq!(report.recall, 1.0);
+        assert_eq!(report.units_without_jaccard, 1, "y, paired with x");
+        assert_eq!(report.buckets.from_bucket(0).pairs, 0);
+        assert!(report.summary().contains("leaves out 1 unit(s)"));
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Writing a run's results into its output folder, all or nothing.
 //!
-//! Files are first written into a hidden staging folder inside the output folder
-//! and moved into place only when every one of them is complete. `report.json` is
-//! moved last and removed first, so its presence marks a finished run: a run that
-//! fails part-way never leaves a folder that looks complete, and the staging folder
-//! is removed on failure.
+//! A run claims its output folder when it starts ([`Staged::new`]): it locks the
+//! folder, so two runs (with different scratch folders, say) cannot write into one
+//! folder at the same time, and it removes the outputs of an earlier run there,
+//! `report.json` first. Files are then written into a hidden staging folder inside
+//! the output folder and moved into place only when every one of them is
+//! complete, `report.json` last, so its presence marks a finished run: a run that
+//! fails part-way never leaves a folder that looks complete (neither its own
+//! outputs nor an earlier run's), and the staging folder is removed on failure.
 //!
 //! The files:
 //! - `clusters.jsonl`: one line per unit: `id`, `para` (paragraph units), `cluster`
@@ -41,14 +44,41 @@ pub struct Staged {
     dir: PathBuf,
     staging: PathBuf,
     committed: bool,
+    /// The folder did not exist before this run.
+    created: bool,
+    /// Outputs of an earlier run that were removed.
+    replaced: usize,
+    /// Held for the whole run: the lock on `dir`.
+    _lock: fs::File,
 }
 
 impl Staged {
-    /// Creates `dir` if needed and a fresh staging folder inside it. Staging
-    /// folders left by killed runs (their process no longer exists) are removed.
+    /// Claims `dir` for this run: creates it if needed, locks it (failing with
+    /// [`Error::OutputInUse`] while another run holds it), removes an earlier
+    /// run's outputs (`report.json` first) and creates a fresh staging folder.
+    /// Staging folders left by killed runs (their process no longer exists) are
+    /// removed.
     pub fn new(dir: &Path) -> Result<Staged> {
+        let created = !dir.exists();
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        // A lock on the folder itself (flock on its descriptor): no lock file is
+        // left among the outputs.
+        let lock = fs::File::open(dir).map_err(|e| Error::io(dir, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(Error::OutputInUse(dir.to_path_buf())),
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(dir, e)),
+        }
         remove_stale_staging(dir);
+        let mut replaced = 0;
+        for name in OUTPUT_FILES.iter().rev() {
+            let path = dir.join(name);
+            match fs::remove_file(&path) {
+                Ok(()) => replaced += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
         let staging = dir.join(format!("{STAGING_PREFIX}{}", std::process::id()));
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
@@ -58,27 +88,36 @@ impl Staged {
             dir: dir.to_path_buf(),
             staging,
             committed: false,
+            created,
+            replaced,
+            _lock: lock,
         })
     }
 
-    /// Writes one staged file through `fill`.
+    /// How many output files of an earlier run in the folder this run removed.
+    pub fn replaced(&self) -> usize {
+        self.replaced
+    }
+
+    /// Writes one staged file through `fill`. Errors name the file as the user
+    /// will see it in the output folder, not its staging name.
     pub fn write(&self, name: &str, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
         let path = self.staging.join(name);
-        let file = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let shown = self.dir.join(name);
+        let file = fs::File::create(&path).map_err(|e| Error::io(&shown, e))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        fill(&mut out)?;
+        fill(&mut out).map_err(|e| match e {
+            Error::Io { path, source } if path == Path::new(name) => Error::io(&shown, source),
+            other => other,
+        })?;
         let file = out
             .into_inner()
-            .map_err(|e| Error::io(&path, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&path, e))
+            .map_err(|e| Error::io(&shown, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&shown, e))
     }
 
     /// Moves every staged file into the output folder, `report.json` last.
     pub fn commit(mut self) -> Result<()> {
-        let report = self.dir.join("report.json");
-        if report.exists() {
-            fs::remove_file(&report).map_err(|e| Error::io(&report, e))?;
-        }
         for name in OUTPUT_FILES {
             let from = self.staging.join(name);
             if from.exists() {
@@ -93,9 +132,14 @@ impl Staged {
 }
 
 impl Drop for Staged {
+    /// Without a commit (a failed run): removes the staging folder, and the
+    /// output folder too when this run created it and nothing else is in it.
     fn drop(&mut self) {
         if !self.committed {
             let _ = fs::remove_dir_all(&self.staging);
+            if self.created {
+                let _ = fs::remove_dir(&self.dir);
+            }
         }
     }
 }
@@ -152,6 +196,35 @@ mod tests {
     }
 
     #[test]
+    fn a_second_run_cannot_claim_a_folder_in_use() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = Staged::new(dir.path()).expect("first run");
+        let err = Staged::new(dir.path()).expect_err("in use");
+        assert!(matches!(err, Error::OutputInUse(_)), "{err}");
+        drop(first);
+        Staged::new(dir.path()).expect("free again");
+    }
+
+    #[test]
+    fn an_earlier_runs_outputs_are_removed_when_a_run_starts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in OUTPUT_FILES {
+            fs::write(dir.path().join(name), b"earlier run\n").expect("write");
+        }
+        fs::write(dir.path().join("notes.txt"), b"the user's").expect("write");
+        let staged = Staged::new(dir.path()).expect("stage");
+        assert_eq!(staged.replaced(), OUTPUT_FILES.len());
+        drop(staged); // the run fails
+        for name in OUTPUT_FILES {
+            assert!(!dir.path().join(name).exists(), "{name} of the earlier run");
+        }
+        assert!(
+            dir.path().join("notes.txt").exists(),
+            "other files left alone"
+        );
+    }
+
+    #[test]
     fn nothing_appears_until_commit_and_failure_cleans_up() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("out");
@@ -165,11 +238,7 @@ mod tests {
             assert!(!out.join("clusters.jsonl").exists());
             // dropped without commit: a failed run
         }
-        assert_eq!(
-            fs::read_dir(&out).expect("read").count(),
-            0,
-            "staging removed"
-        );
+        assert!(!out.exists(), "staging and the folder it created removed");
 
         let staged = Staged::new(&out).expect("stage");
         for name in OUTPUT_FILES {

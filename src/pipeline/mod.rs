@@ -291,7 +291,7 @@ pub fn run_with(
             let found = checkpointed(&work, "hamming", &mut run.resumed, || {
                 progress.stage("hamming search", None);
                 let fingerprints: Vec<u64> = sketched.all_words();
-                let found = simhash_edges(&sketched.units, &fingerprints, config.hamming);
+                let found = simhash_edges(&sketched.units, &fingerprints, config.hamming, budget)?;
                 progress.finish_stage();
                 Ok(found)
             })?;
@@ -625,8 +625,15 @@ fn labels_against_index(
 }
 
 /// SimHash edges: identical fingerprints join their first unit, distinct
-/// fingerprints within `hamming` bits join through their first units.
-fn simhash_edges(units: &[UnitMeta], fingerprints: &[u64], hamming: u32) -> resume::Edges {
+/// fingerprints within `hamming` bits join through their first units. A radius
+/// whose pairs would not fit `budget` is refused (see [`crate::simhash::budget`]).
+fn simhash_edges(
+    units: &[UnitMeta],
+    fingerprints: &[u64],
+    hamming: u32,
+    budget: u64,
+) -> Result<resume::Edges> {
+    use crate::simhash::budget::{check_radius, max_pairs, too_many_pairs, DistanceSample};
     let indexed: Vec<u32> = (0..units.len() as u32)
         .filter(|&u| units[u as usize].features > 0)
         .collect();
@@ -643,7 +650,15 @@ fn simhash_edges(units: &[UnitMeta], fingerprints: &[u64], hamming: u32) -> resu
             similarity: 1.0,
         }));
     }
-    let near = crate::simhash::near_distinct_pairs(&collapsed.distinct, hamming, None);
+    let distinct = collapsed.distinct.len() as u64;
+    let sample = DistanceSample::of(&collapsed.distinct);
+    check_radius(&sample, distinct, hamming, budget)?;
+    let limit = max_pairs(budget);
+    let near =
+        crate::simhash::near_distinct_pairs_at_most(&collapsed.distinct, hamming, None, limit)
+            .ok_or_else(|| {
+                too_many_pairs(&sample, distinct, hamming, budget, limit, "found more than")
+            })?;
     let candidates = (edges.len() + near.len()) as u64;
     edges.extend(near.into_iter().map(|(i, j, distance)| {
         let (a, b) = (first_unit(i as usize), first_unit(j as usize));
@@ -654,11 +669,11 @@ fn simhash_edges(units: &[UnitMeta], fingerprints: &[u64], hamming: u32) -> resu
         }
     }));
     edges.sort_by_key(|e| (e.a, e.b));
-    resume::Edges {
+    Ok(resume::Edges {
         candidates,
         edges,
         index_edges: Vec::new(),
-    }
+    })
 }
 
 fn summarise(outcome: &DedupOutcome, candidates: u64) -> Stats {

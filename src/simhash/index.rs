@@ -180,12 +180,59 @@ pub fn default_blocks(k: u32, n: usize) -> u32 {
 /// chosen `B` needs more than [`MAX_TABLES`] tables, or if
 /// `distinct.len()` exceeds `u32::MAX`.
 pub fn near_distinct_pairs(distinct: &[u64], k: u32, blocks: Option<u32>) -> Vec<(u32, u32, u32)> {
+    near_distinct_pairs_at_most(distinct, k, blocks, u64::MAX)
+        .expect("no limit on the number of pairs")
+}
+
+/// [`near_distinct_pairs`], stopped as soon as more than `max_pairs` pairs are
+/// found (`None` then), so a radius too large for the input cannot exhaust the
+/// memory (see [`super::budget`]).
+///
+/// # Panics
+///
+/// As [`near_distinct_pairs`].
+pub fn near_distinct_pairs_at_most(
+    distinct: &[u64],
+    k: u32,
+    blocks: Option<u32>,
+    max_pairs: u64,
+) -> Option<Vec<(u32, u32, u32)>> {
     let schedule = if distinct.len() < SMALL_INPUT {
         Schedule::TablesInParallel
     } else {
         Schedule::OneTableAtATime
     };
-    search(distinct, k, blocks, schedule)
+    let limit = PairLimit::new(max_pairs);
+    let pairs = search(distinct, k, blocks, schedule, &limit);
+    (!limit.exceeded()).then_some(pairs)
+}
+
+/// A running count of the pairs a search found, shared by its threads.
+#[derive(Debug)]
+struct PairLimit {
+    found: std::sync::atomic::AtomicU64,
+    max: u64,
+}
+
+impl PairLimit {
+    fn new(max: u64) -> Self {
+        PairLimit {
+            found: std::sync::atomic::AtomicU64::new(0),
+            max,
+        }
+    }
+
+    /// Counts `more` pairs; false once the total is past the limit.
+    fn add(&self, more: usize) -> bool {
+        let before = self
+            .found
+            .fetch_add(more as u64, std::sync::atomic::Ordering::Relaxed);
+        before.saturating_add(more as u64) <= self.max
+    }
+
+    fn exceeded(&self) -> bool {
+        self.found.load(std::sync::atomic::Ordering::Relaxed) > self.max
+    }
 }
 
 /// All pairs `(i, j, dist)` with `i < j` of unit indices whose fingerprints
@@ -377,27 +424,38 @@ fn scan_table_sequential(
     entries: &mut [(u64, u32)],
     k: u32,
     table: &Table,
+    limit: &PairLimit,
     out: &mut Vec<(u32, u32, u32)>,
 ) {
     let mask = table.key_mask;
     entries.sort_unstable_by_key(|&(fp, i)| (fp & mask, i));
     for run in entries.chunk_by(|a, b| a.0 & mask == b.0 & mask) {
         if run.len() > 1 {
+            let before = out.len();
             scan_run(run, k, table, out);
+            if !limit.add(out.len() - before) {
+                return;
+            }
         }
     }
 }
 
 /// Sorts `entries` by this table's key and scans its runs, both in parallel.
-fn scan_table_parallel(entries: &mut [(u64, u32)], k: u32, table: &Table) -> Vec<(u32, u32, u32)> {
+fn scan_table_parallel(
+    entries: &mut [(u64, u32)],
+    k: u32,
+    table: &Table,
+    limit: &PairLimit,
+) -> Vec<(u32, u32, u32)> {
     let mask = table.key_mask;
     entries.par_sort_unstable_by_key(|&(fp, i)| (fp & mask, i));
     entries
         .par_chunk_by(|a, b| a.0 & mask == b.0 & mask)
-        .filter(|run| run.len() > 1)
+        .filter(|run| run.len() > 1 && !limit.exceeded())
         .flat_map_iter(|run| {
             let mut found = Vec::new();
             scan_run(run, k, table, &mut found);
+            limit.add(found.len());
             found
         })
         .collect()
@@ -408,6 +466,7 @@ fn search(
     k: u32,
     blocks: Option<u32>,
     schedule: Schedule,
+    limit: &PairLimit,
 ) -> Vec<(u32, u32, u32)> {
     assert!(
         u32::try_from(distinct.len()).is_ok(),
@@ -415,6 +474,10 @@ fn search(
         distinct.len()
     );
     if k >= 64 {
+        let n = distinct.len();
+        if !limit.add(n * n.saturating_sub(1) / 2) {
+            return Vec::new();
+        }
         return every_pair(distinct);
     }
     let b = match blocks {
@@ -446,9 +509,11 @@ fn search(
         Schedule::TablesInParallel => tables
             .par_iter()
             .flat_map_iter(|table| {
-                let mut own = entries.clone();
                 let mut found = Vec::new();
-                scan_table_sequential(&mut own, k, table, &mut found);
+                if !limit.exceeded() {
+                    let mut own = entries.clone();
+                    scan_table_sequential(&mut own, k, table, limit, &mut found);
+                }
                 found
             })
             .collect(),
@@ -456,7 +521,10 @@ fn search(
             let mut entries = entries;
             let mut out = Vec::new();
             for table in &tables {
-                out.extend(scan_table_parallel(&mut entries, k, table));
+                if limit.exceeded() {
+                    break;
+                }
+                out.extend(scan_table_parallel(&mut entries, k, table, limit));
             }
             out
         }
@@ -603,7 +671,13 @@ mod tests {
         let collapsed = Collapsed::new(fps);
         let expected = brute_distinct(&collapsed.distinct, k);
         for schedule in [Schedule::TablesInParallel, Schedule::OneTableAtATime] {
-            let found = search(&collapsed.distinct, k, blocks, schedule);
+            let found = search(
+                &collapsed.distinct,
+                k,
+                blocks,
+                schedule,
+                &PairLimit::new(u64::MAX),
+            );
             prop_assert_eq!(&found, &expected, "schedule {:?}", schedule);
         }
         prop_assert_eq!(
@@ -721,13 +795,30 @@ mod tests {
     }
 
     #[test]
+    fn a_search_past_its_pair_limit_stops_and_says_so() {
+        let fps = planted(9, 3_000, 3);
+        let all = near_distinct_pairs(&fps, 20, None);
+        assert!(all.len() > 100, "{}", all.len());
+        let limit = all.len() as u64;
+        assert_eq!(
+            near_distinct_pairs_at_most(&fps, 20, None, limit).as_deref(),
+            Some(&all[..])
+        );
+        assert_eq!(near_distinct_pairs_at_most(&fps, 20, None, limit - 1), None);
+        assert_eq!(near_distinct_pairs_at_most(&fps, 64, None, 10), None);
+    }
+
+    #[test]
     fn both_strategies_agree_on_larger_input() {
         let fps = planted(3, 3000, 5);
         let c = Collapsed::new(&fps);
         let expected = brute_distinct(&c.distinct, 3);
         assert!(expected.len() > 100, "planted pairs must exist");
         for schedule in [Schedule::TablesInParallel, Schedule::OneTableAtATime] {
-            assert_eq!(search(&c.distinct, 3, None, schedule), expected);
+            assert_eq!(
+                search(&c.distinct, 3, None, schedule, &PairLimit::new(u64::MAX)),
+                expected
+            );
         }
     }
 

@@ -13,10 +13,12 @@
 //! [`all_pairs_within`] does 2 and 3 and expands the result to unit pairs;
 //! it is meant for tests and small inputs.
 
+pub mod budget;
 mod fingerprint;
 mod index;
 
 pub use fingerprint::{fingerprint64, fingerprint64_weighted, hamming};
 pub use index::{
-    all_pairs_within, default_blocks, near_distinct_pairs, BlockTables, Collapsed, MAX_TABLES,
+    all_pairs_within, default_blocks, near_distinct_pairs, near_distinct_pairs_at_most,
+    BlockTables, Collapsed, MAX_TABLES,
 };

@@ -60,6 +60,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::pipeline::{Progress, Total};
 use crate::text::Shingler;
 use cipher::{Cipher, CipherVocab};
 pub use edits::Edit;
@@ -616,25 +617,30 @@ pub fn generate(sources: &Sources, config: &GenConfig) -> Result<Generated> {
 /// Streams batches to two writers until the corpus reaches `target_bytes` (at least
 /// one batch; the last batch may overshoot by up to one batch). I/O errors name the
 /// writers as `corpus_name` and `truth_name`. Memory stays at one batch.
+/// `progress` sees one stage, `generate`, advanced by the corpus bytes written.
 pub fn generate_to_writers<C: Write, T: Write>(
     sources: &Sources,
     config: &GenConfig,
     target_bytes: u64,
     corpus: (&Path, &mut C),
     truth: (&Path, &mut T),
+    progress: &dyn Progress,
 ) -> Result<GenStats> {
     let (corpus_name, corpus) = corpus;
     let (truth_name, truth) = truth;
     let mut generator = Generator::new(sources, config.clone())?;
     let mut stats = GenStats::default();
+    progress.stage("generate", Some(Total::Bytes(target_bytes)));
     loop {
         let batch = generator.next_batch()?;
         stats.batches += 1;
         stats.records += batch.records.len() as u64;
         stats.units += batch.truth.len() as u64;
-        stats.corpus_bytes += batch
+        let written = batch
             .write_corpus(corpus)
             .map_err(|e| Error::io(corpus_name, e))?;
+        stats.corpus_bytes += written;
+        progress.advance(written);
         stats.truth_bytes += batch
             .write_truth(truth)
             .map_err(|e| Error::io(truth_name, e))?;
@@ -644,6 +650,7 @@ pub fn generate_to_writers<C: Write, T: Write>(
     }
     corpus.flush().map_err(|e| Error::io(corpus_name, e))?;
     truth.flush().map_err(|e| Error::io(truth_name, e))?;
+    progress.finish_stage();
     Ok(stats)
 }
 
@@ -654,6 +661,7 @@ pub fn generate_to_files(
     target_bytes: u64,
     corpus_path: &Path,
     truth_path: &Path,
+    progress: &dyn Progress,
 ) -> Result<GenStats> {
     let open = |path: &Path| -> Result<BufWriter<File>> {
         File::create(path)
@@ -668,6 +676,7 @@ pub fn generate_to_files(
         target_bytes,
         (corpus_path, &mut corpus),
         (truth_path, &mut truth),
+        progress,
     )
 }
 
@@ -951,6 +960,7 @@ mod tests {
             300_000,
             (Path::new("corpus"), &mut corpus),
             (Path::new("truth"), &mut truth),
+            &crate::pipeline::NoProgress,
         )
         .expect("streams");
         assert!(stats.batches >= 3, "{stats:?}");
@@ -985,6 +995,7 @@ mod tests {
             0,
             &c,
             &t,
+            &crate::pipeline::NoProgress,
         )
         .expect("writes");
         assert_eq!(stats.batches, 1);
@@ -1000,6 +1011,7 @@ mod tests {
             0,
             &missing,
             &t,
+            &crate::pipeline::NoProgress,
         )
         .expect_err("unwritable path");
         assert!(err.to_string().contains("no/such/dir"), "{err}");
