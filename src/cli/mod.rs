@@ -16,7 +16,7 @@ mod size;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Near-duplicate detection for paragraphs and articles in large text corpora.
 #[derive(Debug, Parser)]
@@ -51,13 +51,25 @@ enum Command {
 
 /// Parses arguments, runs the subcommand, and turns the outcome into an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)
+        .map_err(|e| e.format(&mut Cli::command()))
+        .unwrap_or_else(|e| e.exit());
+    // Runs that use a saved index need to know which options were typed, not
+    // only their values (see `DedupArgs::note_given`).
+    let typed = innermost(&matches);
     let result = match cli.command {
-        Command::Dedup(args) => dedup::run(*args),
+        Command::Dedup(mut args) => {
+            args.note_given(typed);
+            dedup::run(*args)
+        }
         Command::Eval(args) => eval::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Compare(args) => compare::run(*args),
-        Command::Index(args) => index::run(args),
+        Command::Index(mut args) => {
+            args.note_given(typed);
+            index::run(args)
+        }
         Command::Review(args) => review::run(args),
     };
     match result {
@@ -69,6 +81,14 @@ pub fn main() -> ExitCode {
             eprintln!("neardedup: error: {err:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// The matches of the subcommand that was run (`index add`'s, not `index`'s).
+fn innermost(matches: &ArgMatches) -> &ArgMatches {
+    match matches.subcommand() {
+        Some((_, sub)) => innermost(sub),
+        None => matches,
     }
 }
 
