@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
 use neardedup::corpus::{Corpus, CorpusOptions, Format, ParaSep};
-use neardedup::index::{IndexedUnit, SignatureIndex};
+use neardedup::index::file::IndexFile;
+use neardedup::index::{IndexHeader, IndexedUnit, SignatureIndex};
 use neardedup::output::report::{Report, RunCosts};
 use neardedup::output::{writers, Staged};
 use neardedup::pipeline::{
@@ -131,14 +133,22 @@ pub struct DedupArgs {
 
     /// Also compare against a saved index (see --save-index): units that duplicate
     /// indexed ones are flagged and dropped. The index's shingling, MinHash and
-    /// unit settings are used for this run.
+    /// unit settings are used for this run; giving one of them with another value
+    /// (e.g. --unit, --ngram) is an error.
     #[arg(long, value_name = "INDEX")]
     against: Option<PathBuf>,
 
     /// Save the signatures of this run's units (after those of --against, if
-    /// given) as an index for later --against runs. MinHash only.
+    /// given) as an index for later --against runs. MinHash only. The index is
+    /// replaced only once the output folder is complete; with --against, units
+    /// whose id (and paragraph) are already indexed are refused.
     #[arg(long, value_name = "INDEX")]
     save_index: Option<PathBuf>,
+
+    /// The settings an index fixes that were given on the command line (clap
+    /// argument ids; see [`DedupArgs::note_given`]).
+    #[arg(skip)]
+    given: Vec<&'static str>,
 
     /// Scratch folder for the run's checkpoints (sketched shards, candidate pairs,
     /// verified edges). Run the same command again after an interruption and it
@@ -209,6 +219,16 @@ impl DedupArgs {
         self.against = against;
         self.save_index = save_index;
         self
+    }
+
+    /// Records which of the settings an index fixes were given on the command
+    /// line (`matches` is the parse of these arguments): those must agree with
+    /// an index's, the others take its values.
+    pub fn note_given(&mut self, matches: &ArgMatches) {
+        self.given = INDEX_SETTINGS
+            .into_iter()
+            .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+            .collect();
     }
 
     fn config(&self) -> anyhow::Result<DedupConfig> {
@@ -285,18 +305,31 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         return run_distributed(&args, config, corpus, memory_budget);
     }
     let progress = Bar::new(args.quiet);
+    // Index load. The index to save is checked and locked before any work (and
+    // before the index to compare against is read: they may be one file).
+    if args.save_index.is_some() && config.algo != Algo::Minhash {
+        bail!("--save-index stores MinHash signatures: use --algo minhash");
+    }
+    if let Some(path) = &args.against {
+        std::fs::metadata(path).map_err(|e| neardedup::error::Error::io(path, e))?;
+    }
+    let mut save_target = args
+        .save_index
+        .as_deref()
+        .map(IndexFile::open)
+        .transpose()?;
     let index = match &args.against {
         Some(path) => {
             let index = SignatureIndex::read(path)?;
-            index.header.apply_to(&mut config);
+            if config.algo == Algo::Minhash {
+                refuse_other_settings(&args.given, &config, &index.header, path)?;
+                index.header.apply_to(&mut config);
+            }
             index.check_compatible(&config, path)?;
             Some(index)
         }
         None => None,
     };
-    if args.save_index.is_some() && config.algo != Algo::Minhash {
-        bail!("--save-index stores MinHash signatures: use --algo minhash");
-    }
     // Claimed before any work: a folder in use fails at once, and an earlier
     // run's outputs stop looking current as soon as this run starts.
     let staged = Staged::new(&args.out)?;
@@ -333,7 +366,34 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
             return Err(e.into());
         }
     };
-    if let Some(path) = &args.save_index {
+    // Index save, first half: refuse units already indexed, and write the new
+    // index beside the old one. It replaces the old one only once the output
+    // folder is complete (below).
+    if let (Some(index), Some(path)) = (&index, &args.against) {
+        let again = index.already_indexed(
+            outcome
+                .units
+                .iter()
+                .map(|u| (&outcome.records[u.record as usize].id, u.para)),
+        );
+        if !again.is_empty() {
+            let what = describe_already_indexed(&again, &outcome, path);
+            if args.save_index.is_some() {
+                if args.work_dir.is_none() {
+                    let _ = std::fs::remove_dir_all(&work_dir);
+                }
+                bail!(
+                    "{what}: was this corpus added before? Nothing was written. Ids must be \
+                     unique across everything an index holds (see --id-field)"
+                );
+            }
+            eprintln!(
+                "neardedup: warning: {what}: if they are the indexed units themselves, \
+                 they are reported as duplicates of themselves"
+            );
+        }
+    }
+    if let Some(target) = &mut save_target {
         let mut saved = index.unwrap_or_else(|| SignatureIndex::new(&config));
         let units = outcome
             .units
@@ -344,7 +404,7 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
             })
             .collect();
         saved.append(units, &outcome.signatures)?;
-        saved.write(path)?;
+        target.stage(&saved)?;
     }
 
     // Checkpoints of a run that failed while writing (a full disk, say) hold
@@ -400,6 +460,14 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         Ok(report)
     };
     let report = write(staged).inspect_err(|_| note_kept_scratch(&work_dir))?;
+    if let Some(target) = save_target {
+        target.commit().with_context(|| {
+            format!(
+                "the output folder {} is complete, but the index was not updated",
+                args.out.display()
+            )
+        })?;
+    }
     if !args.keep_work {
         std::fs::remove_dir_all(&work_dir).with_context(|| {
             format!("could not remove the scratch folder {}", work_dir.display())
@@ -437,6 +505,129 @@ fn folder_bytes(dir: &std::path::Path) -> u64 {
 
 fn human_bytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// The options whose values an index fixes (their clap argument ids): every
+/// field of [`IndexHeader`] that an option sets.
+const INDEX_SETTINGS: [&str; 11] = [
+    "unit",
+    "para_sep",
+    "min_para_chars",
+    "tokenizer",
+    "ngram",
+    "no_nfkc",
+    "keep_case",
+    "keep_punctuation",
+    "minhash_variant",
+    "num_perm",
+    "seed",
+];
+
+/// One of [`INDEX_SETTINGS`] as an index header holds it.
+#[derive(Debug, PartialEq)]
+enum IndexSetting {
+    /// An option with a value: its flag and the value, as typed.
+    Value(&'static str, String),
+    /// A switch: its flag and whether it is on.
+    Switch(&'static str, bool),
+}
+
+/// The setting with clap id `id` in `header`.
+fn index_setting(id: &str, header: &IndexHeader) -> Option<IndexSetting> {
+    use IndexSetting::{Switch, Value};
+    let shingle = &header.shingle;
+    Some(match id {
+        "unit" => Value("--unit", as_typed(&header.unit)),
+        "para_sep" => Value("--para-sep", as_typed(&header.para_sep)),
+        "min_para_chars" => Value("--min-para-chars", header.min_para_chars.to_string()),
+        "tokenizer" => Value("--tokenizer", as_typed(&shingle.tokenizer)),
+        "ngram" => Value("--ngram", shingle.ngram.to_string()),
+        "no_nfkc" => Switch("--no-nfkc", !shingle.normalize.nfkc),
+        "keep_case" => Switch("--keep-case", !shingle.normalize.lowercase),
+        "keep_punctuation" => Switch("--keep-punctuation", !shingle.normalize.fold_punctuation),
+        "minhash_variant" => Value("--minhash-variant", as_typed(&header.minhash_variant)),
+        "num_perm" => Value("--num-perm", header.num_perm.to_string()),
+        "seed" => Value("--seed", header.seed.to_string()),
+        _ => return None,
+    })
+}
+
+/// A setting's value as it is typed on the command line (the settings
+/// serialise to their option values).
+fn as_typed(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
+/// Fails, naming each setting with the index's value and the given one, when a
+/// setting in `given` has another value in `config` than in the index `path`.
+fn refuse_other_settings(
+    given: &[&str],
+    config: &DedupConfig,
+    index: &IndexHeader,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let run = IndexHeader::for_config(config);
+    let differing: Vec<String> = given
+        .iter()
+        .filter_map(
+            |id| match (index_setting(id, index), index_setting(id, &run)) {
+                (Some(have), Some(want)) if have != want => Some(match (have, want) {
+                    (IndexSetting::Value(flag, have), IndexSetting::Value(_, want)) => {
+                        format!("{flag} {want} (the index's: {have})")
+                    }
+                    (IndexSetting::Switch(flag, _), _) => {
+                        format!("{flag} (the index was built without it)")
+                    }
+                    (IndexSetting::Value(flag, have), _) => format!("{flag} (the index's: {have})"),
+                }),
+                _ => None,
+            },
+        )
+        .collect();
+    if differing.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{}: the index was built with other settings than given: {}. Leave these options \
+         out to use the index's settings, or build a new index",
+        path.display(),
+        differing.join(", ")
+    )
+}
+
+/// "INDEX: N of the M units are already in the index (same id and paragraph),
+/// e.g. ...", for the positions `again` in the run's units.
+fn describe_already_indexed(
+    again: &[usize],
+    outcome: &DedupOutcome,
+    path: &std::path::Path,
+) -> String {
+    const SHOWN: usize = 5;
+    let examples: Vec<String> = again
+        .iter()
+        .take(SHOWN)
+        .map(|&i| {
+            let unit = &outcome.units[i];
+            let id = &outcome.records[unit.record as usize].id;
+            match unit.para {
+                Some(para) => format!("{id} paragraph {para}"),
+                None => id.to_string(),
+            }
+        })
+        .collect();
+    let more = if again.len() > SHOWN { ", ..." } else { "" };
+    format!(
+        "{}: {} of the {} units of this run are already in the index (same id and \
+         paragraph), e.g. {}{more}",
+        path.display(),
+        again.len(),
+        outcome.units.len(),
+        examples.join(", ")
+    )
 }
 
 impl DedupArgs {
@@ -654,7 +845,10 @@ fn print_summary(
                 .unwrap_or_default();
             format!(
                 "minhash ({}), threshold {}, {} permutations{lsh}, verify {}",
-                args.minhash_variant, config.threshold, config.num_perm, args.verify
+                as_typed(&config.minhash_variant),
+                config.threshold,
+                config.num_perm,
+                as_typed(&config.verify)
             )
         }
         Algo::Simhash if config.verify == Verify::Exact => format!(
@@ -710,7 +904,12 @@ fn print_summary(
             resumed.shards_reused, resumed.shards
         )?;
     }
-    writeln!(out, "  units            {} {}s", s.units, args.unit)?;
+    writeln!(
+        out,
+        "  units            {} {}s",
+        s.units,
+        as_typed(&config.unit)
+    )?;
     writeln!(
         out,
         "  clusters         {} ({} with duplicates)",
@@ -757,4 +956,111 @@ fn print_summary(
         args.out.display()
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Line {
+        #[command(flatten)]
+        args: DedupArgs,
+    }
+
+    fn parse(line: &[&str]) -> DedupArgs {
+        let argv = std::iter::once("neardedup").chain(line.iter().copied());
+        let matches = Line::command().get_matches_from(argv);
+        let mut args = Line::from_arg_matches(&matches).expect("parses").args;
+        args.note_given(&matches);
+        args
+    }
+
+    fn refusal(index: &DedupArgs, run: &DedupArgs) -> Option<String> {
+        let header = IndexHeader::for_config(&index.config().expect("index config"));
+        let config = run.config().expect("run config");
+        refuse_other_settings(&run.given, &config, &header, std::path::Path::new("i.ndx"))
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn only_options_typed_on_the_command_line_count_as_given() {
+        let args = parse(&[
+            "--unit",
+            "article",
+            "--keep-case",
+            "--threshold",
+            "0.5",
+            "in",
+        ]);
+        assert_eq!(args.given, ["unit", "keep_case"]);
+        assert!(parse(&["in"]).given.is_empty());
+    }
+
+    #[test]
+    fn every_index_setting_given_with_another_value_is_refused() {
+        let index = parse(&["in"]);
+        let cases: [(&[&str], &str); 11] = [
+            (
+                &["--unit", "paragraph"],
+                "--unit paragraph (the index's: article)",
+            ),
+            (
+                &["--para-sep", "blank"],
+                "--para-sep blank (the index's: line)",
+            ),
+            (
+                &["--min-para-chars", "9"],
+                "--min-para-chars 9 (the index's: 0)",
+            ),
+            (
+                &["--tokenizer", "char"],
+                "--tokenizer char (the index's: word)",
+            ),
+            (&["--ngram", "3"], "--ngram 3 (the index's: 4)"),
+            (&["--no-nfkc"], "--no-nfkc (the index was built without it)"),
+            (
+                &["--keep-case"],
+                "--keep-case (the index was built without it)",
+            ),
+            (
+                &["--keep-punctuation"],
+                "--keep-punctuation (the index was built without it)",
+            ),
+            (
+                &["--minhash-variant", "classic"],
+                "--minhash-variant classic (the index's: oph)",
+            ),
+            (&["--num-perm", "64"], "--num-perm 64 (the index's: 128)"),
+            (&["--seed", "2"], "--seed 2 (the index's: 1)"),
+        ];
+        for (options, named) in cases {
+            let run = parse(&[options, &["in"][..]].concat());
+            let message = refusal(&index, &run).unwrap_or_else(|| panic!("{options:?} accepted"));
+            assert!(message.starts_with("i.ndx: "), "{message}");
+            assert!(message.contains(named), "{options:?}: {message}");
+        }
+        assert_eq!(
+            cases.len(),
+            INDEX_SETTINGS.len(),
+            "every setting is covered"
+        );
+    }
+
+    #[test]
+    fn settings_given_with_the_index_value_or_left_out_are_accepted() {
+        let index = parse(&["--unit", "paragraph", "--ngram", "3", "--keep-case", "in"]);
+        let same = parse(&["--unit", "paragraph", "--keep-case", "in"]);
+        assert_eq!(refusal(&index, &same), None);
+        let left_out = parse(&["in"]);
+        assert_eq!(refusal(&index, &left_out), None);
+        let both = parse(&["--unit", "article", "--ngram", "5", "in"]);
+        let message = refusal(&index, &both).expect("refused");
+        assert!(
+            message.contains("--unit article (the index's: paragraph), --ngram 5 (the index's: 3)"),
+            "{message}"
+        );
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{ArgMatches, Args, Subcommand};
 
 use super::dedup::{self, DedupArgs};
 
@@ -28,8 +28,14 @@ enum IndexAction {
         #[command(flatten)]
         run: Box<DedupArgs>,
     },
-    /// Deduplicate a corpus against INDEX, then add its units to INDEX (the
-    /// index's shingling and MinHash settings are used).
+    /// Deduplicate a corpus against INDEX, then add its units to INDEX.
+    ///
+    /// The index's unit, paragraph, shingling and MinHash settings are used;
+    /// giving one of them with another value (e.g. --unit, --ngram) is an error
+    /// naming both values. Units whose id and paragraph are already in INDEX are
+    /// refused, and nothing is written: each unit is added once (use --id-field
+    /// with ids unique across the corpora). INDEX is replaced only after the
+    /// output folder is complete, so a failed run leaves it as it was.
     Add {
         /// The index file to extend.
         #[arg(long, value_name = "INDEX")]
@@ -37,6 +43,17 @@ enum IndexAction {
         #[command(flatten)]
         run: Box<DedupArgs>,
     },
+}
+
+impl IndexArgs {
+    /// See [`DedupArgs::note_given`]; `matches` are those of `build` or `add`.
+    pub fn note_given(&mut self, matches: &ArgMatches) {
+        match &mut self.action {
+            IndexAction::Build { run, .. } | IndexAction::Add { run, .. } => {
+                run.note_given(matches)
+            }
+        }
+    }
 }
 
 /// Runs `neardedup index build|add`.

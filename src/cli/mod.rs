@@ -17,7 +17,7 @@ mod size;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Near-duplicate detection for paragraphs and articles in large text corpora.
 #[derive(Debug, Parser)]
@@ -52,13 +52,25 @@ enum Command {
 
 /// Parses arguments, runs the subcommand, and turns the outcome into an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)
+        .map_err(|e| e.format(&mut Cli::command()))
+        .unwrap_or_else(|e| e.exit());
+    // Runs that use a saved index need to know which options were typed, not
+    // only their values (see `DedupArgs::note_given`).
+    let typed = innermost(&matches);
     let result = match cli.command {
-        Command::Dedup(args) => dedup::run(*args),
+        Command::Dedup(mut args) => {
+            args.note_given(typed);
+            dedup::run(*args)
+        }
         Command::Eval(args) => eval::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Compare(args) => compare::run(*args),
-        Command::Index(args) => index::run(args),
+        Command::Index(mut args) => {
+            args.note_given(typed);
+            index::run(args)
+        }
         Command::Review(args) => review::run(args),
     };
     match result {
@@ -89,6 +101,14 @@ fn error_message(err: &anyhow::Error) -> String {
         message.push_str(&text);
     }
     message
+}
+
+/// The matches of the subcommand that was run (`index add`'s, not `index`'s).
+fn innermost(matches: &ArgMatches) -> &ArgMatches {
+    match matches.subcommand() {
+        Some((_, sub)) => innermost(sub),
+        None => matches,
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

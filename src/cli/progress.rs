@@ -2,7 +2,7 @@
 //! terminal; when it is not (a log file, a batch job), one line per finished stage
 //! with its time and throughput. Nothing with `--quiet`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -88,7 +88,9 @@ impl Progress for Bar {
         self.bar.finish_and_clear();
         if let Some(log) = &self.log {
             if let Some((name, began, total)) = log.lock().ok().and_then(|mut c| c.take()) {
-                eprintln!(
+                // A closed stderr (`2>&1 | head`) is no reason to stop the run.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "{}",
                     stage_line(&name, began.elapsed().as_secs_f64(), total)
                 );

@@ -19,14 +19,21 @@
 //! checksum     u64       xxh3-64 of every byte before it
 //! ```
 //!
-//! Files are written to a temporary name and renamed, so a crash never leaves a
-//! half-written index under the final name; a damaged file fails its checksum.
+//! Files are written to a temporary name, synced and renamed only once the run's
+//! other outputs are complete ([`file`]), so a failed or killed run leaves the
+//! index as it was; a damaged file fails its checksum.
+//!
+//! An indexed unit is known by its record id and paragraph number. Adding a unit
+//! whose id and paragraph are already indexed is refused by the command line (see
+//! [`SignatureIndex::already_indexed`]): it would be a duplicate of itself.
 
-use std::io::Write;
+pub mod file;
+
+use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
 use crate::corpus::ParaSep;
 use crate::error::{Error, Result};
@@ -188,17 +195,53 @@ impl SignatureIndex {
         }
     }
 
-    /// Writes the index to `path` (via a temporary file and a rename).
+    /// Positions in `new` of the units (record id and paragraph number) that
+    /// are already in this index, in the order of `new`.
+    ///
+    /// Units are compared by a 128-bit hash of their JSON form; the hashes of
+    /// `new` are held in memory, the index is streamed past them.
+    pub fn already_indexed<'a>(
+        &self,
+        new: impl IntoIterator<Item = (&'a serde_json::Value, Option<u32>)>,
+    ) -> Vec<usize> {
+        let new: Vec<u128> = new
+            .into_iter()
+            .map(|(id, para)| unit_key(id, para))
+            .collect();
+        let wanted: HashSet<u128> = new.iter().copied().collect();
+        let found: HashSet<u128> = self
+            .units
+            .iter()
+            .map(|u| unit_key(&u.id, u.para))
+            .filter(|key| wanted.contains(key))
+            .collect();
+        new.iter()
+            .enumerate()
+            .filter(|(_, key)| found.contains(key))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Writes the index to `path` (via a synced temporary file and a rename; see
+    /// [`file::IndexFile`] to keep the old index until other outputs are done).
     pub fn write(&self, path: &Path) -> Result<()> {
+        let mut target = file::IndexFile::open(path)?;
+        target.stage(self)?;
+        target.commit()
+    }
+
+    /// The index's bytes, in the file format above.
+    pub fn encode(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(64 + self.signatures.len());
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        let header = serde_json::to_vec(&self.header).map_err(|e| Error::io(path, e.into()))?;
+        // Plain structs and JSON values: serialising them into memory cannot fail.
+        let header = serde_json::to_vec(&self.header).expect("header serialises");
         bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&header);
         let mut ids = Vec::new();
         for unit in &self.units {
-            serde_json::to_writer(&mut ids, unit).map_err(|e| Error::io(path, e.into()))?;
+            serde_json::to_writer(&mut ids, unit).expect("unit serialises");
             ids.push(b'\n');
         }
         bytes.extend_from_slice(&(self.units.len() as u64).to_le_bytes());
@@ -207,19 +250,7 @@ impl SignatureIndex {
         bytes.extend_from_slice(&self.signatures);
         let checksum = xxh3_64(&bytes);
         bytes.extend_from_slice(&checksum.to_le_bytes());
-
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "index".into());
-        let tmp = path.with_file_name(format!(".{file_name}.partial-{}", std::process::id()));
-        let written = std::fs::File::create(&tmp)
-            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io(&tmp, e));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        bytes
     }
 
     /// Reads an index written by [`SignatureIndex::write`], checking magic,
@@ -287,6 +318,19 @@ impl SignatureIndex {
     }
 }
 
+/// What identifies an indexed unit: its record id and paragraph number.
+fn unit_key(id: &serde_json::Value, para: Option<u32>) -> u128 {
+    let mut bytes = serde_json::to_vec(id).expect("a JSON value serialises");
+    match para {
+        Some(para) => {
+            bytes.push(b'#');
+            bytes.extend_from_slice(&para.to_le_bytes());
+        }
+        None => bytes.push(b'-'),
+    }
+    xxh3_128(&bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,8 +366,42 @@ mod tests {
         let index = sample();
         index.write(&path).expect("write");
         assert_eq!(SignatureIndex::read(&path).expect("read"), index);
-        let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
-        assert_eq!(leftovers, 1, "no temporary file left behind");
+        let mut leftovers: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        leftovers.sort();
+        assert_eq!(
+            leftovers,
+            [".x.ndx.lock", "x.ndx"],
+            "no temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn units_already_indexed_are_found_by_id_and_paragraph() {
+        let index = sample();
+        let a = serde_json::json!("a");
+        let seven = serde_json::json!(7);
+        let seven_text = serde_json::json!("7");
+        let new = [
+            (&seven, Some(3)),      // same id, other paragraph
+            (&seven, Some(2)),      // indexed
+            (&seven_text, Some(2)), // the string "7" is another id
+            (&a, None),             // indexed
+            (&a, Some(0)),          // a paragraph of an indexed article
+        ];
+        assert_eq!(index.already_indexed(new), [1, 3]);
+        assert!(index.already_indexed([]).is_empty());
+    }
+
+    #[test]
+    fn encoding_is_what_write_puts_on_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.ndx");
+        let index = sample();
+        index.write(&path).expect("write");
+        assert_eq!(std::fs::read(&path).expect("read"), index.encode());
     }
 
     #[test]

@@ -126,6 +126,10 @@ impl Staged {
             }
         }
         fs::remove_dir(&self.staging).map_err(|e| Error::io(&self.staging, e))?;
+        // The renames are durable once the folder itself is synced.
+        fs::File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| Error::io(&self.dir, e))?;
         self.committed = true;
         Ok(())
     }
