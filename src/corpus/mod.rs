@@ -114,10 +114,44 @@ impl Corpus {
     /// as are binary files found inside a directory.
     pub fn open(inputs: &[PathBuf], options: CorpusOptions) -> Result<Corpus> {
         let found = discover(inputs, options.format)?;
-        let mut files = Vec::with_capacity(found.len());
+        let opened = found
+            .into_iter()
+            .map(|input| FileBytes::open(&input.path).map(|bytes| (input, bytes)));
+        Corpus::admit(opened, options)
+    }
+
+    /// A corpus of files already in memory, each given as (name, format, bytes),
+    /// checked and read exactly as [`Corpus::open`] checks and reads files named
+    /// on the command line (`options.format`, when set, overrides the formats
+    /// given). For callers that hold their text in memory, and for tests and
+    /// fuzzing of the record readers without a file system.
+    pub fn from_memory(
+        files: impl IntoIterator<Item = (PathBuf, Format, Vec<u8>)>,
+        options: CorpusOptions,
+    ) -> Result<Corpus> {
+        let forced = options.format;
+        let opened = files.into_iter().map(|(path, format, bytes)| {
+            let input = InputFile {
+                path,
+                format: forced.unwrap_or(format),
+                explicit: true,
+            };
+            Ok((input, FileBytes::Read(bytes)))
+        });
+        Corpus::admit(opened, options)
+    }
+
+    /// Keeps the opened files that hold records, in order: empty files are
+    /// skipped and counted; plain-text files that are binary or not UTF-8 are
+    /// errors when named explicitly, else skipped and counted.
+    fn admit(
+        opened: impl Iterator<Item = Result<(InputFile, FileBytes)>>,
+        options: CorpusOptions,
+    ) -> Result<Corpus> {
+        let mut files = Vec::with_capacity(opened.size_hint().0);
         let mut skipped = SkippedFiles::default();
-        for input in found {
-            let bytes = FileBytes::open(&input.path)?;
+        for opened in opened {
+            let (input, bytes) = opened?;
             if bytes.is_empty() {
                 skipped.empty.push(input.path);
                 continue;
@@ -479,6 +513,55 @@ mod tests {
         let err = records[1].as_ref().expect_err("malformed");
         let shown = err.to_string();
         assert!(shown.contains("bad.jsonl:2:"), "{shown}");
+    }
+
+    #[test]
+    fn files_in_memory_read_like_files_on_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let content = b"{\"text\":\"a\",\"id\":1}\n\n{\"text\": oops}\r\n{\"id\":2}";
+        let path = write(dir.path(), "m.jsonl", content);
+        let options = CorpusOptions {
+            id_field: Some("id".into()),
+            ..CorpusOptions::default()
+        };
+        let on_disk = Corpus::open(std::slice::from_ref(&path), options.clone()).expect("open");
+        let in_memory =
+            Corpus::from_memory([(path, Format::Jsonl, content.to_vec())], options).expect("admit");
+        let shown = |c: &Corpus| -> Vec<String> {
+            collect(c)
+                .into_iter()
+                .map(|r| match r {
+                    Ok((m, t)) => format!("{} {} {} {} {t}", m.start, m.len, m.line, m.id),
+                    Err(e) => e.to_string(),
+                })
+                .collect()
+        };
+        assert_eq!(shown(&in_memory), shown(&on_disk));
+        assert_eq!(shown(&in_memory).len(), 3);
+    }
+
+    #[test]
+    fn files_in_memory_are_checked_like_files_named_on_the_command_line() {
+        let forced = CorpusOptions {
+            format: Some(Format::Text),
+            ..CorpusOptions::default()
+        };
+        let err = Corpus::from_memory(
+            [("b.jsonl".into(), Format::Jsonl, b"ab\0cd".to_vec())],
+            forced,
+        )
+        .expect_err("forced to text, and binary");
+        assert_eq!(
+            err.to_string(),
+            "b.jsonl: binary file (contains NUL bytes), not text"
+        );
+        let corpus = Corpus::from_memory(
+            [("e.txt".into(), Format::Text, Vec::new())],
+            CorpusOptions::default(),
+        )
+        .expect("admit");
+        assert!(corpus.files().is_empty());
+        assert_eq!(corpus.skipped().empty, vec![PathBuf::from("e.txt")]);
     }
 
     #[test]

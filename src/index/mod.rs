@@ -257,6 +257,12 @@ impl SignatureIndex {
     /// version and checksum.
     pub fn read(path: &Path) -> Result<SignatureIndex> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        SignatureIndex::decode(&bytes, path)
+    }
+
+    /// Decodes the bytes of an index file like [`SignatureIndex::read`]; errors
+    /// name `path` as the file at fault.
+    pub fn decode(bytes: &[u8], path: &Path) -> Result<SignatureIndex> {
         let bad = |message: String| Error::in_file(path, message);
         if bytes.len() < MAGIC.len() + 4 + 4 + 8 + 8 + 8 || &bytes[..8] != MAGIC {
             return Err(bad("not a neardedup index (bad magic number)".into()));

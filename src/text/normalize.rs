@@ -1,10 +1,13 @@
 //! Text normalisation, each step switchable.
 //!
 //! The steps run in a fixed order: Unicode NFKC (so full-width Latin, compatibility
-//! Hangul jamo and ligatures compare equal to their plain forms), lower-casing
-//! (`char::to_lowercase`, i.e. Unicode's default case mapping), punctuation folding
-//! (every character that is neither alphanumeric nor whitespace becomes a space) and
-//! whitespace folding (runs of whitespace become one ASCII space, ends trimmed).
+//! Hangul jamo and ligatures compare equal to their plain forms); then, for each
+//! character of that text, punctuation folding (a character that is neither
+//! alphanumeric nor whitespace becomes a space) or else lower-casing
+//! (`char::to_lowercase`, i.e. Unicode's default case mapping); then whitespace
+//! folding (runs of whitespace become one ASCII space, ends trimmed). A character
+//! is judged before it is lower-cased, so what lower-casing makes is kept: `İ`
+//! becomes `i` and a combining dot above.
 //!
 //! ASCII text skips NFKC (it is the identity there) and goes through a byte map.
 //! Other text, under whitespace folding, is normalised in one pass: ASCII and
@@ -376,6 +379,13 @@ mod tests {
         assert_eq!(norm("ﬁne"), "fine");
         // Hangul written as conjoining jamo composes to the precomposed syllables.
         assert_eq!(norm("\u{1100}\u{1161}\u{11A8}"), "각");
+    }
+
+    #[test]
+    fn punctuation_is_judged_before_lower_casing() {
+        // U+0130 lower-cases to `i` and U+0307, a combining mark that is not
+        // alphanumeric; it stays, as the letter it came from was one.
+        assert_eq!(norm("İstanbul"), "i\u{307}stanbul");
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub const MAGIC: &[u8; 8] = b"NDDXWORK";
 /// Version of the checkpoint layout (header and bodies); bump on any change.
 pub const FORMAT_VERSION: u32 = 1;
 /// Bytes before the body.
-const HEADER_BYTES: usize = 64;
+pub const HEADER_BYTES: usize = 64;
 /// Name of the lock file that keeps two runs out of one scratch folder.
 const LOCK_FILE: &str = "lock";
 
@@ -164,8 +164,8 @@ impl WorkDir {
         // SAFETY: checkpoint files are only ever replaced by rename, never written
         // in place, so the mapped bytes do not change under the map.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
-        Ok(match check_header(&map, kind, self.fingerprint) {
-            Ok(()) => Lookup::Found(Checkpoint { map }),
+        Ok(match body_of(&map, kind, self.fingerprint) {
+            Ok(_) => Lookup::Found(Checkpoint { map }),
             Err(why) => Lookup::Unusable(why),
         })
     }
@@ -177,13 +177,7 @@ impl WorkDir {
         let tmp = self
             .dir
             .join(format!("{name}.partial-{}", std::process::id()));
-        let mut header = [0u8; HEADER_BYTES];
-        header[..8].copy_from_slice(MAGIC);
-        header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        header[12..16].copy_from_slice(&kind.tag());
-        header[16..24].copy_from_slice(&self.fingerprint.to_le_bytes());
-        header[24..32].copy_from_slice(&(body.len() as u64).to_le_bytes());
-        header[32..40].copy_from_slice(&xxh3_64(body).to_le_bytes());
+        let header = header(kind, self.fingerprint, body);
         let written = File::create(&tmp).and_then(|mut f| {
             f.write_all(&header)?;
             f.write_all(body)?;
@@ -216,8 +210,22 @@ impl WorkDir {
     }
 }
 
-/// Why `bytes` is not a usable checkpoint of `kind` for the run `fingerprint`.
-fn check_header(bytes: &[u8], kind: Kind, fingerprint: u64) -> std::result::Result<(), String> {
+/// The header of a checkpoint of `kind` holding `body` for the run `fingerprint`
+/// (see the file layout above).
+pub fn header(kind: Kind, fingerprint: u64, body: &[u8]) -> [u8; HEADER_BYTES] {
+    let mut header = [0u8; HEADER_BYTES];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[12..16].copy_from_slice(&kind.tag());
+    header[16..24].copy_from_slice(&fingerprint.to_le_bytes());
+    header[24..32].copy_from_slice(&(body.len() as u64).to_le_bytes());
+    header[32..40].copy_from_slice(&xxh3_64(body).to_le_bytes());
+    header
+}
+
+/// The body of the checkpoint file `bytes` when it is a complete checkpoint of
+/// `kind` for the run `fingerprint`, or why it is not.
+pub fn body_of(bytes: &[u8], kind: Kind, fingerprint: u64) -> std::result::Result<&[u8], String> {
     if bytes.len() < HEADER_BYTES || &bytes[..8] != MAGIC {
         return Err("not a neardedup checkpoint (bad magic number)".into());
     }
@@ -242,7 +250,7 @@ fn check_header(bytes: &[u8], kind: Kind, fingerprint: u64) -> std::result::Resu
     if xxh3_64(body) != u64_at(32) {
         return Err("checkpoint is damaged (checksum mismatch)".into());
     }
-    Ok(())
+    Ok(body)
 }
 
 #[cfg(test)]
@@ -309,6 +317,18 @@ mod tests {
             work.load("a", Kind::Candidates).expect("load"),
             Lookup::Unusable(why) if why.contains("magic")
         ));
+    }
+
+    #[test]
+    fn a_header_made_for_a_body_accepts_exactly_that_body() {
+        let body = b"some body";
+        let mut file = header(Kind::Edges, 3, body).to_vec();
+        file.extend_from_slice(body);
+        assert_eq!(body_of(&file, Kind::Edges, 3), Ok(&body[..]));
+        assert!(body_of(&file, Kind::Shard, 3).is_err());
+        assert!(body_of(&file, Kind::Edges, 4).is_err());
+        assert!(body_of(&file[..file.len() - 1], Kind::Edges, 3).is_err());
+        assert!(body_of(&file[..HEADER_BYTES - 1], Kind::Edges, 3).is_err());
     }
 
     #[test]
