@@ -10,6 +10,7 @@
 //! Paragraph splitting ([`split`]) turns a record's text into paragraph units.
 
 pub mod discover;
+pub mod id;
 pub mod jsonl;
 pub mod lines;
 pub mod source;
@@ -22,6 +23,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 pub use discover::{discover, Format, InputFile};
+pub use id::RecordId;
 pub use source::FileBytes;
 pub use split::{paragraphs, ParaSep, Paragraph};
 
@@ -96,7 +98,7 @@ pub struct RecordMeta {
     /// 1-based line number (1 for plain-text files).
     pub line: u64,
     /// The record's id as it will be written out.
-    pub id: serde_json::Value,
+    pub id: RecordId,
 }
 
 /// The mapped input files of one run.
@@ -283,7 +285,7 @@ impl Corpus {
                     start: chunk.start,
                     len: bytes.len(),
                     line: 1,
-                    id: serde_json::Value::String(file.path.display().to_string()),
+                    id: RecordId::from_string(&file.path.display().to_string()),
                 };
                 on_record(Ok((meta, Cow::Borrowed(text))));
             }
@@ -320,7 +322,7 @@ impl Corpus {
         path: &Path,
         content: &'a [u8],
         line: u64,
-    ) -> Result<(serde_json::Value, Cow<'a, str>)> {
+    ) -> Result<(RecordId, Cow<'a, str>)> {
         let fields = jsonl::extract(
             content,
             &self.options.text_field,
@@ -330,9 +332,9 @@ impl Corpus {
         let id = match fields.id {
             Some(id) => id,
             None if self.multi_file => {
-                serde_json::Value::String(format!("{}:{}", path.display(), line))
+                RecordId::from_string(&format!("{}:{}", path.display(), line))
             }
-            None => serde_json::Value::from(line),
+            None => RecordId::Int(line),
         };
         Ok((id, fields.text))
     }
@@ -401,7 +403,7 @@ mod tests {
         assert_eq!(records.len(), 2, "blank line skipped");
         let (meta, text) = records[1].as_ref().expect("ok");
         assert_eq!(meta.line, 3);
-        assert_eq!(meta.id, serde_json::json!(3));
+        assert_eq!(meta.id, RecordId::Int(3));
         assert_eq!(text, "third \"q\"");
         assert_eq!(corpus.record_text(meta).expect("reparse"), "third \"q\"");
     }

@@ -902,7 +902,8 @@ fn verify_exact(
                 start: loc.record_start as usize,
                 len: loc.record_len as usize,
                 line: loc.line,
-                id: serde_json::Value::Null,
+                // Not written anywhere: this record only locates text.
+                id: crate::corpus::RecordId::Int(0),
             });
             units.push(UnitMeta {
                 record: (records.len() - 1) as u32,

@@ -91,8 +91,8 @@ impl IndexHeader {
 /// One indexed unit: where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexedUnit {
-    /// The record id it had when indexed.
-    pub id: serde_json::Value,
+    /// The record id it had when indexed (its JSON text as the input wrote it).
+    pub id: crate::corpus::RecordId,
     /// Its paragraph number (paragraph units).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub para: Option<u32>,
@@ -301,11 +301,11 @@ mod tests {
             .append(
                 vec![
                     IndexedUnit {
-                        id: serde_json::json!("a"),
+                        id: "a".into(),
                         para: None,
                     },
                     IndexedUnit {
-                        id: serde_json::json!(7),
+                        id: 7.into(),
                         para: Some(2),
                     },
                 ],
