@@ -17,6 +17,10 @@
 //! format ids are written in; deserialising likewise needs `serde_json` reading
 //! the text directly (not through `#[serde(flatten)]` or untagged enums, which
 //! buffer values first).
+//!
+//! Ids must tell records apart in the outputs: [`duplicates`] finds records that
+//! share an id, by sorting 64-bit hashes of the ids (8 bytes per record for the
+//! length of the check) and comparing the ids only where hashes meet.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -109,6 +113,68 @@ impl RecordId {
             }
         }
     }
+}
+
+/// A 64-bit hash of `id`'s [`RecordId::key`], for finding duplicates.
+pub fn key_hash(id: &RecordId) -> u64 {
+    match id {
+        RecordId::Int(n) => xxhash_rust::xxh3::xxh3_64_with_seed(&n.to_le_bytes(), 1),
+        other => xxhash_rust::xxh3::xxh3_64(other.key().as_bytes()),
+    }
+}
+
+/// Records that share an id with an earlier record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Duplicates {
+    /// How many records have the id of an earlier record.
+    pub count: u64,
+    /// The first such record in input order, and the earlier record with its
+    /// id: `(earlier, later)`, as indexes.
+    pub first: Option<(usize, usize)>,
+}
+
+/// Finds records among `ids` (in input order) whose id is the id of an earlier
+/// one, ids compared by [`RecordId::key`].
+pub fn duplicates(ids: &[&RecordId]) -> Duplicates {
+    let mut hashes: Vec<u64> = ids.iter().map(|id| key_hash(id)).collect();
+    hashes.sort_unstable();
+    let mut shared: Vec<u64> = hashes
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    drop(hashes);
+    if shared.is_empty() {
+        return Duplicates::default();
+    }
+    shared.dedup();
+    // Only records whose hash is shared are looked at again.
+    let mut groups: std::collections::HashMap<u64, Vec<usize>> =
+        shared.iter().map(|&h| (h, Vec::new())).collect();
+    for (index, id) in ids.iter().enumerate() {
+        if let Some(group) = groups.get_mut(&key_hash(id)) {
+            group.push(index);
+        }
+    }
+    let mut found = Duplicates::default();
+    for group in groups.values() {
+        let mut seen: std::collections::HashMap<Cow<'_, str>, usize> =
+            std::collections::HashMap::new();
+        for &index in group {
+            match seen.entry(ids[index].key()) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    found.count += 1;
+                    if found.first.is_none_or(|(_, later)| index < later) {
+                        found.first = Some((*first.get(), index));
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(index);
+                }
+            }
+        }
+    }
+    found
 }
 
 /// `text` as a `u64` when it is exactly how that number prints.
@@ -248,6 +314,21 @@ mod tests {
         let made = RecordId::from_string("a \"q\" b");
         assert_eq!(made.to_string(), r#""a \"q\" b""#);
         assert_eq!(made.display_text(), "a \"q\" b");
+    }
+
+    #[test]
+    fn duplicates_are_found_with_the_first_pair_in_input_order() {
+        let ids: Vec<RecordId> = [r#""a""#, "7", r#""b""#, r#""\u0062""#, "7", "7.0", r#""a""#]
+            .iter()
+            .map(|t| RecordId::from_json_text(t).expect("json"))
+            .collect();
+        let refs: Vec<&RecordId> = ids.iter().collect();
+        let found = duplicates(&refs);
+        assert_eq!(found.first, Some((2, 3)), "\"\\u0062\" is \"b\"");
+        assert_eq!(found.count, 3, "b, 7 and a again; 7.0 is another id");
+        let unique: Vec<RecordId> = (0..10_000u64).map(RecordId::Int).collect();
+        let refs: Vec<&RecordId> = unique.iter().collect();
+        assert_eq!(duplicates(&refs), Duplicates::default());
     }
 
     #[test]

@@ -354,6 +354,7 @@ impl Run {
             text_field: section.text_field.clone(),
             id_field: section.id_field.clone(),
             format,
+            ..CorpusOptions::default()
         };
         let corpus = Corpus::open(&self.report.inputs, options)?;
         let parameters = &self.report.parameters;
