@@ -361,10 +361,16 @@ fn a_distributed_run_checks_ids_and_records_across_workers() {
     assert!(stdout.contains("duplicate ids    1 record(s)"), "{stdout}");
     assert_eq!(read_report(&out)["counts"]["duplicate_ids"], 1);
     let blank = write(&dir.path().join("blank.jsonl"), "\n\n");
-    run_fails(
-        &[os("--workers"), os("2"), blank.as_os_str()],
-        "every line is blank",
-    );
+    let out = dir.path().join("out-blank");
+    neardedup()
+        .args(["dedup", "--workers", "2", "--out"])
+        .arg(&out)
+        .arg(&blank)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("blank.jsonl: every line is blank"));
+    assert!(!out.exists(), "a failed run leaves no output folder");
 }
 
 /// More files than the kernel lets one process map (65,530 maps by default):

@@ -494,6 +494,11 @@ fn run_distributed(
         .inspect_err(|_| {
             if args.work_dir.is_none() {
                 let _ = std::fs::remove_dir_all(&work_dir);
+                // The shared parent and the output folder, if no other process
+                // left anything in them (removing a folder that is not empty
+                // fails and leaves it).
+                let _ = std::fs::remove_dir(args.out.join(".neardedup-work"));
+                let _ = std::fs::remove_dir(&args.out);
             }
         })?;
     if !args.keep_work {
