@@ -373,6 +373,25 @@ fn a_distributed_run_checks_ids_and_records_across_workers() {
     assert!(!out.exists(), "a failed run leaves no output folder");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_given_on_the_command_line_is_read_to_its_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("stream.jsonl");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo here
+    }
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, jsonl_records(20, 0)).expect("write"))
+    };
+    let out = dir.path().join("out");
+    run_ok(&out, &[fifo.as_os_str()]);
+    writer.join().expect("writer");
+    assert_eq!(read_report(&out)["counts"]["records"], 20);
+}
+
 /// More files than the kernel lets one process map (65,530 maps by default):
 /// small files are read, not mapped.
 #[test]

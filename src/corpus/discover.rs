@@ -5,8 +5,9 @@
 //! folders alike. Hidden entries (names starting with `.`) are not descended into
 //! and are counted ([`Discovered::hidden`]). Everything else found must be a file
 //! to read: a path that does not exist, a dangling link, a link that loops back
-//! to a folder containing it, and anything that is not a regular file (a named
-//! pipe, a socket, a device) are errors naming the path. The format comes from
+//! to a folder containing it, and anything in a folder that is not a regular
+//! file (a named pipe, a socket, a device) are errors naming the path. A named
+//! pipe given on the command line (process substitution) is read to its end. The format comes from
 //! `--format` or else the extension: `.jsonl`, `.ndjson` and `.json` are JSON
 //! Lines, anything else is plain text, one article per file.
 
@@ -107,7 +108,7 @@ pub fn discover(inputs: &[PathBuf], forced: Option<Format>) -> Result<Discovered
             }
             found.hidden.extend(hidden.into_inner());
             found.hidden.extend(hidden_links);
-        } else if meta.is_file() {
+        } else if meta.is_file() || is_stream(&meta.file_type()) {
             found.files.push(InputFile {
                 path: input.clone(),
                 format: forced.unwrap_or_else(|| format_of(input)),
@@ -156,6 +157,22 @@ fn walk_error(input: &Path, error: walkdir::Error) -> Error {
         .into_io_error()
         .unwrap_or_else(|| std::io::Error::other("directory walk failed"));
     not_found(&path, io)
+}
+
+/// A named pipe or a character device: read to its end when named on the
+/// command line (`neardedup dedup <(zcat crawl.jsonl.gz)`), never when found
+/// in a folder, where reading one could wait forever.
+fn is_stream(kind: &std::fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        kind.is_fifo() || kind.is_char_device()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = kind;
+        false
+    }
 }
 
 /// What a file type that is neither a file nor a folder is, in words.
@@ -321,5 +338,7 @@ mod tests {
                 .contains("a named pipe (FIFO), not a file to read"),
             "{err}"
         );
+        let named = discover(std::slice::from_ref(&fifo), None).expect("named, it is read");
+        assert_eq!(named.files.len(), 1);
     }
 }

@@ -188,12 +188,16 @@ impl Corpus {
                     ),
                 ));
             }
-            if meta.len() == 0 {
+            let bytes = if meta.is_file() {
+                loader.load(&file, &input.path, meta.len())?
+            } else {
+                loader.read_stream(&file, &input.path)?
+            };
+            drop(file);
+            if bytes.is_empty() {
                 skipped.empty.push(input.path);
                 continue;
             }
-            let bytes = loader.load(&file, &input.path, meta.len())?;
-            drop(file);
             if let Some(problem) = source::sniff(&bytes, input.format) {
                 if !options.skip_invalid {
                     return Err(problem.into_error(&input.path, &bytes));

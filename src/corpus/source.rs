@@ -150,6 +150,30 @@ impl Loader {
         Err(Error::in_file(path, self.refusal()))
     }
 
+    /// Everything `stream` (a pipe, at `path`) gives until it ends, read into
+    /// memory within the read limit.
+    pub fn read_stream(&mut self, stream: &std::fs::File, path: &Path) -> Result<FileBytes> {
+        let room = self.read_limit.saturating_sub(self.read);
+        let mut bytes = Vec::new();
+        stream
+            .take(room.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+        if bytes.len() as u64 > room {
+            return Err(Error::in_file(
+                path,
+                format!(
+                    "the stream holds more than the {:.0} MiB this run may read into memory \
+                     (half the available memory, or --memory-budget if larger): write it to a \
+                     file first",
+                    room as f64 / (1u64 << 20) as f64
+                ),
+            ));
+        }
+        self.read += bytes.len() as u64;
+        Ok(FileBytes::Read(bytes))
+    }
+
     /// Gives back what `bytes` (from [`Loader::load`]) took, once dropped.
     pub fn release(&mut self, bytes: &FileBytes) {
         match bytes {
