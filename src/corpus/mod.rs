@@ -178,14 +178,17 @@ impl Corpus {
             let meta = file.metadata().map_err(|e| Error::io(&input.path, e))?;
             if let Some(first) = identities.insert(identity(&input.path, &meta), input.path.clone())
             {
+                let how = if first == input.path {
+                    "is given twice".to_string()
+                } else {
+                    format!(
+                        "is the same file as {} (reached again through a folder or a link)",
+                        first.display()
+                    )
+                };
                 return Err(Error::in_file(
                     &input.path,
-                    format!(
-                        "is the same file as {} (named twice, or reached again through a \
-                         folder or a link): its records would be compared with themselves; \
-                         give it once",
-                        first.display()
-                    ),
+                    format!("{how}: its records would be compared with themselves; give it once"),
                 ));
             }
             let bytes = if meta.is_file() {
@@ -754,7 +757,8 @@ mod tests {
     fn the_same_file_twice_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = write(dir.path(), "a.txt", b"text");
-        let again = dir.path().join(".").join("a.txt");
+        let again = dir.path().join("hard-link.txt");
+        std::fs::hard_link(&path, &again).expect("hard link");
         let err =
             Corpus::open(&[path.clone(), again], CorpusOptions::default()).expect_err("twice");
         assert!(err
