@@ -42,6 +42,10 @@ pub enum Error {
         /// What is wrong, in words.
         message: String,
     },
+    /// The inputs hold nothing to deduplicate (no files left to read, or no
+    /// records in them); the message says why.
+    #[error("{0}")]
+    NoInput(String),
     /// Options that cannot work together or are out of range.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -292,7 +292,7 @@ fn binary_file_named_directly_is_an_error() {
 }
 
 #[test]
-fn directory_with_binary_and_empty_files_skips_and_counts_them() {
+fn binary_file_in_a_directory_is_an_error_unless_skip_invalid_counts_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("in");
     std::fs::create_dir(&input).expect("mkdir");
@@ -300,27 +300,37 @@ fn directory_with_binary_and_empty_files_skips_and_counts_them() {
     std::fs::copy(seed_article(), input.join("b.txt")).expect("copy");
     std::fs::write(input.join("c.bin"), [1u8, 0, 2, 0]).expect("write");
     std::fs::write(input.join("d.txt"), "").expect("write");
+    expect_failure(
+        &[&input],
+        &["--algo", "exact"],
+        "c.bin: binary file (NUL byte at byte offset 1), not text",
+    );
     let out = dir.path().join("out");
     neardedup()
-        .args(["dedup", "--algo", "exact", "--out"])
+        .args(["dedup", "--algo", "exact", "--skip-invalid", "--out"])
         .arg(&out)
         .arg(&input)
         .assert()
         .success()
         .stdout(contains(
-            "skipped          0 invalid record(s), 1 empty file(s), 1 binary file(s)",
-        ));
+            "skipped          0 invalid record(s), 1 empty file(s), 1 unreadable file(s), \
+             0 hidden entries",
+        ))
+        .stderr(contains(
+            "skipped 1 input file(s) that cannot be read as text",
+        ))
+        .stderr(contains("c.bin (binary file"));
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report"))
             .expect("json");
-    assert_eq!(
-        report["skipped_files"]["binary"].as_array().map(Vec::len),
-        Some(1)
-    );
-    assert_eq!(
-        report["skipped_files"]["empty"].as_array().map(Vec::len),
-        Some(1)
-    );
+    let skipped = &report["skipped_files"];
+    assert_eq!(skipped["count"], 2);
+    assert_eq!(skipped["unreadable"].as_array().map(Vec::len), Some(1));
+    assert!(skipped["unreadable"][0]["reason"]
+        .as_str()
+        .expect("reason")
+        .starts_with("binary file"));
+    assert_eq!(skipped["empty"].as_array().map(Vec::len), Some(1));
     assert_eq!(
         report["counts"]["duplicate_units"], 1,
         "b.txt duplicates a.txt"

@@ -123,6 +123,7 @@ impl CompareArgs {
                 text_field: self.text_field.clone(),
                 id_field: Some(self.id_field.clone()),
                 format: None,
+                ..CorpusOptions::default()
             },
             truth: self.truth.clone(),
             base,

@@ -26,7 +26,9 @@ use super::progress::Bar;
 #[command(
     after_help = "Inputs are JSONL files (.jsonl, .ndjson, .json: one object per line), \
 plain-text files (one article per file) or directories of them (walked recursively, \
-sorted, hidden files skipped; binary files inside a directory are skipped and counted)."
+sorted, links followed, hidden entries skipped and counted). Every file found is read or \
+is an error (compressed, binary, not UTF-8, unreadable); --skip-invalid skips and counts \
+the files that cannot be read as text, as it does bad records."
 )]
 pub struct DedupArgs {
     /// Input files or directories.
@@ -115,9 +117,15 @@ pub struct DedupArgs {
     #[arg(long, value_parser = ["jsonl", "text"])]
     format: Option<String>,
 
-    /// Skip and count records that cannot be read instead of stopping.
+    /// Skip and count records, and files, that cannot be read instead of
+    /// stopping (files: compressed, archives, UTF-16, binary, invalid UTF-8).
     #[arg(long)]
     skip_invalid: bool,
+
+    /// Go on when two records have the same --id-field value (by default an
+    /// error naming both); the outputs then name both by that id.
+    #[arg(long)]
+    allow_duplicate_ids: bool,
 
     /// Do not apply Unicode NFKC.
     #[arg(long)]
@@ -271,6 +279,8 @@ impl DedupArgs {
                 Some(f) => Some(f.parse::<Format>().map_err(|e| anyhow::anyhow!(e))?),
                 None => None,
             },
+            skip_invalid: self.skip_invalid,
+            allow_duplicate_ids: self.allow_duplicate_ids,
         })
     }
 }
@@ -287,14 +297,8 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         .context("could not start worker threads")?;
     let threads = pool.current_num_threads();
 
-    let corpus = Corpus::open(&args.inputs, args.corpus_options()?)?;
-    if corpus.files().is_empty() {
-        bail!(
-            "no input text: {} empty and {} binary file(s) skipped, nothing left to read",
-            corpus.skipped().empty.len(),
-            corpus.skipped().binary.len()
-        );
-    }
+    let corpus = Corpus::open_within(&args.inputs, args.corpus_options()?, memory_budget)?;
+    warn_skipped_files(&corpus);
     if args.is_distributed() {
         // Timely's workers are threads of their own: size the global pool they
         // share instead of one they would not be inside.
@@ -474,6 +478,7 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         })?;
     }
 
+    warn_duplicate_ids(outcome.stats.duplicate_ids);
     if !args.quiet {
         print_summary(&args, &config, &outcome, &report)?;
     }
@@ -489,6 +494,41 @@ fn note_kept_scratch(work_dir: &std::path::Path) {
              to resume from it once the cause is fixed, or delete it",
             work_dir.display(),
             human_bytes(folder_bytes(work_dir))
+        );
+    }
+}
+
+/// Names, on stderr, the first few input files skipped under --skip-invalid (all
+/// are listed in report.json).
+fn warn_skipped_files(corpus: &Corpus) {
+    const SHOWN: usize = 3;
+    let unreadable = &corpus.skipped().unreadable;
+    if unreadable.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = unreadable
+        .iter()
+        .take(SHOWN)
+        .map(|f| format!("{} ({})", f.path.display(), f.reason))
+        .collect();
+    let more = match unreadable.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!("; and {n} more, listed in report.json"),
+    };
+    eprintln!(
+        "neardedup: warning: skipped {} input file(s) that cannot be read as text \
+         (--skip-invalid): {}{more}",
+        unreadable.len(),
+        shown.join("; ")
+    );
+}
+
+/// Says on stderr that ids repeat (under --allow-duplicate-ids).
+fn warn_duplicate_ids(count: u64) {
+    if count > 0 {
+        eprintln!(
+            "neardedup: warning: {count} record(s) have the id of an earlier record \
+             (--allow-duplicate-ids): the outputs name them by the same id"
         );
     }
 }
@@ -702,6 +742,11 @@ fn run_distributed(
         .inspect_err(|_| {
             if args.work_dir.is_none() {
                 let _ = std::fs::remove_dir_all(&work_dir);
+                // The shared parent and the output folder, if no other process
+                // left anything in them (removing a folder that is not empty
+                // fails and leaves it).
+                let _ = std::fs::remove_dir(args.out.join(".neardedup-work"));
+                let _ = std::fs::remove_dir(&args.out);
             }
         })?;
     if !args.keep_work {
@@ -712,6 +757,13 @@ fn run_distributed(
         if args.work_dir.is_none() {
             let _ = std::fs::remove_dir(args.out.join(".neardedup-work"));
         }
+    }
+    if let Some(summary) = &summary {
+        warn_duplicate_ids(
+            summary.report["counts"]["duplicate_ids"]
+                .as_u64()
+                .unwrap_or(0),
+        );
     }
     if args.quiet {
         return Ok(());
@@ -793,6 +845,29 @@ fn print_distributed_summary(
         number(&report["input_bytes"]),
         number(&counts["records"])
     )?;
+    let skipped = &report["skipped_files"];
+    let listed = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
+    if number(&report["invalid_records"]["count"]) > 0
+        || number(&skipped["count"]) > 0
+        || listed(&skipped["hidden"]) > 0
+    {
+        writeln!(
+            out,
+            "  skipped          {} invalid record(s), {} empty file(s), {} unreadable file(s), \
+             {} hidden entries",
+            number(&report["invalid_records"]["count"]),
+            listed(&skipped["empty"]),
+            listed(&skipped["unreadable"]),
+            listed(&skipped["hidden"])
+        )?;
+    }
+    if number(&counts["duplicate_ids"]) > 0 {
+        writeln!(
+            out,
+            "  duplicate ids    {} record(s) repeat an earlier id",
+            number(&counts["duplicate_ids"])
+        )?;
+    }
     writeln!(
         out,
         "  units            {} {}s",
@@ -879,16 +954,23 @@ fn print_summary(
         report.input_bytes,
         s.records
     )?;
-    if outcome.invalid.count > 0
-        || !report.skipped_files.empty.is_empty()
-        || !report.skipped_files.binary.is_empty()
-    {
+    let skipped = report.skipped_files;
+    if outcome.invalid.count > 0 || skipped.count > 0 || !skipped.hidden.is_empty() {
         writeln!(
             out,
-            "  skipped          {} invalid record(s), {} empty file(s), {} binary file(s)",
+            "  skipped          {} invalid record(s), {} empty file(s), {} unreadable file(s), \
+             {} hidden entries",
             outcome.invalid.count,
-            report.skipped_files.empty.len(),
-            report.skipped_files.binary.len()
+            skipped.empty.len(),
+            skipped.unreadable.len(),
+            skipped.hidden.len()
+        )?;
+    }
+    if s.duplicate_ids > 0 {
+        writeln!(
+            out,
+            "  duplicate ids    {} record(s) repeat an earlier id",
+            s.duplicate_ids
         )?;
     }
     let resumed = &outcome.resumed;

@@ -174,7 +174,9 @@ pub fn predictions(outcome: &DedupOutcome) -> Result<Predictions> {
 
 fn unit_key(outcome: &DedupOutcome, record: u32, para: Option<u32>) -> UnitKey {
     UnitKey {
-        id: render_id(&outcome.records[record as usize].id),
+        // As the truth file's ids are read (through `serde_json::Value`), so
+        // that the two compare alike.
+        id: render_id(&outcome.records[record as usize].id.to_value()),
         para,
     }
 }

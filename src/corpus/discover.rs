@@ -1,10 +1,15 @@
 //! Turning the paths a user typed into an ordered list of input files.
 //!
 //! A file path is taken as given; a directory is walked recursively in sorted order
-//! (hidden entries skipped) so that runs are reproducible. A path that does not exist
-//! is an error naming it. The format comes from `--format` or else the extension:
-//! `.jsonl`, `.ndjson` and `.json` are JSON Lines, anything else is plain text, one
-//! article per file.
+//! so that runs are reproducible. Symbolic links are followed, to files and to
+//! folders alike. Hidden entries (names starting with `.`) are not descended into
+//! and are counted ([`Discovered::hidden`]). Everything else found must be a file
+//! to read: a path that does not exist, a dangling link, a link that loops back
+//! to a folder containing it, and anything in a folder that is not a regular
+//! file (a named pipe, a socket, a device) are errors naming the path. A named
+//! pipe given on the command line (process substitution) is read to its end. The format comes from
+//! `--format` or else the extension: `.jsonl`, `.ndjson` and `.json` are JSON
+//! Lines, anything else is plain text, one article per file.
 
 use std::path::{Path, PathBuf};
 
@@ -38,48 +43,159 @@ pub struct InputFile {
     pub path: PathBuf,
     /// How to read it.
     pub format: Format,
-    /// Named on the command line (true) or found inside a directory (false). Bad
-    /// files named explicitly are errors; bad files found in a directory are skipped.
+    /// Named on the command line (true) or found inside a directory (false).
+    /// Either way a file that cannot be read is an error or, when asked for, a
+    /// counted skip.
     pub explicit: bool,
 }
 
+/// What [`discover`] found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The files to read, in order.
+    pub files: Vec<InputFile>,
+    /// Hidden entries under the directories given, passed over.
+    pub hidden: Vec<PathBuf>,
+}
+
 /// Expands `inputs` (files and directories) into files, in a deterministic order.
-pub fn discover(inputs: &[PathBuf], forced: Option<Format>) -> Result<Vec<InputFile>> {
-    let mut files = Vec::new();
+pub fn discover(inputs: &[PathBuf], forced: Option<Format>) -> Result<Discovered> {
+    let mut found = Discovered::default();
     for input in inputs {
-        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+        let meta = std::fs::metadata(input).map_err(|e| not_found(input, e))?;
         if meta.is_dir() {
+            let hidden = std::cell::RefCell::new(Vec::new());
             let walker = walkdir::WalkDir::new(input)
+                .follow_links(true)
                 .sort_by_file_name()
                 .into_iter()
-                .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
+                .filter_entry(|e| {
+                    let keep = e.depth() == 0 || !is_hidden(e.file_name());
+                    if !keep {
+                        hidden.borrow_mut().push(e.path().to_path_buf());
+                    }
+                    keep
+                });
+            let mut hidden_links = Vec::new();
             for entry in walker {
-                let entry = entry.map_err(|e| {
-                    let path = e.path().unwrap_or(input).to_path_buf();
-                    let io = e
-                        .into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("directory walk failed"));
-                    Error::io(path, io)
-                })?;
-                if entry.file_type().is_file() {
-                    let path = entry.into_path();
-                    let format = forced.unwrap_or_else(|| format_of(&path));
-                    files.push(InputFile {
-                        path,
-                        format,
-                        explicit: false,
-                    });
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    // A hidden entry that cannot be followed (an editor's lock
+                    // link, say) is passed over like any hidden entry.
+                    Err(e) if e.depth() > 0 && e.path().is_some_and(is_hidden_path) => {
+                        hidden_links.extend(e.path().map(Path::to_path_buf));
+                        continue;
+                    }
+                    Err(e) => return Err(walk_error(input, e)),
+                };
+                let kind = entry.file_type();
+                if kind.is_dir() {
+                    continue;
                 }
+                if !kind.is_file() {
+                    return Err(Error::in_file(
+                        entry.path(),
+                        format!("{}, not a file to read", special_kind(&kind)),
+                    ));
+                }
+                let path = entry.into_path();
+                let format = forced.unwrap_or_else(|| format_of(&path));
+                found.files.push(InputFile {
+                    path,
+                    format,
+                    explicit: false,
+                });
             }
-        } else {
-            files.push(InputFile {
+            found.hidden.extend(hidden.into_inner());
+            found.hidden.extend(hidden_links);
+        } else if meta.is_file() || is_stream(&meta.file_type()) {
+            found.files.push(InputFile {
                 path: input.clone(),
                 format: forced.unwrap_or_else(|| format_of(input)),
                 explicit: true,
             });
+        } else {
+            return Err(Error::in_file(
+                input,
+                format!("{}, not a file to read", special_kind(&meta.file_type())),
+            ));
         }
     }
-    Ok(files)
+    Ok(found)
+}
+
+/// The error for a path whose metadata cannot be read: a dangling link is named
+/// as one.
+fn not_found(path: &Path, error: std::io::Error) -> Error {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        if let Ok(target) = std::fs::read_link(path) {
+            return Error::in_file(
+                path,
+                format!(
+                    "dangling symbolic link: its target {} does not exist",
+                    target.display()
+                ),
+            );
+        }
+    }
+    Error::io(path, error)
+}
+
+/// The error for a failed step of walking the directory `input`.
+fn walk_error(input: &Path, error: walkdir::Error) -> Error {
+    let path = error.path().unwrap_or(input).to_path_buf();
+    if let Some(ancestor) = error.loop_ancestor() {
+        return Error::in_file(
+            &path,
+            format!(
+                "symbolic link loop: it leads back to {}, a folder that contains it",
+                ancestor.display()
+            ),
+        );
+    }
+    let io = error
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::other("directory walk failed"));
+    not_found(&path, io)
+}
+
+/// A named pipe or a character device: read to its end when named on the
+/// command line (`neardedup dedup <(zcat crawl.jsonl.gz)`), never when found
+/// in a folder, where reading one could wait forever.
+fn is_stream(kind: &std::fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        kind.is_fifo() || kind.is_char_device()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = kind;
+        false
+    }
+}
+
+/// What a file type that is neither a file nor a folder is, in words.
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = kind;
+    "not a regular file"
+}
+
+fn is_hidden_path(path: &Path) -> bool {
+    path.file_name().is_some_and(is_hidden)
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -121,7 +237,9 @@ mod tests {
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(&path, "x").expect("write");
         }
-        let found = discover(&[dir.path().to_path_buf()], None).expect("walk");
+        let discovered = discover(&[dir.path().to_path_buf()], None).expect("walk");
+        assert_eq!(discovered.hidden, [dir.path().join(".hidden.txt")]);
+        let found = discovered.files;
         let names: Vec<_> = found
             .iter()
             .map(|f| {
@@ -138,5 +256,89 @@ mod tests {
         assert_eq!(found[0].format, Format::Jsonl);
         assert_eq!(found[1].format, Format::Text);
         assert!(found.iter().all(|f| !f.explicit));
+    }
+
+    #[cfg(unix)]
+    fn symlink(target: &Path, link: &Path) {
+        std::os::unix::fs::symlink(target, link).expect("symlink");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_to_files_and_folders_are_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(outside.join("deep")).expect("mkdir");
+        std::fs::write(outside.join("big.jsonl"), "x").expect("write");
+        std::fs::write(outside.join("deep/c.txt"), "x").expect("write");
+        let input = dir.path().join("in");
+        std::fs::create_dir(&input).expect("mkdir");
+        std::fs::write(input.join("a.txt"), "x").expect("write");
+        symlink(&outside.join("big.jsonl"), &input.join("b.jsonl"));
+        symlink(&outside.join("deep"), &input.join("d"));
+        let found = discover(std::slice::from_ref(&input), None).expect("walk");
+        let names: Vec<_> = found
+            .files
+            .iter()
+            .map(|f| {
+                f.path
+                    .strip_prefix(&input)
+                    .expect("under input")
+                    .to_path_buf()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [PathBuf::from("a.txt"), "b.jsonl".into(), "d/c.txt".into()]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn dangling_links_and_link_loops_are_errors_naming_the_link() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("in");
+        std::fs::create_dir(&input).expect("mkdir");
+        symlink(Path::new("gone.txt"), &input.join("broken.txt"));
+        let err = discover(std::slice::from_ref(&input), None).expect_err("dangling");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: dangling symbolic link: its target gone.txt does not exist",
+                input.join("broken.txt").display()
+            )
+        );
+        let err = discover(&[input.join("broken.txt")], None).expect_err("dangling, named");
+        assert!(err.to_string().contains("dangling symbolic link"), "{err}");
+
+        std::fs::remove_file(input.join("broken.txt")).expect("rm");
+        std::fs::create_dir(input.join("sub")).expect("mkdir");
+        symlink(&input, &input.join("sub/up"));
+        let err = discover(std::slice::from_ref(&input), None).expect_err("loop");
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(&format!("{}:", input.join("sub/up").display())),
+            "{shown}"
+        );
+        assert!(shown.contains("symbolic link loop"), "{shown}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_in_a_folder_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("pipe.txt");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return; // no mkfifo here
+        }
+        let err = discover(&[dir.path().to_path_buf()], None).expect_err("fifo");
+        assert!(
+            err.to_string()
+                .contains("a named pipe (FIFO), not a file to read"),
+            "{err}"
+        );
+        let named = discover(std::slice::from_ref(&fifo), None).expect("named, it is read");
+        assert_eq!(named.files.len(), 1);
     }
 }

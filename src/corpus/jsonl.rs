@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::id::RecordId;
 use super::source::str_from_utf8;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
@@ -18,8 +19,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 pub struct Fields<'a> {
     /// The text.
     pub text: Cow<'a, str>,
-    /// The id, if an id field was asked for.
-    pub id: Option<serde_json::Value>,
+    /// The id, if an id field was asked for: its JSON text as written.
+    pub id: Option<RecordId>,
 }
 
 /// Parses one JSON line and returns its text field (and id field, when named).
@@ -202,8 +203,9 @@ impl<'a> Plain<'a> {
         Some(Cow::Owned(unsafe { String::from_utf8_unchecked(buf) }))
     }
 
-    /// An id: a string without escapes, or a non-negative integer that fits `u64`.
-    fn id(&mut self) -> Option<serde_json::Value> {
+    /// An id: a string without escapes, or a non-negative integer that fits `u64`
+    /// written plainly (no leading zero, fraction or exponent).
+    fn id(&mut self) -> Option<RecordId> {
         match *self.line.get(self.pos)? {
             b'"' => {
                 self.pos += 1;
@@ -213,7 +215,9 @@ impl<'a> Plain<'a> {
                     return None;
                 }
                 let s = str_from_utf8(&self.line[start..self.pos - 1])?;
-                Some(serde_json::Value::String(s.to_owned()))
+                // Without escapes or control characters, serde_json writes the
+                // string back exactly as it stands in the line.
+                Some(RecordId::from_string(s))
             }
             b'0'..=b'9' => {
                 let start = self.pos;
@@ -228,7 +232,7 @@ impl<'a> Plain<'a> {
                     return None;
                 }
                 let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-                Some(serde_json::Value::from(n))
+                Some(RecordId::Int(n))
             }
             _ => None,
         }
@@ -280,7 +284,7 @@ struct RecordSeed<'f> {
     id_field: Option<&'f str>,
 }
 
-type Extracted<'a> = (Option<Cow<'a, str>>, Option<serde_json::Value>);
+type Extracted<'a> = (Option<Cow<'a, str>>, Option<RecordId>);
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
     type Value = Extracted<'de>;
@@ -312,14 +316,15 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
                     }
                 }
             } else if Some(key.0.as_ref()) == self.id_field {
-                let value: serde_json::Value = map.next_value()?;
-                if !(value.is_string() || value.is_number()) {
+                // Kept as written: a number is not rounded through `f64`.
+                let value: Box<serde_json::value::RawValue> = map.next_value()?;
+                if !matches!(value.get().as_bytes()[0], b'"' | b'-' | b'0'..=b'9') {
                     return Err(de::Error::custom(format_args!(
                         "id field {:?} must be a string or a number",
                         key.0
                     )));
                 }
-                id = Some(value);
+                id = Some(RecordId::from_raw(value));
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -416,7 +421,7 @@ mod tests {
         )
         .expect("valid");
         assert!(matches!(f.text, Cow::Borrowed("plain")));
-        assert_eq!(f.id, Some(serde_json::json!("a1")));
+        assert_eq!(f.id, Some(RecordId::from("a1")));
         let f = extract(br#"{"text":"line\nbreak \u00e9"}"#, "text", None).expect("valid");
         assert_eq!(f.text, "line\nbreak é");
     }
@@ -543,7 +548,23 @@ mod tests {
     fn custom_field_names() {
         let f = extract(br#"{"body":"b","doc":7}"#, "body", Some("doc")).expect("valid");
         assert_eq!(f.text, "b");
-        assert_eq!(f.id, Some(serde_json::json!(7)));
+        assert_eq!(f.id, Some(RecordId::Int(7)));
+    }
+
+    #[test]
+    fn numeric_ids_keep_the_digits_the_line_has() {
+        for (line, id) in [
+            (
+                &br#"{"text":"a","id":123456789012345678901234567890}"#[..],
+                "123456789012345678901234567890",
+            ),
+            (br#"{"text":"a","id":1000.0}"#, "1000.0"),
+            (br#"{"text":"a","id": -5 }"#, "-5"),
+            (br#"{"text":"a","id":"x\u00e9"}"#, r#""x\u00e9""#),
+        ] {
+            let f = extract(line, "text", Some("id")).expect("valid");
+            assert_eq!(f.id.expect("id").to_string(), id);
+        }
     }
 
     #[test]

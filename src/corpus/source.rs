@@ -1,23 +1,44 @@
-//! The bytes of one input file: memory-mapped, or read into memory when mapping fails.
+//! The bytes of one input file, and whether they can be read as text.
 //!
 //! Mapping lets a corpus far larger than RAM be scanned with the kernel paging it in
-//! and out, and costs no copy. Like ripgrep, we fall back to an ordinary read when
-//! mapping is refused (some special files and file systems do that).
+//! and out, and costs no copy; but the kernel caps the maps of one process
+//! (`/proc/sys/vm/max_map_count`, 65,530 by default on Linux), and a map costs a
+//! system call, page faults and a slot of that cap, more than copying a small file
+//! does. So a [`Loader`] reads small files into memory (like ripgrep, which reads
+//! files below 64 KiB for the same reason) while they fit its read limit, maps the
+//! others up to half the kernel's cap, reads what the cap leaves over while the
+//! read limit allows, and past both refuses the file with an error naming the
+//! limits and what to do. A file whose map is refused (some special files and file
+//! systems do that) is read instead, as ripgrep does.
+//!
+//! [`sniff`] tells compressed files, archives, UTF-16 or UTF-32 text, binary files
+//! and invalid UTF-8 apart, so that a file that cannot be read says why.
 
+use std::io::Read;
 use std::ops::Deref;
 use std::path::Path;
 
+use crate::corpus::Format;
 use crate::error::{Error, Result};
 
 /// How many leading bytes are inspected to decide whether a file is binary.
 const BINARY_SNIFF_BYTES: usize = 8 << 10;
+
+/// Files smaller than this are read into memory rather than mapped (while the
+/// read limit allows): cheaper than a map, and they use none of the kernel's
+/// map slots. ripgrep draws the line at the same size.
+pub const SMALL_FILE_BYTES: u64 = 64 << 10;
+
+/// The kernel's cap on the maps of one process where it cannot be read from
+/// `/proc/sys/vm/max_map_count` on Linux (the kernel's default there).
+const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
 
 /// An input file's bytes.
 #[derive(Debug)]
 pub enum FileBytes {
     /// A read-only memory map.
     Mapped(memmap2::Mmap),
-    /// Read into memory (fallback).
+    /// Read into memory.
     Read(Vec<u8>),
 }
 
@@ -29,20 +50,31 @@ impl FileBytes {
         if len == 0 {
             return Ok(FileBytes::Read(Vec::new()));
         }
-        // SAFETY: the map is read-only. If another process truncates or rewrites the
-        // file while we run, reads may see the new bytes or fault; that is the
-        // documented cost of mapping inputs, the same trade ripgrep makes.
-        match unsafe { memmap2::Mmap::map(&file) } {
-            Ok(map) => {
-                #[cfg(unix)]
-                let _ = map.advise(memmap2::Advice::Sequential);
-                Ok(FileBytes::Mapped(map))
-            }
-            Err(_) => std::fs::read(path)
-                .map(FileBytes::Read)
-                .map_err(|e| Error::io(path, e)),
-        }
+        map_or_read(&file, path, len)
     }
+}
+
+/// Maps `file` (at `path`, `len` bytes), or reads it if mapping fails.
+fn map_or_read(file: &std::fs::File, path: &Path, len: u64) -> Result<FileBytes> {
+    // SAFETY: the map is read-only. If another process truncates or rewrites the
+    // file while we run, reads may see the new bytes or fault; that is the
+    // documented cost of mapping inputs, the same trade ripgrep makes.
+    match unsafe { memmap2::Mmap::map(file) } {
+        Ok(map) => {
+            #[cfg(unix)]
+            let _ = map.advise(memmap2::Advice::Sequential);
+            Ok(FileBytes::Mapped(map))
+        }
+        Err(_) => read_all(file, path, len).map(FileBytes::Read),
+    }
+}
+
+/// Reads the whole of `file` (at `path`, about `len` bytes).
+fn read_all(mut file: &std::fs::File, path: &Path, len: u64) -> Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
 }
 
 impl Deref for FileBytes {
@@ -55,11 +87,161 @@ impl Deref for FileBytes {
     }
 }
 
-/// Why a plain-text file cannot be read as text.
+/// Brings the input files of one run into memory, reading or mapping each as
+/// the module documentation says, within a cap on maps and a limit on bytes read.
+#[derive(Debug)]
+pub struct Loader {
+    /// Most maps this run makes.
+    map_cap: usize,
+    /// The kernel's cap the map cap is half of, if known.
+    kernel_maps: Option<usize>,
+    /// Most bytes this run reads into memory.
+    read_limit: u64,
+    /// Maps made so far.
+    mapped: usize,
+    /// Bytes read so far (files given back excluded).
+    read: u64,
+}
+
+impl Loader {
+    /// A loader that reads at most `read_limit` bytes into memory and maps at most
+    /// half the kernel's cap on maps.
+    pub fn new(read_limit: u64) -> Loader {
+        let kernel_maps = kernel_max_map_count();
+        let map_cap = match kernel_maps {
+            Some(n) => n / 2,
+            None if cfg!(target_os = "linux") => DEFAULT_MAX_MAP_COUNT / 2,
+            None => usize::MAX,
+        };
+        Loader::with_limits(map_cap, read_limit, kernel_maps)
+    }
+
+    /// A loader with an explicit map cap (tests, and callers that know better).
+    pub fn with_limits(map_cap: usize, read_limit: u64, kernel_maps: Option<usize>) -> Loader {
+        Loader {
+            map_cap,
+            kernel_maps,
+            read_limit,
+            mapped: 0,
+            read: 0,
+        }
+    }
+
+    /// The bytes of `file`, at `path`, `len` bytes long (0 reads nothing).
+    pub fn load(&mut self, file: &std::fs::File, path: &Path, len: u64) -> Result<FileBytes> {
+        if len == 0 {
+            return Ok(FileBytes::Read(Vec::new()));
+        }
+        let fits = self.read.saturating_add(len) <= self.read_limit;
+        // Small files are read; so are large ones once the maps run out.
+        if fits && (len < SMALL_FILE_BYTES || self.mapped >= self.map_cap) {
+            let bytes = read_all(file, path, len)?;
+            self.read += bytes.len() as u64;
+            return Ok(FileBytes::Read(bytes));
+        }
+        if self.mapped < self.map_cap {
+            let bytes = map_or_read(file, path, len)?;
+            match &bytes {
+                FileBytes::Mapped(_) => self.mapped += 1,
+                FileBytes::Read(read) => self.read += read.len() as u64,
+            }
+            return Ok(bytes);
+        }
+        Err(Error::in_file(path, self.refusal()))
+    }
+
+    /// Everything `stream` (a pipe, at `path`) gives until it ends, read into
+    /// memory within the read limit.
+    pub fn read_stream(&mut self, stream: &std::fs::File, path: &Path) -> Result<FileBytes> {
+        let room = self.read_limit.saturating_sub(self.read);
+        let mut bytes = Vec::new();
+        stream
+            .take(room.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+        if bytes.len() as u64 > room {
+            return Err(Error::in_file(
+                path,
+                format!(
+                    "the stream holds more than the {:.0} MiB this run may read into memory \
+                     (half the available memory, or --memory-budget if larger): write it to a \
+                     file first",
+                    room as f64 / (1u64 << 20) as f64
+                ),
+            ));
+        }
+        self.read += bytes.len() as u64;
+        Ok(FileBytes::Read(bytes))
+    }
+
+    /// Gives back what `bytes` (from [`Loader::load`]) took, once dropped.
+    pub fn release(&mut self, bytes: &FileBytes) {
+        match bytes {
+            FileBytes::Mapped(_) => self.mapped -= 1,
+            FileBytes::Read(read) => self.read -= read.len() as u64,
+        }
+    }
+
+    /// Files mapped and bytes read so far.
+    pub fn usage(&self) -> (usize, u64) {
+        (self.mapped, self.read)
+    }
+
+    fn refusal(&self) -> String {
+        let kernel = match self.kernel_maps {
+            Some(n) => format!("half the kernel's limit, vm.max_map_count = {n}"),
+            None => "half the kernel's usual limit".to_string(),
+        };
+        format!(
+            "too many input files to hold at once: {} files are mapped, the most this run \
+             maps ({kernel}), and {:.0} MiB are read into memory, the most it reads (half \
+             the available memory, or --memory-budget if larger). Raise the kernel's limit \
+             (e.g. sysctl -w vm.max_map_count={}), give a larger --memory-budget, or combine \
+             the files into fewer, larger ones (e.g. JSONL)",
+            self.mapped,
+            self.read as f64 / (1u64 << 20) as f64,
+            self.kernel_maps
+                .unwrap_or(DEFAULT_MAX_MAP_COUNT)
+                .saturating_mul(4)
+                .max(262_144)
+        )
+    }
+}
+
+/// `/proc/sys/vm/max_map_count`, where there is one.
+fn kernel_max_map_count() -> Option<usize> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Why a file cannot be read as its format requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextProblem {
+    /// Compressed, with this format (`gzip`, `zstd`, ...).
+    Compressed {
+        /// The compression format.
+        format: &'static str,
+    },
+    /// An archive of this format (`zip`, `7z`).
+    Archive {
+        /// The archive format.
+        format: &'static str,
+    },
+    /// Text in another encoding, known by its byte-order mark.
+    OtherEncoding {
+        /// The encoding (`UTF-16LE`, ...).
+        encoding: &'static str,
+        /// Its byte-order mark, as hex.
+        bom: &'static str,
+    },
     /// A NUL byte near the start: almost surely not text.
-    Binary,
+    Binary {
+        /// Offset of the first NUL byte.
+        offset: usize,
+    },
     /// Invalid UTF-8 at this byte offset.
     InvalidUtf8 {
         /// Offset of the first bad byte.
@@ -68,25 +250,128 @@ pub enum TextProblem {
 }
 
 impl TextProblem {
+    /// What is wrong, in words (without the path).
+    pub fn reason(self, bytes: &[u8]) -> String {
+        match self {
+            TextProblem::Compressed { format } => {
+                format!("{format}-compressed: compressed input is not read; decompress it first")
+            }
+            TextProblem::Archive { format } => {
+                format!("{format} archive: archives are not read; extract its files first")
+            }
+            TextProblem::OtherEncoding { encoding, bom } => format!(
+                "{encoding} text (byte-order mark {bom}): only UTF-8 is read; convert it \
+                 first (e.g. iconv -f {encoding} -t UTF-8)"
+            ),
+            TextProblem::Binary { offset } => {
+                format!("binary file (NUL byte at byte offset {offset}), not text")
+            }
+            TextProblem::InvalidUtf8 { offset } => format!(
+                "invalid UTF-8 at byte offset {offset} (line {})",
+                line_of(bytes, offset)
+            ),
+        }
+    }
+
     /// The error for this problem in file `path` whose bytes are `bytes`.
     pub fn into_error(self, path: &Path, bytes: &[u8]) -> Error {
         match self {
-            TextProblem::Binary => {
-                Error::in_file(path, "binary file (contains NUL bytes), not text")
-            }
-            TextProblem::InvalidUtf8 { offset } => {
-                let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-                Error::at_line(path, line, format!("invalid UTF-8 at byte offset {offset}"))
-            }
+            TextProblem::InvalidUtf8 { offset } => Error::at_line(
+                path,
+                line_of(bytes, offset),
+                format!("invalid UTF-8 at byte offset {offset}"),
+            ),
+            other => Error::in_file(path, other.reason(bytes)),
         }
     }
+}
+
+fn line_of(bytes: &[u8], offset: usize) -> u64 {
+    bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+}
+
+/// Leading bytes that mark compressed files, archives and text in encodings
+/// other than UTF-8. UTF-32LE comes before UTF-16LE, whose mark it starts with.
+const SIGNATURES: &[(&[u8], TextProblem)] = &[
+    (b"\x1f\x8b", TextProblem::Compressed { format: "gzip" }),
+    (
+        b"\x28\xb5\x2f\xfd",
+        TextProblem::Compressed { format: "zstd" },
+    ),
+    (b"\xfd7zXZ\x00", TextProblem::Compressed { format: "xz" }),
+    (
+        b"\x04\x22\x4d\x18",
+        TextProblem::Compressed { format: "lz4" },
+    ),
+    (b"PK\x03\x04", TextProblem::Archive { format: "zip" }),
+    (b"PK\x05\x06", TextProblem::Archive { format: "zip" }),
+    (b"7z\xbc\xaf\x27\x1c", TextProblem::Archive { format: "7z" }),
+    (
+        b"\xff\xfe\x00\x00",
+        TextProblem::OtherEncoding {
+            encoding: "UTF-32LE",
+            bom: "FF FE 00 00",
+        },
+    ),
+    (
+        b"\x00\x00\xfe\xff",
+        TextProblem::OtherEncoding {
+            encoding: "UTF-32BE",
+            bom: "00 00 FE FF",
+        },
+    ),
+    (
+        b"\xff\xfe",
+        TextProblem::OtherEncoding {
+            encoding: "UTF-16LE",
+            bom: "FF FE",
+        },
+    ),
+    (
+        b"\xfe\xff",
+        TextProblem::OtherEncoding {
+            encoding: "UTF-16BE",
+            bom: "FE FF",
+        },
+    ),
+];
+
+/// Why `bytes`, the contents of a file to be read as `format`, cannot be read:
+/// a compressed file, an archive or text in another encoding (known by their
+/// leading bytes) for either format; for plain text also a NUL byte near the
+/// start (binary) or invalid UTF-8. JSONL lines are checked one by one as they
+/// are read, so that one bad line can be skipped.
+pub fn sniff(bytes: &[u8], format: Format) -> Option<TextProblem> {
+    if let Some(&(_, problem)) = SIGNATURES
+        .iter()
+        .find(|(magic, _)| bytes.starts_with(magic))
+    {
+        return Some(problem);
+    }
+    if is_bzip2(bytes) {
+        return Some(TextProblem::Compressed { format: "bzip2" });
+    }
+    match format {
+        Format::Text => binary_or_invalid_utf8(bytes),
+        Format::Jsonl => None,
+    }
+}
+
+/// `BZh`, a block size digit, then the magic of a block or of the end of an
+/// empty stream: a text beginning with `BZh` is not taken for bzip2.
+fn is_bzip2(bytes: &[u8]) -> bool {
+    bytes.len() >= 10
+        && bytes.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&bytes[3])
+        && (bytes[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
+            || bytes[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
 }
 
 /// Checks that `bytes` look like UTF-8 text.
 pub fn binary_or_invalid_utf8(bytes: &[u8]) -> Option<TextProblem> {
     let head = &bytes[..bytes.len().min(BINARY_SNIFF_BYTES)];
-    if head.contains(&0) {
-        return Some(TextProblem::Binary);
+    if let Some(offset) = memchr::memchr(0, head) {
+        return Some(TextProblem::Binary { offset });
     }
     if is_valid_utf8_fast(bytes) {
         return None;
@@ -125,7 +410,10 @@ mod tests {
 
     #[test]
     fn detects_binary_and_bad_utf8_with_line() {
-        assert_eq!(binary_or_invalid_utf8(b"ab\0cd"), Some(TextProblem::Binary));
+        assert_eq!(
+            binary_or_invalid_utf8(b"ab\0cd"),
+            Some(TextProblem::Binary { offset: 2 })
+        );
         let bytes = b"line one\nline \xff two";
         let problem = binary_or_invalid_utf8(bytes).expect("bad utf8");
         assert_eq!(problem, TextProblem::InvalidUtf8 { offset: 14 });
@@ -210,6 +498,99 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn sniff_names_compression_archives_and_other_encodings() {
+        let cases: [(&[u8], &str); 9] = [
+            (
+                b"\x1f\x8b\x08\x00",
+                "gzip-compressed: compressed input is not read; decompress it first",
+            ),
+            (b"\x28\xb5\x2f\xfd\x00", "zstd-compressed"),
+            (b"\xfd7zXZ\x00\x00", "xz-compressed"),
+            (b"BZh91AY&SY\x00", "bzip2-compressed"),
+            (
+                b"PK\x03\x04rest",
+                "zip archive: archives are not read; extract its files first",
+            ),
+            (
+                b"\xff\xfe{\x00",
+                "UTF-16LE text (byte-order mark FF FE): only UTF-8 is read",
+            ),
+            (b"\xfe\xff\x00{", "UTF-16BE text"),
+            (b"\xff\xfe\x00\x00{\x00\x00\x00", "UTF-32LE text"),
+            (
+                b"\x89PNG\r\n\x1a\n\x00\x00",
+                "binary file (NUL byte at byte offset 8), not text",
+            ),
+        ];
+        for (bytes, reason) in cases {
+            let problem = sniff(bytes, Format::Text).expect("a problem");
+            assert!(problem.reason(bytes).starts_with(reason), "{problem:?}");
+            if !matches!(problem, TextProblem::Binary { .. }) {
+                assert_eq!(sniff(bytes, Format::Jsonl), Some(problem), "any format");
+            }
+        }
+        assert_eq!(sniff(b"BZh is how this text starts", Format::Text), None);
+        assert_eq!(
+            sniff(b"{\"text\":\"a\"}\n\x00\n", Format::Jsonl),
+            None,
+            "lines judged one by one"
+        );
+        assert_eq!(
+            sniff("\u{feff}BOM then text".as_bytes(), Format::Text),
+            None
+        );
+    }
+
+    fn file_of(dir: &Path, name: &str, len: usize) -> (std::fs::File, std::path::PathBuf) {
+        let path = dir.join(name);
+        std::fs::write(&path, vec![b'x'; len]).expect("write");
+        (std::fs::File::open(&path).expect("open"), path)
+    }
+
+    #[test]
+    fn loader_reads_small_files_maps_large_ones_and_refuses_past_both_limits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let large = SMALL_FILE_BYTES as usize;
+        let mut loader = Loader::with_limits(2, 2 * large as u64, Some(4));
+        let (small, path) = file_of(dir.path(), "small", 10);
+        assert!(matches!(
+            loader.load(&small, &path, 10).expect("small"),
+            FileBytes::Read(_)
+        ));
+        let mut held = Vec::new();
+        for name in ["l1", "l2"] {
+            let (file, path) = file_of(dir.path(), name, large);
+            let bytes = loader.load(&file, &path, large as u64).expect("large");
+            assert!(matches!(bytes, FileBytes::Mapped(_)), "{name} mapped");
+            held.push(bytes);
+        }
+        let (file, path) = file_of(dir.path(), "l3", large);
+        let read = loader
+            .load(&file, &path, large as u64)
+            .expect("past the map cap");
+        assert!(
+            matches!(read, FileBytes::Read(_)),
+            "read while the limit allows"
+        );
+        assert_eq!(&*read, &vec![b'x'; large][..]);
+        let (file, path) = file_of(dir.path(), "l4", large);
+        let err = loader
+            .load(&file, &path, large as u64)
+            .expect_err("past both");
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(&format!("{}: too many input files", path.display())),
+            "{shown}"
+        );
+        assert!(shown.contains("vm.max_map_count = 4"), "{shown}");
+        loader.release(&read);
+        assert!(
+            loader.load(&file, &path, large as u64).is_ok(),
+            "room given back"
+        );
     }
 
     #[test]

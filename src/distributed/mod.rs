@@ -31,6 +31,7 @@
 
 pub mod collective;
 mod components;
+mod inputs;
 mod parts;
 mod worker;
 

@@ -183,6 +183,7 @@ pub(super) fn write(
         edges: sum(|c| c.edges),
         unit_bytes: sum(|c| c.unit_bytes),
         duplicate_bytes: sum(|c| c.duplicate_bytes),
+        duplicate_ids: sum(|c| c.duplicate_ids),
     };
     if stats.units > 0 {
         stats.duplicate_fraction = stats.duplicate_units as f64 / stats.units as f64;

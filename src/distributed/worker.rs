@@ -106,7 +106,7 @@ impl WireSize for Attached {
 
 impl WireSize for Counts {
     fn wire_size(&self) -> usize {
-        8 * 15
+        8 * 16
             + self
                 .invalid_examples
                 .iter()
@@ -134,6 +134,7 @@ pub(super) struct Counts {
     pub(super) shards: u64,
     pub(super) shards_reused: u64,
     pub(super) scratch_bytes: u64,
+    pub(super) duplicate_ids: u64,
 }
 
 /// Stage clock of one worker.
@@ -216,6 +217,7 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
     let mut resumed = Resumed::default();
     let sketched = sketch::sketch_units(&plan, &work, &mut resumed, &NoProgress, config, &shingler);
     let sketched = ex.agree("sketch", sketched)?;
+    let duplicate_ids = super::inputs::check_records(ex, corpus, &sketched)?;
     clock.lap("read+sketch", ex);
 
     let counts = ex.all_gather(sketched.units.len() as u64);
@@ -303,6 +305,8 @@ pub(super) fn run(ex: &mut Exchange<'_>, corpus: &Corpus, job: &Job) -> Result<O
         edges: edges.len() as u64,
         shards: resumed.shards as u64,
         shards_reused: resumed.shards_reused as u64,
+        // Every worker knows the run's total; worker 0 reports it.
+        duplicate_ids: if ex.index() == 0 { duplicate_ids } else { 0 },
         ..Counts::default()
     };
     let Share {
@@ -922,7 +926,8 @@ fn verify_exact(
                 start: loc.record_start as usize,
                 len: loc.record_len as usize,
                 line: loc.line,
-                id: serde_json::Value::Null,
+                // Not written anywhere: this record only locates text.
+                id: crate::corpus::RecordId::Int(0),
             });
             units.push(UnitMeta {
                 record: (records.len() - 1) as u32,

@@ -35,7 +35,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
-use crate::corpus::ParaSep;
+use crate::corpus::{ParaSep, RecordId};
 use crate::error::{Error, Result};
 use crate::minhash::compact::BYTES_PER_VALUE;
 use crate::minhash::Variant;
@@ -98,8 +98,8 @@ impl IndexHeader {
 /// One indexed unit: where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexedUnit {
-    /// The record id it had when indexed.
-    pub id: serde_json::Value,
+    /// The record id it had when indexed (its JSON text as the input wrote it).
+    pub id: crate::corpus::RecordId,
     /// Its paragraph number (paragraph units).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub para: Option<u32>,
@@ -202,7 +202,7 @@ impl SignatureIndex {
     /// `new` are held in memory, the index is streamed past them.
     pub fn already_indexed<'a>(
         &self,
-        new: impl IntoIterator<Item = (&'a serde_json::Value, Option<u32>)>,
+        new: impl IntoIterator<Item = (&'a RecordId, Option<u32>)>,
     ) -> Vec<usize> {
         let new: Vec<u128> = new
             .into_iter()
@@ -324,9 +324,10 @@ impl SignatureIndex {
     }
 }
 
-/// What identifies an indexed unit: its record id and paragraph number.
-fn unit_key(id: &serde_json::Value, para: Option<u32>) -> u128 {
-    let mut bytes = serde_json::to_vec(id).expect("a JSON value serialises");
+/// What identifies an indexed unit: its record id (compared as duplicate-id
+/// checks compare ids, [`RecordId::key`]) and paragraph number.
+fn unit_key(id: &RecordId, para: Option<u32>) -> u128 {
+    let mut bytes = id.key().into_owned().into_bytes();
     match para {
         Some(para) => {
             bytes.push(b'#');
@@ -351,11 +352,11 @@ mod tests {
             .append(
                 vec![
                     IndexedUnit {
-                        id: serde_json::json!("a"),
+                        id: "a".into(),
                         para: None,
                     },
                     IndexedUnit {
-                        id: serde_json::json!(7),
+                        id: 7.into(),
                         para: Some(2),
                     },
                 ],
@@ -387,9 +388,9 @@ mod tests {
     #[test]
     fn units_already_indexed_are_found_by_id_and_paragraph() {
         let index = sample();
-        let a = serde_json::json!("a");
-        let seven = serde_json::json!(7);
-        let seven_text = serde_json::json!("7");
+        let a = RecordId::from("a");
+        let seven = RecordId::from(7);
+        let seven_text = RecordId::from("7");
         let new = [
             (&seven, Some(3)),      // same id, other paragraph
             (&seven, Some(2)),      // indexed

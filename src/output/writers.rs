@@ -16,14 +16,14 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::io_err;
-use crate::corpus::{paragraphs, Corpus, Format, ParaSep};
+use crate::corpus::{paragraphs, Corpus, Format, ParaSep, RecordId};
 use crate::error::{Error, Result};
 use crate::index::IndexedUnit;
 use crate::pipeline::{DedupOutcome, UnitKind};
 
 #[derive(Serialize)]
 struct UnitRef<'a> {
-    id: &'a serde_json::Value,
+    id: &'a RecordId,
     #[serde(skip_serializing_if = "Option::is_none")]
     para: Option<u32>,
 }
@@ -201,21 +201,12 @@ pub fn write_deduped(
         let new_text = kept.join(para_sep.joiner());
         match format {
             Format::Jsonl => {
-                let mut value: serde_json::Value =
-                    serde_json::from_slice(corpus.record_bytes(record)).map_err(|e| {
-                        Error::at_line(
-                            corpus.path(record.file),
-                            record.line,
-                            format!("invalid JSON record: {e}"),
-                        )
+                let line = corpus.record_bytes(record);
+                let rewritten = replace_field(line, &corpus.options().text_field, &new_text)
+                    .map_err(|message| {
+                        Error::at_line(corpus.path(record.file), record.line, message)
                     })?;
-                if let Some(object) = value.as_object_mut() {
-                    object.insert(
-                        corpus.options().text_field.clone(),
-                        serde_json::Value::String(new_text),
-                    );
-                }
-                serde_json::to_writer(&mut *out, &value).map_err(|e| Error::io(path, e.into()))?;
+                out.write_all(&rewritten).map_err(io_err(path))?;
             }
             Format::Text => write_text_record(out, &record.id, &new_text)?,
         }
@@ -225,12 +216,73 @@ pub fn write_deduped(
     Ok(counts)
 }
 
-fn write_text_record(out: &mut dyn Write, id: &serde_json::Value, text: &str) -> Result<()> {
+/// `line` (one JSON object) with the value of its field `field` (the last, if it
+/// occurs more than once, as the reader takes the last) replaced by the string
+/// `text`; every other byte, other fields' numbers and escapes included, stays
+/// as it was.
+fn replace_field(line: &[u8], field: &str, text: &str) -> std::result::Result<Vec<u8>, String> {
+    use serde::de::{Deserializer as _, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    struct Find<'f>(&'f str);
+    impl<'de> Visitor<'de> for Find<'_> {
+        type Value = Option<&'de RawValue>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                let value: &'de RawValue = map.next_value()?;
+                if key == self.0 {
+                    found = Some(value);
+                }
+            }
+            Ok(found)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let value = de
+        .deserialize_map(Find(field))
+        .map_err(|e| format!("invalid JSON record: {e}"))?
+        .ok_or_else(|| format!("missing text field {field:?}"))?;
+    // The raw value borrows from `line`: its place there is its offset.
+    let start = value.get().as_ptr() as usize - line.as_ptr() as usize;
+    let end = start + value.get().len();
+    let mut out = Vec::with_capacity(line.len() + text.len());
+    out.extend_from_slice(&line[..start]);
+    serde_json::to_writer(&mut out, text).map_err(|e| e.to_string())?;
+    out.extend_from_slice(&line[end..]);
+    Ok(out)
+}
+
+fn write_text_record(out: &mut dyn Write, id: &RecordId, text: &str) -> Result<()> {
     #[derive(Serialize)]
     struct Line<'a> {
-        id: &'a serde_json::Value,
+        id: &'a RecordId,
         text: &'a str,
     }
     serde_json::to_writer(&mut *out, &Line { id, text })
         .map_err(|e| Error::io(Path::new("deduped.jsonl"), e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paragraph_rewrite_changes_only_the_text_field() {
+        let line =
+            br#"{"id":123456789012345678901234567890, "n":1000.0,"text":"a\nb","x":"\u00e9"}"#;
+        let out = replace_field(line, "text", "a").expect("rewrite");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            r#"{"id":123456789012345678901234567890, "n":1000.0,"text":"a","x":"\u00e9"}"#
+        );
+        let err = replace_field(br#"{"body":"x"}"#, "text", "a").expect_err("missing");
+        assert!(err.contains("missing text field"), "{err}");
+    }
 }

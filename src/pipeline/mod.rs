@@ -111,6 +111,9 @@ pub struct Stats {
     pub unit_bytes: u64,
     /// Bytes of unit text in duplicate units.
     pub duplicate_bytes: u64,
+    /// Records whose id an earlier record has too: 0 unless duplicate ids are
+    /// allowed ([`crate::corpus::CorpusOptions::allow_duplicate_ids`]).
+    pub duplicate_ids: u64,
 }
 
 /// Everything a run found.
@@ -255,6 +258,11 @@ pub fn run_with(
     let plan = SketchPlan::new(corpus, &chunks, &shards, config, 1);
     let sketched =
         sketch::sketch_units(&plan, &work, &mut run.resumed, progress, config, &shingler)?;
+    if sketched.records.is_empty() {
+        let example = sketched.invalid.examples.first().map(String::as_str);
+        return Err(corpus.no_records_error(sketched.invalid.count, example));
+    }
+    let duplicate_ids = corpus.check_unique_ids(&sketched.records)?;
     run.lap("read+sketch");
     let budget = options.memory_budget.max(1);
     let (sketched, found, lsh, signatures) = match config.algo {
@@ -409,6 +417,7 @@ pub fn run_with(
         stats: Stats::default(),
     };
     outcome.stats = summarise(&outcome, found.candidates);
+    outcome.stats.duplicate_ids = duplicate_ids;
     Ok(outcome)
 }
 
@@ -706,6 +715,7 @@ fn summarise(outcome: &DedupOutcome, candidates: u64) -> Stats {
         } else {
             duplicate_units as f64 / units.len() as f64
         },
+        duplicate_ids: 0,
         candidate_pairs: candidates,
         edges: (outcome.edges.len() + outcome.index_pairs.len()) as u64,
         unit_bytes,

@@ -104,43 +104,72 @@ where
     W: Send,
 {
     let first_failed = AtomicUsize::new(usize::MAX);
-    let outs: Vec<ChunkOut<W>> = chunks
-        .par_iter()
+    let outs: Vec<ChunkOut<W>> = batches(chunks)
+        .into_par_iter()
         .enumerate()
-        .map_init(&init, |state, (index, chunk)| {
+        .map_init(&init, |state, (index, batch)| {
             let mut out = ChunkOut {
                 records: Vec::new(),
                 units: Vec::new(),
                 sketches: Vec::new(),
                 errors: Vec::new(),
             };
-            // A chunk after one that already failed cannot change the reported error.
-            if !skip_invalid && index > first_failed.load(Ordering::Relaxed) {
-                return out;
-            }
-            corpus.for_each_record(*chunk, |record| match record {
-                Err(e) => out.errors.push(e),
-                Ok((meta, text)) => {
-                    if !skip_invalid && !out.errors.is_empty() {
-                        return;
-                    }
-                    let record =
-                        u32::try_from(out.records.len()).expect("chunk record count fits u32");
-                    push_units(&text, record, split, |unit, unit_text| {
-                        let features = sketch(state, unit_text, &mut out.sketches);
-                        out.units.push(UnitMeta { features, ..unit });
-                    });
-                    out.records.push(meta);
+            for chunk in &chunks[batch] {
+                // A chunk after one that already failed cannot change the
+                // reported error.
+                if !skip_invalid
+                    && (!out.errors.is_empty() || index > first_failed.load(Ordering::Relaxed))
+                {
+                    break;
                 }
-            });
+                corpus.for_each_record(*chunk, |record| match record {
+                    Err(e) => out.errors.push(e),
+                    Ok((meta, text)) => {
+                        if !skip_invalid && !out.errors.is_empty() {
+                            return;
+                        }
+                        let record =
+                            u32::try_from(out.records.len()).expect("chunk record count fits u32");
+                        push_units(&text, record, split, |unit, unit_text| {
+                            let features = sketch(state, unit_text, &mut out.sketches);
+                            out.units.push(UnitMeta { features, ..unit });
+                        });
+                        out.records.push(meta);
+                    }
+                });
+                progress.advance((chunk.end - chunk.start) as u64);
+            }
             if !out.errors.is_empty() {
                 first_failed.fetch_min(index, Ordering::Relaxed);
             }
-            progress.advance((chunk.end - chunk.start) as u64);
             out
         })
         .collect();
     merge(outs, skip_invalid)
+}
+
+/// Consecutive chunks are scanned together as one work item until they hold
+/// this many bytes: a corpus of many small files (one chunk each) then pays
+/// for one work item's buffers per batch rather than per file, while a JSONL
+/// chunk (about [`crate::corpus::CHUNK_BYTES`]) stays a work item of its own.
+const BATCH_BYTES: usize = 256 << 10;
+
+/// `chunks` cut into runs of consecutive chunks of at least [`BATCH_BYTES`]
+/// each (the last may hold less).
+fn batches(chunks: &[Chunk]) -> Vec<std::ops::Range<usize>> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, chunk) in chunks.iter().enumerate() {
+        bytes += chunk.end - chunk.start;
+        if bytes >= BATCH_BYTES {
+            batches.push(start..i + 1);
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    if start < chunks.len() {
+        batches.push(start..chunks.len());
+    }
+    batches
 }
 
 /// Calls `emit` for each unit of one record's text.
@@ -212,4 +241,79 @@ fn merge<W>(outs: Vec<ChunkOut<W>>, skip_invalid: bool) -> Result<Scanned<W>> {
         sketches,
         invalid,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::CorpusOptions;
+    use crate::pipeline::NoProgress;
+
+    #[test]
+    fn batches_cover_every_chunk_once_in_order() {
+        let chunk = |file, len| Chunk {
+            file,
+            start: 0,
+            end: len,
+            first_line: 1,
+        };
+        let mut chunks: Vec<Chunk> = (0..5000).map(|f| chunk(f, 100)).collect();
+        chunks.push(chunk(5000, 4 << 20));
+        chunks.push(chunk(5001, 10));
+        let cut = batches(&chunks);
+        assert_eq!(cut.first().map(|b| b.start), Some(0));
+        assert!(cut
+            .windows(2)
+            .all(|w| w[0].end == w[1].start && !w[0].is_empty()));
+        assert_eq!(cut.last().map(|b| b.end), Some(chunks.len()));
+        assert!(cut.len() > 1, "small files spread over several work items");
+        assert!(
+            cut.iter().any(|b| b.end == 5001),
+            "a large chunk closes its batch"
+        );
+    }
+
+    /// Many one-record files scanned in batches: records in input order, and the
+    /// first bad file (in input order) is the one reported.
+    #[test]
+    fn many_small_files_keep_input_order_and_the_first_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths: Vec<std::path::PathBuf> = (0..3000)
+            .map(|i| {
+                let path = dir.path().join(format!("{i:05}.jsonl"));
+                let line = if i == 1700 || i == 2900 {
+                    "not json\n".to_string()
+                } else {
+                    format!("{{\"text\":\"file {i}\"}}\n")
+                };
+                std::fs::write(&path, line).expect("write");
+                path
+            })
+            .collect();
+        let corpus = Corpus::open(&paths, CorpusOptions::default()).expect("open");
+        let split = UnitSplit {
+            kind: UnitKind::Article,
+            para_sep: crate::corpus::ParaSep::Line,
+            min_para_chars: 0,
+        };
+        let chunks = corpus.chunks();
+        let run = |skip| {
+            scan(
+                &corpus,
+                &chunks,
+                split,
+                skip,
+                &NoProgress,
+                || (),
+                |_, _, _: &mut Vec<u8>| 0,
+            )
+        };
+        let err = run(false).expect_err("bad file").to_string();
+        assert!(err.contains("01700.jsonl:1:"), "{err}");
+        let scanned = run(true).expect("skips");
+        assert_eq!(scanned.records.len(), 2998);
+        assert_eq!(scanned.invalid.count, 2);
+        let files: Vec<u32> = scanned.records.iter().map(|r| r.file).collect();
+        assert!(files.windows(2).all(|w| w[0] < w[1]), "input order");
+    }
 }

@@ -250,14 +250,14 @@ mod tests {
                     start: 5,
                     len: 40,
                     line: 3,
-                    id: serde_json::json!("doc-é"),
+                    id: crate::corpus::RecordId::from("doc-é"),
                 },
                 RecordMeta {
                     file: 1,
                     start: 46,
                     len: 9,
                     line: 4,
-                    id: serde_json::json!(17),
+                    id: crate::corpus::RecordId::Int(17),
                 },
             ],
             units: vec![

@@ -18,9 +18,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::corpus::{Corpus, CorpusOptions, Format, ParaSep};
+use crate::corpus::{Corpus, CorpusOptions, Format, ParaSep, RecordId};
 use crate::error::{Error, Result};
 use crate::pipeline::scan::scan;
 use crate::pipeline::{NoProgress, UnitKind, UnitSplit};
@@ -28,8 +27,8 @@ use crate::pipeline::{NoProgress, UnitKind, UnitSplit};
 /// One unit as the output files name it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct UnitRef {
-    /// The record's id.
-    pub id: Value,
+    /// The record's id (its JSON text as the input wrote it).
+    pub id: RecordId,
     /// The paragraph number (paragraph units).
     #[serde(default)]
     pub para: Option<u32>,
@@ -38,10 +37,7 @@ pub struct UnitRef {
 impl UnitRef {
     /// The record id as shown to a reader: strings without their quotes.
     pub fn id_text(&self) -> String {
-        match &self.id {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }
+        self.id.display_text().into_owned()
     }
 
     fn key(&self) -> (String, Option<u32>) {
@@ -125,11 +121,14 @@ pub struct CorpusSection {
     pub input_sizes: Vec<u64>,
 }
 
-/// One line of `clusters.jsonl`.
+/// One line of `clusters.jsonl`. The unit's fields are listed here rather than
+/// flattened: `#[serde(flatten)]` buffers values, which an id kept as its raw
+/// JSON text cannot go through.
 #[derive(Debug, Clone, Deserialize)]
 struct ClusterLine {
-    #[serde(flatten)]
-    unit: UnitRef,
+    id: RecordId,
+    #[serde(default)]
+    para: Option<u32>,
     cluster: u32,
     duplicate: bool,
     #[serde(default)]
@@ -223,10 +222,14 @@ impl Run {
         let mut kept_pairs = Vec::new();
         let mut all_name_kept = true;
         for_each_line(&cluster_files, |path, line_no, line: ClusterLine| {
+            let unit = UnitRef {
+                id: line.id,
+                para: line.para,
+            };
             match (&line.kept, line.similarity, line.duplicate) {
                 (Some(kept), Some(similarity), true) => kept_pairs.push(Pair {
                     left: kept.clone(),
-                    right: line.unit.clone(),
+                    right: unit.clone(),
                     similarity,
                 }),
                 (_, _, true) => all_name_kept = false,
@@ -235,7 +238,7 @@ impl Run {
             if u32::try_from(units.len()).is_err() {
                 return Err(Error::at_line(path, line_no, "more than 2^32 units"));
             }
-            units.push(line.unit);
+            units.push(unit);
             labels.push(line.cluster);
             duplicate.push(line.duplicate);
             Ok(())
@@ -351,6 +354,7 @@ impl Run {
             text_field: section.text_field.clone(),
             id_field: section.id_field.clone(),
             format,
+            ..CorpusOptions::default()
         };
         let corpus = Corpus::open(&self.report.inputs, options)?;
         let parameters = &self.report.parameters;
