@@ -75,9 +75,14 @@ proptest! {
         let mut results = results.into_iter();
         let mut offset = 0;
         for (line, raw) in (1u64..).zip(bytes.split_inclusive(|&b| b == b'\n')) {
-            let start = offset;
+            let mut start = offset;
             offset += raw.len();
-            let content = trim_line_end(raw);
+            let mut content = trim_line_end(raw);
+            // A byte-order mark at the start of the file is passed over.
+            if start == 0 && content.starts_with(b"\xef\xbb\xbf") {
+                start = 3;
+                content = &content[3..];
+            }
             if content.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
