@@ -143,17 +143,21 @@ proptest! {
             CorpusOptions::default(),
         );
         let readable = !bytes.contains(&0) && std::str::from_utf8(&bytes).is_ok();
+        // Some starts of compressed or archived files are valid UTF-8.
+        let refused = !readable || neardedup::corpus::source::sniff(&bytes, Format::Text).is_some();
         match opened {
             Ok(corpus) => {
-                prop_assert!(readable);
+                prop_assert!(!refused);
                 let mut texts = Vec::new();
                 for c in corpus.chunks() {
                     corpus.for_each_record(c, |r| texts.push(r.expect("valid").1.into_owned()));
                 }
-                prop_assert_eq!(texts, vec![String::from_utf8(bytes).expect("UTF-8")]);
+                // A byte-order mark at the start is passed over.
+                let start = if bytes.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+                prop_assert_eq!(texts, vec![String::from_utf8(bytes[start..].to_vec()).expect("UTF-8")]);
             }
             Err(e) => {
-                prop_assert!(!readable);
+                prop_assert!(refused);
                 prop_assert!(e.to_string().starts_with("p.txt"), "{}", e);
             }
         }
