@@ -493,7 +493,7 @@ fn note_kept_scratch(work_dir: &std::path::Path) {
             "neardedup: the scratch folder {} ({}) is kept: run the same command again \
              to resume from it once the cause is fixed, or delete it",
             work_dir.display(),
-            human_bytes(folder_bytes(work_dir))
+            human_bytes(neardedup::work::disk_bytes(work_dir))
         );
     }
 }
@@ -531,16 +531,6 @@ fn warn_duplicate_ids(count: u64) {
              (--allow-duplicate-ids): the outputs name them by the same id"
         );
     }
-}
-
-/// Bytes of the files under `dir` (what could be read).
-fn folder_bytes(dir: &std::path::Path) -> u64 {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(|entry| entry.ok()?.metadata().ok())
-        .filter(|meta| meta.is_file())
-        .map(|meta| meta.len())
-        .sum()
 }
 
 fn human_bytes(bytes: u64) -> String {

@@ -197,17 +197,23 @@ impl WorkDir {
 
     /// Total bytes of the checkpoint files in the folder.
     pub fn disk_bytes(&self) -> u64 {
-        fs::read_dir(&self.dir)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .filter_map(|e| e.metadata().ok())
-                    .filter(|m| m.is_file())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0)
+        disk_bytes(&self.dir)
     }
+}
+
+/// Total bytes of the files directly in the scratch folder `dir` (0 when it
+/// cannot be read): what a kept scratch folder holds.
+pub fn disk_bytes(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// The header of a checkpoint of `kind` holding `body` for the run `fingerprint`
