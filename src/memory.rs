@@ -47,10 +47,20 @@ pub fn take_stage_peaks() -> StagePeaks {
 
 /// Memory the system could give this process now (`MemAvailable`), where known.
 pub fn available_bytes() -> Option<u64> {
+    meminfo_bytes("MemAvailable:")
+}
+
+/// The machine's physical memory (`MemTotal`), where known.
+pub fn total_bytes() -> Option<u64> {
+    meminfo_bytes("MemTotal:")
+}
+
+/// One field of `/proc/meminfo`, in bytes.
+fn meminfo_bytes(field: &str) -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
     meminfo
         .lines()
-        .find_map(|line| line.strip_prefix("MemAvailable:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse::<u64>().ok())
         .map(|kib| kib * 1024)

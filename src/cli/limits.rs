@@ -47,7 +47,7 @@ fn threads_within(flag: &str, threads: usize, cores: usize) -> anyhow::Result<us
 /// Checks `--memory-budget`: at least [`MIN_MEMORY_BUDGET`], and no more than
 /// the machine's memory where the system reports it.
 pub fn check_memory_budget(budget: u64) -> anyhow::Result<u64> {
-    memory_budget_within(budget, total_memory_bytes())
+    memory_budget_within(budget, neardedup::memory::total_bytes())
 }
 
 fn memory_budget_within(budget: u64, total: Option<u64>) -> anyhow::Result<u64> {
@@ -87,17 +87,6 @@ pub fn check_connect_timeout(secs: u64) -> anyhow::Result<u64> {
         bail!("--connect-timeout {secs} is out of range: 1 to {MAX_CONNECT_TIMEOUT_SECS} seconds");
     }
     Ok(secs)
-}
-
-/// Physical memory of the machine (`MemTotal`), where known.
-fn total_memory_bytes() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse::<u64>().ok())
-        .map(|kib| kib * 1024)
 }
 
 fn mib(bytes: u64) -> String {
