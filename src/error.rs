@@ -49,6 +49,18 @@ pub enum Error {
     /// Options that cannot work together or are out of range.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// One setting has a value it cannot take. `name` is the setting's name in
+    /// [`crate::pipeline::DedupConfig`] (or the run's options), not a command-line
+    /// flag: a front end words it in its own terms (the CLI as `--name value`).
+    #[error("invalid setting {name} = {value}: {expected}")]
+    InvalidSetting {
+        /// The setting, as the library names it (`threshold`, `hamming`, ...).
+        name: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// What it must be instead, in words (`"between 0 and 1"`).
+        expected: String,
+    },
     /// A scratch folder is locked by another running process.
     #[error("scratch folder {} is in use by another neardedup run", .0.display())]
     InUse(PathBuf),
@@ -92,6 +104,19 @@ fn describe_change(expected: u64, got: Option<u64>) -> String {
 }
 
 impl Error {
+    /// A setting with a value it cannot take (see [`Error::InvalidSetting`]).
+    pub fn invalid_setting(
+        name: &'static str,
+        value: impl fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
+        Error::InvalidSetting {
+            name,
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+
     /// An input error at a 1-based line of `path`.
     pub fn at_line(path: impl Into<PathBuf>, line: u64, message: impl Into<String>) -> Self {
         Error::Input {
