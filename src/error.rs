@@ -61,6 +61,19 @@ pub enum Error {
         /// What it must be instead, in words (`"between 0 and 1"`).
         expected: String,
     },
+    /// Settings given for a run against an index differ from the index's.
+    #[error(
+        "{}: the index was built with other settings than given: {}. Leave these settings \
+         out to use the index's, or build a new index",
+        .path.display(),
+        .differences.iter().map(|d| format!("{} {} (the index's: {})", d.name, d.given, d.indexed)).collect::<Vec<_>>().join(", ")
+    )]
+    IndexSettings {
+        /// The index.
+        path: PathBuf,
+        /// Each setting given with another value.
+        differences: Vec<SettingDifference>,
+    },
     /// A scratch folder is locked by another running process.
     #[error("scratch folder {} is in use by another neardedup run", .0.display())]
     InUse(PathBuf),
@@ -91,6 +104,18 @@ pub enum Error {
         /// Its size now, or `None` when it is gone.
         got: Option<u64>,
     },
+}
+
+/// A setting an index fixes, given with another value than the index's (see
+/// `crate::index::FIXED_SETTINGS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingDifference {
+    /// The setting, as the library names it.
+    pub name: &'static str,
+    /// The value given, as its option value (`paragraph`, `3`, `false`).
+    pub given: String,
+    /// The index's value.
+    pub indexed: String,
 }
 
 fn describe_change(expected: u64, got: Option<u64>) -> String {

@@ -59,10 +59,12 @@
 pub mod cluster;
 pub mod compare;
 pub mod corpus;
+pub mod dedup;
 pub mod distributed;
 pub mod error;
 pub mod eval;
 pub mod exact;
+pub mod exchange;
 pub mod index;
 pub mod lsh;
 pub mod memory;

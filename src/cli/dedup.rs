@@ -3,19 +3,14 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
-use neardedup::corpus::{Corpus, CorpusOptions, Format, ParaSep};
-use neardedup::index::file::IndexFile;
-use neardedup::index::{IndexHeader, IndexedUnit, SignatureIndex};
-use neardedup::output::report::{Report, RunCosts};
-use neardedup::output::{writers, Staged};
-use neardedup::pipeline::{
-    self, Algo, DedupConfig, DedupOutcome, Progress, RunOptions, StageTiming, UnitKind, Verify,
-};
+use neardedup::corpus::{CorpusOptions, Format, ParaSep};
+use neardedup::dedup::Dedup;
+use neardedup::output::report::Report;
+use neardedup::pipeline::{self, Algo, DedupConfig, Progress, UnitKind, Verify};
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
 use super::limits;
@@ -285,224 +280,118 @@ impl DedupArgs {
     }
 }
 
-/// Runs `neardedup dedup`.
+/// Runs `neardedup dedup`: maps the arguments onto a [`Dedup`], runs it, and
+/// prints the summary of its report.
 pub fn run(args: DedupArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let sampler = neardedup::memory::PeakSampler::start();
-    let mut config = args.config()?;
     let memory_budget = args.checked_limits()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build()
-        .context("could not start worker threads")?;
-    let threads = pool.current_num_threads();
-
-    let corpus = Corpus::open_within(&args.inputs, args.corpus_options()?, memory_budget)?;
-    warn_skipped_files(&corpus);
-    if args.is_distributed() {
+    let mut dedup = Dedup::new(args.inputs.clone(), args.out.clone());
+    dedup.config = args.config()?;
+    dedup.corpus = args.corpus_options()?;
+    dedup.work_dir = args.work_dir.clone();
+    dedup.keep_work = args.keep_work;
+    dedup.memory_budget = memory_budget;
+    dedup.shard_bytes = args.shard_size;
+    dedup.against = args.against.clone();
+    dedup.save_index = args.save_index.clone();
+    dedup.given_settings = args.given.iter().map(|id| setting_name(id)).collect();
+    dedup.log_stages = !args.quiet;
+    let progress = Bar::new(args.quiet);
+    let finished = if args.is_distributed() {
+        let cluster = args.cluster()?;
+        exit_on_lost_peer(cluster.process);
         // Timely's workers are threads of their own: size the global pool they
         // share instead of one they would not be inside.
-        drop(pool);
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(args.threads)
             .build_global();
-        return run_distributed(&args, config, corpus, memory_budget);
+        dedup.cluster = Some(cluster);
+        dedup.run(&progress)
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(args.threads)
+            .build()
+            .context("could not start worker threads")?;
+        pool.install(|| dedup.run(&progress))
     }
-    let progress = Bar::new(args.quiet);
-    // Index load. The index to save is checked and locked before any work (and
-    // before the index to compare against is read: they may be one file).
-    if args.save_index.is_some() && config.algo != Algo::Minhash {
-        bail!("--save-index stores MinHash signatures: use --algo minhash");
+    .map_err(worded)?;
+    for note in &finished.notes {
+        progress.warn(note);
     }
-    if let Some(path) = &args.against {
-        std::fs::metadata(path).map_err(|e| neardedup::error::Error::io(path, e))?;
-    }
-    let mut save_target = args
-        .save_index
-        .as_deref()
-        .map(IndexFile::open)
-        .transpose()?;
-    let index = match &args.against {
-        Some(path) => {
-            let index = SignatureIndex::read(path)?;
-            if config.algo == Algo::Minhash {
-                refuse_other_settings(&args.given, &config, &index.header, path)?;
-                index.header.apply_to(&mut config);
-            }
-            index.check_compatible(&config, path)?;
-            Some(index)
-        }
-        None => None,
-    };
-    // Claimed before any work: a folder in use fails at once, and an earlier
-    // run's outputs stop looking current as soon as this run starts.
-    let staged = Staged::new(&args.out)?;
-    if staged.replaced() > 0 && !args.quiet {
-        eprintln!(
-            "neardedup: replacing the outputs of an earlier run in {}",
-            args.out.display()
-        );
-    }
-    let work_dir = args
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| args.out.join(".neardedup-work"));
-    let options = RunOptions {
-        index: index.as_ref(),
-        work_dir: Some(work_dir.clone()),
-        memory_budget,
-        shard_bytes: args.shard_size,
-        keep_signatures: args.save_index.is_some(),
-    };
-    let outcome = match pool.install(|| pipeline::run_with(&corpus, &config, &options, &progress)) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            // A run that failed (rather than being interrupted) has nothing worth
-            // resuming: leave no scratch folder behind (unless the folder belongs
-            // to another run that is still going); dropping `staged` then removes
-            // the output folder if this run created it.
-            let in_use = matches!(e, neardedup::error::Error::InUse(_));
-            if args.work_dir.is_none() && !in_use {
-                let _ = std::fs::remove_dir_all(&work_dir);
-            } else if !in_use {
-                note_kept_scratch(&work_dir);
-            }
-            return Err(e.into());
-        }
-    };
-    // Index save, first half: refuse units already indexed, and write the new
-    // index beside the old one. It replaces the old one only once the output
-    // folder is complete (below).
-    if let (Some(index), Some(path)) = (&index, &args.against) {
-        let again = index.already_indexed(
-            outcome
-                .units
-                .iter()
-                .map(|u| (&outcome.records[u.record as usize].id, u.para)),
-        );
-        if !again.is_empty() {
-            let what = describe_already_indexed(&again, &outcome, path);
-            if args.save_index.is_some() {
-                if args.work_dir.is_none() {
-                    let _ = std::fs::remove_dir_all(&work_dir);
-                }
-                bail!(
-                    "{what}: was this corpus added before? Nothing was written. Ids must be \
-                     unique across everything an index holds (see --id-field)"
-                );
-            }
+    let Some(report) = &finished.report else {
+        if !args.quiet {
+            let cluster = dedup.cluster.as_ref().expect("only distributed runs lack a report");
             eprintln!(
-                "neardedup: warning: {what}: if they are the indexed units themselves, \
-                 they are reported as duplicates of themselves"
+                "neardedup: process {} of {}: wrote {} in {}; process 0 writes report.json",
+                cluster.process,
+                cluster.processes,
+                finished.written.join(", "),
+                args.out.display()
             );
         }
-    }
-    if let Some(target) = &mut save_target {
-        let mut saved = index.unwrap_or_else(|| SignatureIndex::new(&config));
-        let units = outcome
-            .units
-            .iter()
-            .map(|u| IndexedUnit {
-                id: outcome.records[u.record as usize].id.clone(),
-                para: u.para,
-            })
-            .collect();
-        saved.append(units, &outcome.signatures)?;
-        target.stage(&saved)?;
-    }
-
-    // Checkpoints of a run that failed while writing (a full disk, say) hold
-    // the whole search: they are kept, and said so, for the same command to
-    // resume from.
-    let write = |staged: Staged| -> anyhow::Result<Report> {
-        let writing = Instant::now();
-        progress.stage("write", None);
-        // The three files are independent: write (and sync) them at the same time.
-        let mut deduped = writers::DedupedCounts::default();
-        let (clusters, pairs, deduped_written) = std::thread::scope(|scope| {
-            let clusters = scope
-                .spawn(|| staged.write("clusters.jsonl", |w| writers::write_clusters(w, &outcome)));
-            let pairs =
-                scope.spawn(|| staged.write("pairs.jsonl", |w| writers::write_pairs(w, &outcome)));
-            let deduped_written = staged.write("deduped.jsonl", |w| {
-                deduped =
-                    writers::write_deduped(w, &corpus, &outcome, config.unit, config.para_sep)?;
-                Ok(())
-            });
-            let joined = |h: std::thread::ScopedJoinHandle<'_, neardedup::error::Result<()>>| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            };
-            (joined(clusters), joined(pairs), deduped_written)
-        });
-        clusters?;
-        pairs?;
-        deduped_written?;
-        progress.finish_stage();
-        let mut timings = outcome.timings.clone();
-        timings.push(StageTiming {
-            stage: "write",
-            seconds: writing.elapsed().as_secs_f64(),
-            memory: neardedup::memory::take_stage_peaks(),
-        });
-        let memory = sampler.finish();
-        let costs = RunCosts {
-            timings,
-            wall_seconds: started.elapsed().as_secs_f64(),
-            threads,
-            memory,
-            memory_budget,
-        };
-        let report = Report::new(&corpus, &config, &outcome, deduped, costs);
-        staged.write("report.json", |w| {
-            serde_json::to_writer_pretty(&mut *w, &report)
-                .map_err(|e| neardedup::error::Error::io("report.json", e.into()))?;
-            w.write_all(b"\n")
-                .map_err(|e| neardedup::error::Error::io("report.json", e))
-        })?;
-        staged.commit()?;
-        Ok(report)
+        return Ok(());
     };
-    let report = write(staged).inspect_err(|_| note_kept_scratch(&work_dir))?;
-    if let Some(target) = save_target {
-        target.commit().with_context(|| {
-            format!(
-                "the output folder {} is complete, but the index was not updated",
-                args.out.display()
-            )
-        })?;
-    }
-    if !args.keep_work {
-        std::fs::remove_dir_all(&work_dir).with_context(|| {
-            format!("could not remove the scratch folder {}", work_dir.display())
-        })?;
-    }
-
-    warn_duplicate_ids(outcome.stats.duplicate_ids);
+    warn_skipped_files(report);
+    warn_duplicate_ids(report.counts.duplicate_ids);
     if !args.quiet {
-        print_summary(&args, &config, &outcome, &report)?;
+        print_summary(&args, report)?;
     }
     Ok(())
 }
 
-/// Tells the user that a failed run's scratch folder is still there, and how
-/// large it is.
-fn note_kept_scratch(work_dir: &std::path::Path) {
-    if work_dir.exists() {
-        eprintln!(
-            "neardedup: the scratch folder {} ({}) is kept: run the same command again \
-             to resume from it once the cause is fixed, or delete it",
-            work_dir.display(),
-            human_bytes(neardedup::work::disk_bytes(work_dir))
-        );
+/// A library error in the terms of the command line: settings named by their
+/// flags.
+fn worded(error: neardedup::error::Error) -> anyhow::Error {
+    use neardedup::error::Error;
+    match error {
+        Error::IndexSettings { path, differences } => {
+            let named: Vec<String> = differences.iter().map(flag_difference).collect();
+            anyhow::anyhow!(
+                "{}: the index was built with other settings than given: {}. Leave these \
+                 options out to use the index's settings, or build a new index",
+                path.display(),
+                named.join(", ")
+            )
+        }
+        other => other.into(),
+    }
+}
+
+/// The library's name for the setting of clap argument `id` (one of
+/// [`INDEX_SETTINGS`]).
+fn setting_name(id: &'static str) -> &'static str {
+    match id {
+        "no_nfkc" => "nfkc",
+        "keep_case" => "lowercase",
+        "keep_punctuation" => "fold_punctuation",
+        other => other,
+    }
+}
+
+/// "--unit paragraph (the index's: article)", or for a switch "--keep-case (the
+/// index was built without it)".
+fn flag_difference(difference: &neardedup::index::SettingDifference) -> String {
+    let switch = match difference.name {
+        "nfkc" => Some("--no-nfkc"),
+        "lowercase" => Some("--keep-case"),
+        "fold_punctuation" => Some("--keep-punctuation"),
+        _ => None,
+    };
+    match switch {
+        Some(flag) => format!("{flag} (the index was built without it)"),
+        None => format!(
+            "--{} {} (the index's: {})",
+            difference.name.replace('_', "-"),
+            difference.given,
+            difference.indexed
+        ),
     }
 }
 
 /// Names, on stderr, the first few input files skipped under --skip-invalid (all
 /// are listed in report.json).
-fn warn_skipped_files(corpus: &Corpus) {
+fn warn_skipped_files(report: &Report) {
     const SHOWN: usize = 3;
-    let unreadable = &corpus.skipped().unreadable;
+    let unreadable = &report.skipped_files.unreadable;
     if unreadable.is_empty() {
         return;
     }
@@ -533,9 +422,6 @@ fn warn_duplicate_ids(count: u64) {
     }
 }
 
-fn human_bytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
-}
 
 /// The options whose values an index fixes (their clap argument ids): every
 /// field of [`IndexHeader`] that an option sets.
@@ -552,113 +438,6 @@ const INDEX_SETTINGS: [&str; 11] = [
     "num_perm",
     "seed",
 ];
-
-/// One of [`INDEX_SETTINGS`] as an index header holds it.
-#[derive(Debug, PartialEq)]
-enum IndexSetting {
-    /// An option with a value: its flag and the value, as typed.
-    Value(&'static str, String),
-    /// A switch: its flag and whether it is on.
-    Switch(&'static str, bool),
-}
-
-/// The setting with clap id `id` in `header`.
-fn index_setting(id: &str, header: &IndexHeader) -> Option<IndexSetting> {
-    use IndexSetting::{Switch, Value};
-    let shingle = &header.shingle;
-    Some(match id {
-        "unit" => Value("--unit", as_typed(&header.unit)),
-        "para_sep" => Value("--para-sep", as_typed(&header.para_sep)),
-        "min_para_chars" => Value("--min-para-chars", header.min_para_chars.to_string()),
-        "tokenizer" => Value("--tokenizer", as_typed(&shingle.tokenizer)),
-        "ngram" => Value("--ngram", shingle.ngram.to_string()),
-        "no_nfkc" => Switch("--no-nfkc", !shingle.normalize.nfkc),
-        "keep_case" => Switch("--keep-case", !shingle.normalize.lowercase),
-        "keep_punctuation" => Switch("--keep-punctuation", !shingle.normalize.fold_punctuation),
-        "minhash_variant" => Value("--minhash-variant", as_typed(&header.minhash_variant)),
-        "num_perm" => Value("--num-perm", header.num_perm.to_string()),
-        "seed" => Value("--seed", header.seed.to_string()),
-        _ => return None,
-    })
-}
-
-/// A setting's value as it is typed on the command line (the settings
-/// serialise to their option values).
-fn as_typed(value: &impl serde::Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => "?".into(),
-    }
-}
-
-/// Fails, naming each setting with the index's value and the given one, when a
-/// setting in `given` has another value in `config` than in the index `path`.
-fn refuse_other_settings(
-    given: &[&str],
-    config: &DedupConfig,
-    index: &IndexHeader,
-    path: &std::path::Path,
-) -> anyhow::Result<()> {
-    let run = IndexHeader::for_config(config);
-    let differing: Vec<String> = given
-        .iter()
-        .filter_map(
-            |id| match (index_setting(id, index), index_setting(id, &run)) {
-                (Some(have), Some(want)) if have != want => Some(match (have, want) {
-                    (IndexSetting::Value(flag, have), IndexSetting::Value(_, want)) => {
-                        format!("{flag} {want} (the index's: {have})")
-                    }
-                    (IndexSetting::Switch(flag, _), _) => {
-                        format!("{flag} (the index was built without it)")
-                    }
-                    (IndexSetting::Value(flag, have), _) => format!("{flag} (the index's: {have})"),
-                }),
-                _ => None,
-            },
-        )
-        .collect();
-    if differing.is_empty() {
-        return Ok(());
-    }
-    bail!(
-        "{}: the index was built with other settings than given: {}. Leave these options \
-         out to use the index's settings, or build a new index",
-        path.display(),
-        differing.join(", ")
-    )
-}
-
-/// "INDEX: N of the M units are already in the index (same id and paragraph),
-/// e.g. ...", for the positions `again` in the run's units.
-fn describe_already_indexed(
-    again: &[usize],
-    outcome: &DedupOutcome,
-    path: &std::path::Path,
-) -> String {
-    const SHOWN: usize = 5;
-    let examples: Vec<String> = again
-        .iter()
-        .take(SHOWN)
-        .map(|&i| {
-            let unit = &outcome.units[i];
-            let id = &outcome.records[unit.record as usize].id;
-            match unit.para {
-                Some(para) => format!("{id} paragraph {para}"),
-                None => id.to_string(),
-            }
-        })
-        .collect();
-    let more = if again.len() > SHOWN { ", ..." } else { "" };
-    format!(
-        "{}: {} of the {} units of this run are already in the index (same id and \
-         paragraph), e.g. {}{more}",
-        path.display(),
-        again.len(),
-        outcome.units.len(),
-        examples.join(", ")
-    )
-}
 
 impl DedupArgs {
     /// Checks every option that sizes the run's resources (see [`limits`]) and
@@ -690,91 +469,24 @@ impl DedupArgs {
     }
 }
 
-/// Runs this process's part of a distributed run (see `neardedup::distributed`).
-fn run_distributed(
-    args: &DedupArgs,
-    config: DedupConfig,
-    corpus: Corpus,
-    memory_budget: u64,
-) -> anyhow::Result<()> {
-    if args.against.is_some() || args.save_index.is_some() {
-        bail!("--against and --save-index work in single-process runs only");
-    }
-    if args.processes.is_some_and(|n| n > 1) && args.process.is_none() {
-        bail!(
-            "--processes {} needs --process I on each process (0 to {})",
-            args.processes.unwrap_or(1),
-            args.processes.unwrap_or(1) - 1
-        );
-    }
-    let cluster = neardedup::distributed::Cluster::new(
-        args.processes.unwrap_or(1),
-        args.process.unwrap_or(0),
-        args.workers.unwrap_or(1),
-        args.hostfile.as_deref(),
-        std::time::Duration::from_secs(args.connect_timeout),
-    )?;
-    exit_on_lost_peer(cluster.process);
-    let work_dir = args
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| args.out.join(".neardedup-work"))
-        .join(format!("process-{:05}", cluster.process));
-    let job = neardedup::distributed::Job {
-        config,
-        out: args.out.clone(),
-        work_dir: work_dir.clone(),
-        memory_budget,
-        shard_bytes: args.shard_size,
-        log_stages: !args.quiet,
-    };
-    let summary = neardedup::distributed::run(std::sync::Arc::new(corpus), job, &cluster)
-        .inspect_err(|_| {
-            if args.work_dir.is_none() {
-                let _ = std::fs::remove_dir_all(&work_dir);
-                // The shared parent and the output folder, if no other process
-                // left anything in them (removing a folder that is not empty
-                // fails and leaves it).
-                let _ = std::fs::remove_dir(args.out.join(".neardedup-work"));
-                let _ = std::fs::remove_dir(&args.out);
-            }
-        })?;
-    if !args.keep_work {
-        std::fs::remove_dir_all(&work_dir).with_context(|| {
-            format!("could not remove the scratch folder {}", work_dir.display())
-        })?;
-        // The shared parent, once no process uses it any more.
-        if args.work_dir.is_none() {
-            let _ = std::fs::remove_dir(args.out.join(".neardedup-work"));
-        }
-    }
-    if let Some(summary) = &summary {
-        warn_duplicate_ids(
-            summary.report["counts"]["duplicate_ids"]
-                .as_u64()
-                .unwrap_or(0),
-        );
-    }
-    if args.quiet {
-        return Ok(());
-    }
-    match summary {
-        Some(summary) => print_distributed_summary(args, &cluster, &summary.report)?,
-        None => {
-            let parts: Vec<String> = (0..cluster.workers)
-                .map(|w| cluster.process * cluster.workers + w)
-                .map(|w| neardedup::distributed::part_name("*", w, cluster.total_workers()))
-                .collect();
-            eprintln!(
-                "neardedup: process {} of {}: wrote {} in {}; process 0 writes report.json",
-                cluster.process,
-                cluster.processes,
-                parts.join(", "),
-                args.out.display()
+impl DedupArgs {
+    /// Where this process sits in a distributed run.
+    fn cluster(&self) -> anyhow::Result<neardedup::distributed::Cluster> {
+        if self.processes.is_some_and(|n| n > 1) && self.process.is_none() {
+            bail!(
+                "--processes {} needs --process I on each process (0 to {})",
+                self.processes.unwrap_or(1),
+                self.processes.unwrap_or(1) - 1
             );
         }
+        Ok(neardedup::distributed::Cluster::new(
+            self.processes.unwrap_or(1),
+            self.process.unwrap_or(0),
+            self.workers.unwrap_or(1),
+            self.hostfile.as_deref(),
+            std::time::Duration::from_secs(self.connect_timeout),
+        )?)
     }
-    Ok(())
 }
 
 /// A process of a distributed run whose peer exits or whose network fails sees
@@ -803,109 +515,24 @@ fn exit_on_lost_peer(process: usize) {
     }));
 }
 
-fn print_distributed_summary(
-    args: &DedupArgs,
-    cluster: &neardedup::distributed::Cluster,
-    report: &serde_json::Value,
-) -> anyhow::Result<()> {
-    let counts = &report["counts"];
-    let number = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
-    let stages: Vec<String> = report["timings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            format!(
-                "{} {:.2}s",
-                t["stage"].as_str().unwrap_or("?"),
-                t["seconds"].as_f64().unwrap_or(0.0)
-            )
-        })
-        .collect();
-    let distributed = &report["distributed"];
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "neardedup dedup: {} processes x {} worker(s), {}",
-        cluster.processes, cluster.workers, args.algo
-    )?;
-    writeln!(
-        out,
-        "  input            {} bytes, {} record(s)",
-        number(&report["input_bytes"]),
-        number(&counts["records"])
-    )?;
-    let skipped = &report["skipped_files"];
-    let listed = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
-    if number(&report["invalid_records"]["count"]) > 0
-        || number(&skipped["count"]) > 0
-        || listed(&skipped["hidden"]) > 0
-    {
-        writeln!(
-            out,
-            "  skipped          {} invalid record(s), {} empty file(s), {} unreadable file(s), \
-             {} hidden entries",
-            number(&report["invalid_records"]["count"]),
-            listed(&skipped["empty"]),
-            listed(&skipped["unreadable"]),
-            listed(&skipped["hidden"])
-        )?;
+/// A setting's value as it is typed on the command line (the settings
+/// serialise to their option values).
+fn as_typed(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
     }
-    if number(&counts["duplicate_ids"]) > 0 {
-        writeln!(
-            out,
-            "  duplicate ids    {} record(s) repeat an earlier id",
-            number(&counts["duplicate_ids"])
-        )?;
-    }
-    writeln!(
-        out,
-        "  units            {} {}s",
-        number(&counts["units"]),
-        args.unit
-    )?;
-    writeln!(
-        out,
-        "  clusters         {} ({} with duplicates)",
-        number(&counts["clusters"]),
-        number(&counts["duplicate_clusters"])
-    )?;
-    writeln!(
-        out,
-        "  duplicates       {} units",
-        number(&counts["duplicate_units"])
-    )?;
-    writeln!(
-        out,
-        "  wall time        {:.2}s ({})",
-        report["wall_seconds"].as_f64().unwrap_or(0.0),
-        stages.join(", ")
-    )?;
-    writeln!(
-        out,
-        "  exchanged        {:.1} MiB between processes",
-        number(&distributed["exchanged_bytes_total"]) as f64 / (1 << 20) as f64
-    )?;
-    writeln!(
-        out,
-        "  output           {}/{{clusters,pairs,deduped}}-NNNNN-of-{:05}.jsonl, report.json",
-        args.out.display(),
-        cluster.total_workers()
-    )?;
-    Ok(())
 }
 
-fn print_summary(
-    args: &DedupArgs,
-    config: &DedupConfig,
-    outcome: &DedupOutcome,
-    report: &Report<'_>,
-) -> anyhow::Result<()> {
-    let s = &outcome.stats;
+/// The one-screen summary of a finished run, from its report.
+fn print_summary(args: &DedupArgs, report: &Report) -> anyhow::Result<()> {
+    let (s, config) = (&report.counts, &report.parameters);
     let method = match config.algo {
         Algo::Minhash => {
-            let lsh = outcome
+            let lsh = report
                 .lsh
+                .as_ref()
                 .map(|p| format!(", LSH {} bands x {} rows", p.bands, p.rows))
                 .unwrap_or_default();
             format!(
@@ -935,8 +562,19 @@ fn print_summary(
         .iter()
         .map(|t| format!("{} {:.2}s", t.stage, t.seconds))
         .collect();
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
     let mut out = std::io::stdout().lock();
     writeln!(out, "neardedup dedup: {method}")?;
+    if let Some(spread) = &report.distributed {
+        writeln!(
+            out,
+            "  distributed      {} process(es) x {} worker(s), {:.1} MiB exchanged between \
+             processes",
+            spread.processes,
+            spread.workers_per_process,
+            mib(spread.exchanged_bytes_total)
+        )?;
+    }
     writeln!(
         out,
         "  input            {} file(s), {} bytes, {} record(s)",
@@ -944,13 +582,13 @@ fn print_summary(
         report.input_bytes,
         s.records
     )?;
-    let skipped = report.skipped_files;
-    if outcome.invalid.count > 0 || skipped.count > 0 || !skipped.hidden.is_empty() {
+    let (invalid, skipped) = (&report.invalid_records, &report.skipped_files);
+    if invalid.count > 0 || skipped.count > 0 || !skipped.hidden.is_empty() {
         writeln!(
             out,
             "  skipped          {} invalid record(s), {} empty file(s), {} unreadable file(s), \
              {} hidden entries",
-            outcome.invalid.count,
+            invalid.count,
             skipped.empty.len(),
             skipped.unreadable.len(),
             skipped.hidden.len()
@@ -963,7 +601,7 @@ fn print_summary(
             s.duplicate_ids
         )?;
     }
-    let resumed = &outcome.resumed;
+    let resumed = &report.resumed;
     if resumed.any() {
         let stages = if resumed.stages_reused.is_empty() {
             String::new()
@@ -1000,33 +638,36 @@ fn print_summary(
         report.wall_seconds,
         stages.join(", ")
     )?;
-    let mib = |b: Option<u64>| {
-        b.map_or_else(
-            || "?".to_string(),
-            |b| format!("{:.1}", b as f64 / (1 << 20) as f64),
-        )
-    };
+    let shown = |b: Option<u64>| b.map_or_else(|| "?".to_string(), |b| format!("{:.1}", mib(b)));
     if report.memory.peak_rss_bytes.is_some() {
         writeln!(
             out,
             "  peak memory      {} MiB RSS ({} MiB allocated, {} MiB file-backed)",
-            mib(report.memory.peak_rss_bytes),
-            mib(report.memory.peak_anon_bytes),
-            mib(report.memory.peak_file_bytes)
+            shown(report.memory.peak_rss_bytes),
+            shown(report.memory.peak_anon_bytes),
+            shown(report.memory.peak_file_bytes)
         )?;
     }
     writeln!(
         out,
         "  scratch          {:.1} MiB of checkpoints ({:.1}% of input), budget {:.0} MiB",
-        report.scratch_bytes as f64 / (1 << 20) as f64,
+        mib(report.scratch_bytes),
         pct(report.scratch_bytes, report.input_bytes),
-        report.memory_budget_bytes as f64 / (1 << 20) as f64
+        mib(report.memory_budget_bytes)
     )?;
-    writeln!(
-        out,
-        "  output           {}/{{clusters.jsonl, pairs.jsonl, deduped.jsonl, report.json}}",
-        args.out.display()
-    )?;
+    match &report.distributed {
+        Some(spread) => writeln!(
+            out,
+            "  output           {}/{{clusters,pairs,deduped}}-NNNNN-of-{:05}.jsonl, report.json",
+            args.out.display(),
+            spread.parts.len()
+        )?,
+        None => writeln!(
+            out,
+            "  output           {}/{{clusters.jsonl, pairs.jsonl, deduped.jsonl, report.json}}",
+            args.out.display()
+        )?,
+    }
     Ok(())
 }
 
@@ -1034,6 +675,7 @@ fn print_summary(
 mod tests {
     use super::*;
     use clap::{CommandFactory, FromArgMatches, Parser};
+    use neardedup::index::IndexHeader;
 
     #[derive(Debug, Parser)]
     struct Line {
@@ -1052,9 +694,18 @@ mod tests {
     fn refusal(index: &DedupArgs, run: &DedupArgs) -> Option<String> {
         let header = IndexHeader::for_config(&index.config().expect("index config"));
         let config = run.config().expect("run config");
-        refuse_other_settings(&run.given, &config, &header, std::path::Path::new("i.ndx"))
-            .err()
-            .map(|e| e.to_string())
+        let given: Vec<&str> = run.given.iter().map(|id| setting_name(id)).collect();
+        let differences = header.differences(&config, &given);
+        (!differences.is_empty()).then(|| {
+            error_text(worded(neardedup::error::Error::IndexSettings {
+                path: "i.ndx".into(),
+                differences,
+            }))
+        })
+    }
+
+    fn error_text(error: anyhow::Error) -> String {
+        error.to_string()
     }
 
     #[test]

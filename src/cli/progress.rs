@@ -15,6 +15,8 @@ type LoggedStage = (String, Instant, Option<Total>);
 /// A [`Progress`] that draws an indicatif bar, writes log lines, or stays silent.
 pub struct Bar {
     bar: ProgressBar,
+    /// Leave notes out (warnings are still written).
+    quiet: bool,
     /// Log lines instead of a bar: the current stage.
     log: Option<Mutex<Option<LoggedStage>>>,
 }
@@ -29,7 +31,7 @@ impl Bar {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
         let log = (!quiet && !terminal).then(|| Mutex::new(None));
-        Bar { bar, log }
+        Bar { bar, quiet, log }
     }
 }
 
@@ -82,6 +84,16 @@ impl Progress for Bar {
 
     fn advance(&self, amount: u64) {
         self.bar.inc(amount);
+    }
+
+    fn note(&self, message: &str) {
+        if !self.quiet {
+            self.bar.suspend(|| eprintln!("neardedup: {message}"));
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        self.bar.suspend(|| eprintln!("neardedup: warning: {message}"));
     }
 
     fn finish_stage(&self) {

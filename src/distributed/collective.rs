@@ -1,19 +1,12 @@
-//! The two communication steps the distributed run is built from, each one small
-//! timely dataflow that every worker builds in the same order:
+//! The timely implementation of [`crate::exchange::Exchange`], for runs over
+//! several worker threads, processes or machines.
 //!
-//! - [`Exchange::shuffle`]: every worker hands over a batch of items, each with a
-//!   destination worker; every worker gets back the items sent to it. This is
-//!   how band keys, block keys, candidate pairs, signatures and labels move to the
-//!   worker that owns their key.
-//! - [`Exchange::all_gather`]: every worker contributes one value and every worker
-//!   receives all of them, in worker order. It carries the small per-worker
-//!   numbers (unit counts, line counts, statistics) and doubles as a barrier that
-//!   tells every worker whether any other one failed ([`Exchange::agree`]).
-//!
-//! The whole run is a sequence of such rounds: bulk-synchronous steps, with
-//! timely doing the routing, serialisation and the TCP transport between
-//! processes. Bytes sent to workers of other processes are counted, so a run can
-//! say what it put on the network.
+//! Each operation is one small timely dataflow that every worker builds in the
+//! same order: a shuffle is an input whose items timely routes to their
+//! destination workers (serialising them and carrying them over TCP between
+//! processes); an all-gather is a shuffle of one copy per worker. Items for the
+//! worker itself never enter timely. Bytes sent to workers of other processes
+//! are counted, so a run can say what it put on the network.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -23,83 +16,48 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Input;
 use timely::worker::Worker;
 
-use crate::error::{Error, Result};
+use crate::exchange::{Exchange, Wire};
 
-/// What a message costs on the wire, for the exchanged-bytes count (the encoded
-/// size, not counting framing).
-pub trait WireSize {
-    /// Bytes of the item once encoded.
-    fn wire_size(&self) -> usize;
-}
-
-macro_rules! fixed_wire_size {
-    ($($t:ty),*) => {$(
-        impl WireSize for $t {
-            fn wire_size(&self) -> usize {
-                std::mem::size_of::<$t>()
-            }
-        }
-    )*};
-}
-fixed_wire_size!(
-    u32,
-    u64,
-    (u32, u32),
-    (u64, u32),
-    (u64, u64),
-    (u32, u64, u32),
-    (u32, u32, f32),
-    (u32, u32, u32, f32)
-);
-
-/// One worker's side of the run's communication.
-pub struct Exchange<'w> {
+/// One worker's side of a distributed run's communication, over timely.
+pub struct TimelyExchange<'w> {
     worker: &'w mut Worker,
     workers_per_process: usize,
     /// Bytes this worker sent to workers of other processes.
     remote_bytes: u64,
 }
 
-impl<'w> Exchange<'w> {
+impl<'w> TimelyExchange<'w> {
     /// Wraps `worker`, whose process runs `workers_per_process` workers.
     pub fn new(worker: &'w mut Worker, workers_per_process: usize) -> Self {
-        Exchange {
+        TimelyExchange {
             worker,
             workers_per_process: workers_per_process.max(1),
             remote_bytes: 0,
         }
     }
 
-    /// Workers in each process.
-    pub fn workers_per_process(&self) -> usize {
+}
+
+impl Exchange for TimelyExchange<'_> {
+    fn workers_per_process(&self) -> usize {
         self.workers_per_process
     }
 
-    /// This worker's index among all workers of all processes.
-    pub fn index(&self) -> usize {
+    fn index(&self) -> usize {
         self.worker.index()
     }
 
-    /// Number of workers in all processes.
-    pub fn peers(&self) -> usize {
+    fn peers(&self) -> usize {
         self.worker.peers()
     }
 
-    /// The process this worker runs in.
-    pub fn process(&self) -> usize {
-        self.index() / self.workers_per_process
-    }
-
-    /// Bytes sent to workers of other processes so far.
-    pub fn remote_bytes(&self) -> u64 {
+    fn remote_bytes(&self) -> u64 {
         self.remote_bytes
     }
 
-    /// Sends every item to worker `destination(item)` (below [`Self::peers`]) and
-    /// returns the items every worker sent here, in no particular order.
-    pub fn shuffle<D, R>(&mut self, items: Vec<D>, destination: R) -> Vec<D>
+    fn shuffle<D, R>(&mut self, items: Vec<D>, destination: R) -> Vec<D>
     where
-        D: timely::ExchangeData + WireSize + Clone,
+        D: Wire,
         R: Fn(&D) -> usize + 'static,
     {
         let peers = self.peers();
@@ -142,11 +100,7 @@ impl<'w> Exchange<'w> {
         received
     }
 
-    /// Every worker's `value`, in worker order.
-    pub fn all_gather<T>(&mut self, value: T) -> Vec<T>
-    where
-        T: timely::ExchangeData + WireSize + Clone,
-    {
+    fn all_gather<T: Wire>(&mut self, value: T) -> Vec<T> {
         let peers = self.peers();
         let from = self.index() as u32;
         let copies: Vec<Gathered<T>> = (0..peers as u32)
@@ -160,25 +114,6 @@ impl<'w> Exchange<'w> {
         got.sort_by_key(|g| g.from);
         got.into_iter().map(|g| g.value).collect()
     }
-
-    /// A barrier that passes on failure: every worker learns whether any worker's
-    /// `result` is an error. A worker's own error comes back as it was; a failure
-    /// elsewhere comes back as [`Error::Peer`] naming the first failed worker.
-    pub fn agree<T>(&mut self, stage: &str, result: Result<T>) -> Result<T> {
-        let message = Message(result.as_ref().err().map(ToString::to_string));
-        let all = self.all_gather(message);
-        match result {
-            Err(own) => Err(own),
-            Ok(value) => match all.into_iter().enumerate().find(|(_, m)| m.0.is_some()) {
-                Some((worker, Message(Some(message)))) => Err(Error::Peer {
-                    stage: stage.to_string(),
-                    worker,
-                    message,
-                }),
-                _ => Ok(value),
-            },
-        }
-    }
 }
 
 /// An item of [`Exchange::all_gather`]: `value` from worker `from` to worker `to`.
@@ -189,37 +124,22 @@ struct Gathered<T> {
     value: T,
 }
 
-impl<T: WireSize> WireSize for Gathered<T> {
+impl<T: crate::exchange::WireSize> crate::exchange::WireSize for Gathered<T> {
     fn wire_size(&self) -> usize {
         8 + self.value.wire_size()
-    }
-}
-
-/// A worker's error message, if it failed.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
-struct Message(Option<String>);
-
-impl WireSize for Message {
-    fn wire_size(&self) -> usize {
-        1 + self.0.as_ref().map_or(0, |m| 8 + m.len())
-    }
-}
-
-impl<T: WireSize> WireSize for Vec<T> {
-    fn wire_size(&self) -> usize {
-        8 + self.iter().map(WireSize::wire_size).sum::<usize>()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Error, Result};
 
     #[test]
     fn shuffles_deliver_every_item_to_its_destination_and_gathers_keep_worker_order() {
         let workers = 3;
         let guards = timely::execute(timely::Config::process(workers), move |worker| {
-            let mut ex = Exchange::new(worker, workers);
+            let mut ex = TimelyExchange::new(worker, workers);
             let me = ex.index() as u32;
             // Every worker sends 0..30 tagged with itself; item i goes to i % 3.
             let items: Vec<(u32, u32)> = (0..30).map(|i| (i, me)).collect();

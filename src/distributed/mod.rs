@@ -1,38 +1,22 @@
 //! Distributed runs: one dedup run spread over several processes (one per
-//! machine), on timely dataflow.
+//! machine) and worker threads, on timely dataflow.
+//!
+//! This module holds only what is particular to running over timely: the
+//! exchange ([`collective::TimelyExchange`], the timely implementation of
+//! [`crate::exchange::Exchange`]), where the processes are ([`Cluster`]), and
+//! starting the workers ([`run`]). The stages are those of every run
+//! ([`crate::pipeline::engine`]); each worker then writes its part of each output
+//! file ([`crate::output::parts`]).
 //!
 //! Every process maps the same inputs and cuts them into the same shards; each
-//! worker (a timely worker thread; `--workers` per process) sketches a
-//! contiguous share of the shards, so concatenating the workers' output parts in
-//! worker order gives the single-process files. Then, in bulk-synchronous
-//! rounds over timely's exchange channels ([`collective`]):
-//!
-//! ```text
-//! sketch own share ──▶ number units run-wide (all-gather of counts)
-//!   MinHash: band keys ──by key──▶ buckets ──▶ star+chain pairs ──by pair──▶ distinct candidates
-//!   SimHash: fingerprints ──by value──▶ identical groups; block keys ──by key──▶ near pairs
-//!   exact:   text keys ──by key──▶ identical groups
-//! candidates ──to owner of a──▶ + a's signature and location ──to owner of b──▶ verified edges
-//! edges ──local union-find, then min-label propagation between owners──▶ cluster labels
-//! each worker writes its parts; worker 0 writes report.json last
-//! ```
-//!
-//! Every stage ends with a barrier that also carries failures
-//! ([`collective::Exchange::agree`]), so a worker that meets bad input stops the
-//! whole run with its message instead of leaving the others waiting. A process
-//! that dies breaks its TCP connections; timely's receive threads then panic with
-//! "timely communication error", which the command line turns into an error
-//! exit on every surviving process. `report.json` is written only after every
-//! worker has put its parts in place, so its presence marks a complete run.
-//!
-//! Results equal the single-process run's: the same units get the same
-//! run-wide numbers, the same candidate pairs are verified with the same test,
-//! and connected components with minimum labels are unique.
+//! worker sketches a contiguous share of the shards, so concatenating the
+//! workers' output parts in worker order gives the single-process files. Every
+//! stage ends with a barrier that also carries failures, so a worker that meets
+//! bad input stops the whole run with its message instead of leaving the others
+//! waiting. `report.json` is written only after every worker has put its parts
+//! in place, so its presence marks a complete run.
 
 pub mod collective;
-mod components;
-mod inputs;
-mod parts;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -44,7 +28,7 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::pipeline::DedupConfig;
 
-pub use parts::part_name;
+pub use crate::output::parts::part_name;
 pub use worker::RunSummary;
 
 /// First port of the default addresses (`127.0.0.1:2101`, `:2102`, ...), as in
@@ -177,6 +161,11 @@ pub struct Job {
     /// Print one line per finished stage on stderr (from the first worker of
     /// each process).
     pub log_stages: bool,
+    /// A saved index to compare against (every process reads it).
+    pub index: Option<Arc<crate::index::SignatureIndex>>,
+    /// Gather every unit's name and compact signature on process 0, to save
+    /// them as an index; units already in `index` are then refused.
+    pub save_index: bool,
 }
 
 /// Runs `job` over `corpus` as process `cluster.process` of `cluster`: connects
@@ -196,7 +185,7 @@ pub fn run(corpus: Arc<Corpus>, job: Job, cluster: &Cluster) -> Result<Option<Ru
     let errors = Arc::clone(&first_error);
     let guards = timely::execute(cluster.timely_config(), move |worker| {
         connected.store(true, Ordering::SeqCst);
-        let mut exchange = collective::Exchange::new(worker, workers);
+        let mut exchange = collective::TimelyExchange::new(worker, workers);
         match worker::run(&mut exchange, &corpus, &job) {
             Ok(summary) => summary,
             Err(e) => {

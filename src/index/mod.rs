@@ -95,6 +95,75 @@ impl IndexHeader {
     }
 }
 
+/// The settings an index fixes, by name: every field of [`IndexHeader`], the
+/// normalisation switches one by one.
+pub const FIXED_SETTINGS: [&str; 11] = [
+    "unit",
+    "para_sep",
+    "min_para_chars",
+    "tokenizer",
+    "ngram",
+    "nfkc",
+    "lowercase",
+    "fold_punctuation",
+    "minhash_variant",
+    "num_perm",
+    "seed",
+];
+
+pub use crate::error::SettingDifference;
+
+impl IndexHeader {
+    /// The value of setting `name` (one of [`FIXED_SETTINGS`]) as its option
+    /// value.
+    pub fn setting(&self, name: &str) -> Option<String> {
+        let shingle = &self.shingle;
+        let normalize = &shingle.normalize;
+        Some(match name {
+            "unit" => as_option_value(&self.unit),
+            "para_sep" => as_option_value(&self.para_sep),
+            "min_para_chars" => self.min_para_chars.to_string(),
+            "tokenizer" => as_option_value(&shingle.tokenizer),
+            "ngram" => shingle.ngram.to_string(),
+            "nfkc" => normalize.nfkc.to_string(),
+            "lowercase" => normalize.lowercase.to_string(),
+            "fold_punctuation" => normalize.fold_punctuation.to_string(),
+            "minhash_variant" => as_option_value(&self.minhash_variant),
+            "num_perm" => self.num_perm.to_string(),
+            "seed" => self.seed.to_string(),
+            _ => return None,
+        })
+    }
+
+    /// The settings among `given` (names from [`FIXED_SETTINGS`]) whose value in
+    /// `config` differs from this header's, in the order of `given`.
+    pub fn differences(&self, config: &DedupConfig, given: &[&str]) -> Vec<SettingDifference> {
+        let run = IndexHeader::for_config(config);
+        FIXED_SETTINGS
+            .iter()
+            .filter(|name| given.contains(name))
+            .filter_map(|&name| {
+                let (given, indexed) = (run.setting(name)?, self.setting(name)?);
+                (given != indexed).then_some(SettingDifference {
+                    name,
+                    given,
+                    indexed,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A setting's value as an option takes it (the settings serialise to their
+/// option values).
+fn as_option_value(value: &impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
 /// One indexed unit: where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexedUnit {

@@ -20,6 +20,7 @@
 //! - `deduped.jsonl`: the corpus without later copies (see [`writers`]).
 //! - `report.json`: parameters, counts, timings and peak memory (see [`report`]).
 
+pub mod parts;
 pub mod report;
 pub mod writers;
 

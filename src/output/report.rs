@@ -10,9 +10,10 @@ use crate::memory::MemoryPeaks;
 use crate::minhash::LshParams;
 use crate::pipeline::{DedupConfig, DedupOutcome, InvalidRecords, Resumed, StageTiming, Stats};
 
-/// The contents of `report.json`.
-#[derive(Debug, Serialize)]
-pub struct Report<'a> {
+/// The contents of `report.json`: what a finished run returns to a program, and
+/// what the command line summarises.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
     /// Version of neardedup that wrote the report.
     pub version: &'static str,
     /// Input files read, in order.
@@ -20,23 +21,23 @@ pub struct Report<'a> {
     /// Total bytes of those inputs.
     pub input_bytes: u64,
     /// How the inputs were read, so that `neardedup review` can read them again.
-    pub corpus: CorpusReport<'a>,
+    pub corpus: CorpusReport,
     /// The run's settings.
-    pub parameters: &'a DedupConfig,
+    pub parameters: DedupConfig,
     /// Worker threads.
     pub threads: usize,
     /// LSH bands and rows actually used (MinHash).
     pub lsh: Option<LshReport>,
     /// Counts.
-    pub counts: &'a Stats,
+    pub counts: Stats,
     /// Share of unit bytes that dedup removes.
     pub duplicate_bytes_fraction: f64,
     /// What `deduped.jsonl` holds.
     pub deduped: DedupedCounts,
     /// Files passed over.
-    pub skipped_files: &'a SkippedFiles,
-    /// Records passed over under `--skip-invalid`.
-    pub invalid_records: &'a InvalidRecords,
+    pub skipped_files: SkippedFiles,
+    /// Records passed over (with the skip-invalid setting).
+    pub invalid_records: InvalidRecords,
     /// Wall time per stage, output writing included.
     pub timings: Vec<StageTiming>,
     /// Wall time of the whole run in seconds.
@@ -50,7 +51,29 @@ pub struct Report<'a> {
     /// run's on-disk intermediates).
     pub scratch_bytes: u64,
     /// What the run took from an interrupted earlier run of the same command.
-    pub resumed: &'a Resumed,
+    pub resumed: Resumed,
+    /// How a distributed run was spread; absent for a single-process run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<DistributedReport>,
+}
+
+/// What a distributed run adds to the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DistributedReport {
+    /// Processes of the run.
+    pub processes: usize,
+    /// Workers in each process.
+    pub workers_per_process: usize,
+    /// The part files of each worker, in worker order.
+    pub parts: Vec<Vec<String>>,
+    /// Bytes sent between processes, per stage (stages in run order).
+    pub exchanged_bytes: serde_json::Map<String, serde_json::Value>,
+    /// Bytes sent between processes in the whole run.
+    pub exchanged_bytes_total: u64,
+    /// Rounds of label propagation the cluster stage took.
+    pub label_propagation_rounds: u32,
+    /// Peak resident memory of each worker's process, in worker order.
+    pub peak_rss_bytes_per_worker: Vec<u64>,
 }
 
 /// What a run cost, measured outside the pipeline.
@@ -70,12 +93,12 @@ pub struct RunCosts {
 
 /// How the inputs were read: enough to cut them into the same units again and to
 /// notice when one has changed since the run.
-#[derive(Debug, Serialize)]
-pub struct CorpusReport<'a> {
+#[derive(Debug, Clone, Serialize)]
+pub struct CorpusReport {
     /// JSONL field holding the text.
-    pub text_field: &'a str,
+    pub text_field: String,
     /// JSONL field holding the id, if one was named.
-    pub id_field: Option<&'a str>,
+    pub id_field: Option<String>,
     /// The format forced for every file, if one was.
     pub format: Option<Format>,
     /// Bytes of each input, in the order of `inputs`.
@@ -83,7 +106,7 @@ pub struct CorpusReport<'a> {
 }
 
 /// LSH band layout in the report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct LshReport {
     /// Bands.
     pub bands: usize,
@@ -93,12 +116,20 @@ pub struct LshReport {
     pub used_permutations: usize,
 }
 
-impl<'a> Report<'a> {
+impl Report {
+    /// Writes the report as `report.json` holds it: pretty JSON and a newline.
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> crate::error::Result<()> {
+        use crate::error::Error;
+        serde_json::to_writer_pretty(&mut *w, self)
+            .map_err(|e| Error::io("report.json", e.into()))?;
+        w.write_all(b"\n").map_err(|e| Error::io("report.json", e))
+    }
+
     /// Builds the report of a finished run.
     pub fn new(
-        corpus: &'a Corpus,
-        config: &'a DedupConfig,
-        outcome: &'a DedupOutcome,
+        corpus: &Corpus,
+        config: &DedupConfig,
+        outcome: &DedupOutcome,
         deduped: DedupedCounts,
         costs: RunCosts,
     ) -> Self {
@@ -108,8 +139,8 @@ impl<'a> Report<'a> {
             inputs: corpus.files().iter().map(|f| f.path.clone()).collect(),
             input_bytes: corpus.total_bytes(),
             corpus: CorpusReport {
-                text_field: &corpus.options().text_field,
-                id_field: corpus.options().id_field.as_deref(),
+                text_field: corpus.options().text_field.clone(),
+                id_field: corpus.options().id_field.clone(),
                 format: corpus.options().format,
                 input_sizes: corpus
                     .files()
@@ -117,28 +148,29 @@ impl<'a> Report<'a> {
                     .map(|f| f.bytes.len() as u64)
                     .collect(),
             },
-            parameters: config,
+            parameters: config.clone(),
             threads: costs.threads,
             lsh: outcome.lsh.map(|LshParams { bands, rows }| LshReport {
                 bands,
                 rows,
                 used_permutations: bands * rows,
             }),
-            counts: stats,
+            counts: stats.clone(),
             duplicate_bytes_fraction: if stats.unit_bytes == 0 {
                 0.0
             } else {
                 stats.duplicate_bytes as f64 / stats.unit_bytes as f64
             },
             deduped,
-            skipped_files: corpus.skipped(),
-            invalid_records: &outcome.invalid,
+            skipped_files: corpus.skipped().clone(),
+            invalid_records: outcome.invalid.clone(),
             timings: costs.timings,
             wall_seconds: costs.wall_seconds,
             memory: costs.memory,
             memory_budget_bytes: costs.memory_budget,
             scratch_bytes: outcome.scratch_bytes,
-            resumed: &outcome.resumed,
+            resumed: outcome.resumed.clone(),
+            distributed: None,
         }
     }
 }

@@ -51,6 +51,44 @@ fn known_unit_ref(outcome: &DedupOutcome, unit: u32) -> Option<UnitRef<'_>> {
     }
 }
 
+/// The line files of a run, in the order [`write_line_files`] writes them.
+pub const LINE_FILES: [&str; 3] = ["clusters", "pairs", "deduped"];
+
+/// One way to open and close an output file: `write(kind, fill)` writes the
+/// file of `kind` (one of [`LINE_FILES`]) through `fill`.
+pub type FileWriter<'a> =
+    &'a (dyn Fn(&str, &mut dyn FnMut(&mut dyn Write) -> Result<()>) -> Result<()> + Sync);
+
+/// Writes the clusters, pairs and deduped files of `outcome` at the same time
+/// (they are independent), each through `write`; returns what the deduped file
+/// holds.
+pub fn write_line_files(
+    write: FileWriter<'_>,
+    corpus: &Corpus,
+    outcome: &DedupOutcome,
+    unit: UnitKind,
+    para_sep: ParaSep,
+) -> Result<DedupedCounts> {
+    std::thread::scope(|scope| {
+        let clusters =
+            scope.spawn(|| write(LINE_FILES[0], &mut |w| write_clusters(w, outcome)));
+        let pairs = scope.spawn(|| write(LINE_FILES[1], &mut |w| write_pairs(w, outcome)));
+        let mut deduped = DedupedCounts::default();
+        let deduped_written = write(LINE_FILES[2], &mut |w| {
+            deduped = write_deduped(w, corpus, outcome, unit, para_sep)?;
+            Ok(())
+        });
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<()>>| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        joined(clusters)?;
+        joined(pairs)?;
+        deduped_written?;
+        Ok(deduped)
+    })
+}
+
 /// Writes `clusters.jsonl`: per unit its cluster and whether it is removed; a
 /// removed unit also names the unit kept in its place (`kept`) and its
 /// similarity to it where a verified edge gives it.

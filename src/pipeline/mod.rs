@@ -1,10 +1,19 @@
-//! One dedup run, end to end: sketch (shard by shard), index, verify, cluster.
+//! The stages of a dedup run, written once for one process and for many.
 //!
 //! ```text
-//! corpus ──sketch (parallel, per shard)──▶ units + sketches (checkpointed)
-//!        ──index──▶ candidate pairs (checkpointed) ──verify──▶ duplicate edges
-//!        (checkpointed) ──union-find──▶ cluster labels
+//! corpus ──sketch (parallel, per shard)──▶ units + sketches (checkpointed)     sketch, scan, shard
+//!        ──check records, number units run-wide──▶ shares                       records, share
+//!        ──candidates──▶ pairs that may be duplicates (checkpointed)            candidates
+//!        ──verify──▶ duplicate edges (checkpointed)                             settle, verify
+//!        ──cluster──▶ labels: star clusters or components                       components
 //! ```
+//!
+//! [`engine::run`] puts the stages in order for one worker. Every stage after
+//! sketching talks to the other workers only through an
+//! [`Exchange`](crate::exchange::Exchange): a single-process run ([`run_with`]) is
+//! the one-worker case, whose exchange hands every item back; a distributed run
+//! ([`crate::distributed`]) runs the same code on each of its workers over timely.
+//! Checkpoints, resume and progress therefore work alike in both.
 //!
 //! Large intermediates live in a scratch folder ([`crate::work`]): the sketch of
 //! each shard of the input, the candidate pairs and the verified edges. What stays
@@ -15,22 +24,26 @@
 //! results.
 //!
 //! The result ([`DedupOutcome`]) holds everything the writers need: the records and
-//! units in input order, each unit's cluster label (the index of the first unit of its
-//! cluster), the verified edges with their similarity, counts and stage timings.
-//! Nothing here prints or writes output files.
+//! units in input order, each unit's cluster label (the number of the unit its
+//! cluster keeps), the verified edges with their similarity, counts and stage
+//! timings. Nothing here prints or writes output files ([`crate::dedup`] does).
 
+pub mod candidates;
+pub mod components;
 pub mod config;
+pub mod engine;
 pub mod progress;
+pub mod records;
 pub mod resume;
 pub mod scan;
+pub mod settle;
 pub mod shard;
+pub mod share;
 pub mod sketch;
 pub mod verify;
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
 pub use config::{Algo, ClusterMode, DedupConfig, UnitKind, Verify};
@@ -38,15 +51,11 @@ pub use progress::{NoProgress, Progress, Total};
 pub use resume::Resumed;
 pub use scan::{InvalidRecords, UnitMeta, UnitSplit};
 
-use crate::corpus::{Corpus, RecordMeta, CHUNK_BYTES};
+use crate::corpus::{Corpus, RecordMeta};
 use crate::error::{Error, Result};
+use crate::exchange::Local;
 use crate::index::{IndexedUnit, SignatureIndex};
-use crate::minhash::{compact, optimal_params, LshParams};
-use crate::text::Shingler;
-use crate::work::WorkDir;
-use resume::{checkpointed, Pairs};
-use sketch::{Signatures, SketchPlan, Sketched};
-use verify::UnitTexts;
+use crate::minhash::{optimal_params, LshParams};
 
 /// LSH false-positive and false-negative weights for the automatic band choice
 /// when candidates are verified: a false positive then costs one check, while a
@@ -203,26 +212,14 @@ impl Default for RunOptions<'_> {
     }
 }
 
-/// Smallest default shard: per-shard costs (a checkpoint file, a pause between
-/// shards) stay small next to the shard's work.
-const MIN_DEFAULT_SHARD_BYTES: u64 = 16 << 20;
-
-impl RunOptions<'_> {
-    /// Input bytes per shard.
-    pub fn shard_bytes(&self) -> u64 {
-        self.shard_bytes
-            .unwrap_or_else(|| (self.memory_budget / 4).max(MIN_DEFAULT_SHARD_BYTES))
-            .max(1)
-    }
-}
-
 /// Runs deduplication of `corpus` under `config`, in a temporary scratch folder
 /// with the default memory budget.
 pub fn run(corpus: &Corpus, config: &DedupConfig, progress: &dyn Progress) -> Result<DedupOutcome> {
     run_with(corpus, config, &RunOptions::default(), progress)
 }
 
-/// Runs deduplication of `corpus` under `config` as `options` say.
+/// Runs deduplication of `corpus` under `config` as `options` say, in this
+/// process: the one-worker case of [`engine::run`].
 ///
 /// With `options.index`, units are also compared with the units of a saved
 /// [`SignatureIndex`]: a unit that duplicates an indexed unit is flagged (see
@@ -236,208 +233,20 @@ pub fn run_with(
     progress: &dyn Progress,
 ) -> Result<DedupOutcome> {
     config.validate()?;
-    let index = options.index;
-    if let Some(why) = index.and_then(|index| index.incompatibility(config)) {
+    if let Some(why) = options.index.and_then(|index| index.incompatibility(config)) {
         return Err(Error::Config(why));
     }
-    let shingler = Shingler::new(config.shingle)?;
-    let shard_bytes = options.shard_bytes();
-    let chunks =
-        corpus.cut_chunks(CHUNK_BYTES.min(usize::try_from(shard_bytes).unwrap_or(usize::MAX)));
-    let shards = shard::plan(&chunks, shard_bytes);
-    let fingerprint = run_fingerprint(corpus, config, index)?;
-    let work = match &options.work_dir {
-        Some(dir) => WorkDir::open(dir, fingerprint)?,
-        None => WorkDir::temporary(fingerprint)?,
+    let job = engine::Job {
+        corpus,
+        config,
+        index: options.index,
+        work_dir: options.work_dir.clone(),
+        memory_budget: options.memory_budget,
+        shard_bytes: options.shard_bytes,
+        keep_signatures: options.keep_signatures,
+        log_stages: false,
     };
-    let mut run = Run {
-        resumed: Resumed::default(),
-        timings: Vec::new(),
-        clock: Instant::now(),
-    };
-    let plan = SketchPlan::new(corpus, &chunks, &shards, config, 1);
-    let sketched =
-        sketch::sketch_units(&plan, &work, &mut run.resumed, progress, config, &shingler)?;
-    if sketched.records.is_empty() {
-        let example = sketched.invalid.examples.first().map(String::as_str);
-        return Err(corpus.no_records_error(sketched.invalid.count, example));
-    }
-    let duplicate_ids = corpus.check_unique_ids(&sketched.records)?;
-    run.lap("read+sketch");
-    let budget = options.memory_budget.max(1);
-    let (sketched, found, lsh, signatures) = match config.algo {
-        Algo::Minhash => {
-            let k = config.num_perm;
-            let params = lsh_params(config)?;
-            let prior: &[u8] = index.map_or(&[], |index| &index.signatures);
-            let signatures = Signatures::new(prior, &sketched.shards, k * compact::BYTES_PER_VALUE);
-            let found = minhash_stages(
-                &mut run,
-                &work,
-                config,
-                params,
-                &signatures,
-                &sketched,
-                UnitTexts {
-                    corpus,
-                    records: &sketched.records,
-                    units: &sketched.units,
-                    shingler: &shingler,
-                    budget_bytes: budget / 2,
-                },
-                budget,
-                progress,
-            )?;
-            let kept = if options.keep_signatures {
-                signatures.run_signatures()
-            } else {
-                Vec::new()
-            };
-            (sketched, found, Some(params), kept)
-        }
-        Algo::Simhash => {
-            let found = checkpointed(&work, "hamming", &mut run.resumed, || {
-                progress.stage("hamming search", None);
-                let fingerprints: Vec<u64> = sketched.all_words();
-                let found = simhash_edges(&sketched.units, &fingerprints, config.hamming, budget)?;
-                progress.finish_stage();
-                Ok(found)
-            })?;
-            run.lap("candidates");
-            let found = if config.verify == Verify::Exact {
-                let texts = UnitTexts {
-                    corpus,
-                    records: &sketched.records,
-                    units: &sketched.units,
-                    shingler: &shingler,
-                    budget_bytes: budget / 2,
-                };
-                let verified = checkpointed(&work, "edges", &mut run.resumed, || {
-                    let pairs: Vec<(u32, u32)> = found.edges.iter().map(|e| (e.a, e.b)).collect();
-                    progress.stage("verify", Some(Total::Items(pairs.len() as u64, "pairs")));
-                    let kept = verify::verify_exact(&texts, &pairs, config.threshold, progress)?;
-                    progress.finish_stage();
-                    Ok(resume::Edges {
-                        candidates: found.candidates,
-                        edges: kept
-                            .into_iter()
-                            .map(|(a, b, similarity)| Edge { a, b, similarity })
-                            .collect(),
-                        index_edges: Vec::new(),
-                    })
-                })?;
-                run.lap("verify");
-                verified
-            } else {
-                found
-            };
-            (sketched, found, None, Vec::new())
-        }
-        Algo::Exact => {
-            let words: Vec<u128> = sketched.all_words();
-            let keys: Vec<Option<u128>> = words
-                .iter()
-                .zip(&sketched.units)
-                .map(|(&key, unit)| (unit.features > 0).then_some(key))
-                .collect();
-            drop(words);
-            let firsts = crate::exact::first_with_same_key(&keys);
-            let edges: Vec<Edge> = firsts
-                .iter()
-                .enumerate()
-                .filter(|&(i, &first)| first as usize != i)
-                .map(|(i, &first)| Edge {
-                    a: first,
-                    b: i as u32,
-                    similarity: 1.0,
-                })
-                .collect();
-            run.lap("candidates");
-            let found = resume::Edges {
-                candidates: edges.len() as u64,
-                edges,
-                index_edges: Vec::new(),
-            };
-            (sketched, found, None, Vec::new())
-        }
-    };
-
-    progress.stage("cluster", None);
-    let prior = index.map_or(0, SignatureIndex::len);
-    let units_len = sketched.units.len();
-    let (labels, kept_similarity, index_matches) = if prior == 0 {
-        let (labels, similarity) =
-            config
-                .cluster
-                .labels(units_len, &edge_triples(&found.edges, 0), 0);
-        (labels, similarity, Vec::new())
-    } else {
-        labels_against_index(
-            config.cluster,
-            prior,
-            units_len,
-            &found.edges,
-            &found.index_edges,
-        )
-    };
-    progress.finish_stage();
-    run.lap("cluster");
-    let index_matches: Vec<Option<IndexedUnit>> = match index {
-        Some(index) => index_matches
-            .into_iter()
-            .map(|m| m.map(|i| index.units[i as usize].clone()))
-            .collect(),
-        None => Vec::new(),
-    };
-    let index_pairs = match index {
-        Some(index) => found
-            .index_edges
-            .iter()
-            .map(|e| (index.units[e.a as usize].clone(), e.b, e.similarity))
-            .collect(),
-        None => Vec::new(),
-    };
-    let scratch_bytes = work.disk_bytes();
-    let mut outcome = DedupOutcome {
-        records: sketched.records,
-        units: sketched.units,
-        labels,
-        kept_similarity,
-        first_unit: 0,
-        edges: found.edges,
-        foreign_units: std::collections::HashMap::new(),
-        signatures,
-        index_matches,
-        index_pairs,
-        invalid: sketched.invalid,
-        lsh,
-        timings: run.timings,
-        resumed: run.resumed,
-        scratch_bytes,
-        stats: Stats::default(),
-    };
-    outcome.stats = summarise(&outcome, found.candidates);
-    outcome.stats.duplicate_ids = duplicate_ids;
-    Ok(outcome)
-}
-
-/// Bookkeeping of a run in progress.
-struct Run {
-    resumed: Resumed,
-    timings: Vec<StageTiming>,
-    clock: Instant,
-}
-
-impl Run {
-    /// Ends a stage: records its wall time and peak allocated memory.
-    fn lap(&mut self, stage: &'static str) {
-        self.timings.push(StageTiming {
-            stage,
-            seconds: self.clock.elapsed().as_secs_f64(),
-            memory: crate::memory::take_stage_peaks(),
-        });
-        self.clock = Instant::now();
-    }
+    Ok(engine::run(&mut Local, &job, progress)?.outcome)
 }
 
 /// The LSH bands and rows of a MinHash run: those given, or the choice from
@@ -454,107 +263,6 @@ pub fn lsh_params(config: &DedupConfig) -> Result<LshParams> {
                 .map_err(|e| Error::Config(e.to_string()))
         }
     }
-}
-
-/// MinHash after sketching: candidates by LSH (bands bucketed a pass at a time
-/// within `budget`), then verification; both checkpointed.
-#[allow(clippy::too_many_arguments)]
-fn minhash_stages(
-    run: &mut Run,
-    work: &WorkDir,
-    config: &DedupConfig,
-    params: LshParams,
-    signatures: &Signatures<'_>,
-    sketched: &Sketched,
-    texts: UnitTexts<'_>,
-    budget: u64,
-    progress: &dyn Progress,
-) -> Result<resume::Edges> {
-    let k = config.num_perm;
-    let prior = signatures.prior_units();
-    let total_units = u32::try_from(prior as usize + sketched.units.len())
-        .map_err(|_| Error::Config("more than 2^32 units in one run".into()))?;
-    let candidates = checkpointed(work, "candidates", &mut run.resumed, || {
-        let bands = crate::lsh::usable_bands(params, k);
-        let per_band = (total_units as u64).max(1) * crate::lsh::BAND_BYTES_PER_UNIT as u64;
-        let bands_per_pass = usize::try_from(budget / per_band)
-            .unwrap_or(usize::MAX)
-            .clamp(1, bands.max(1));
-        progress.stage("candidates", Some(Total::Items(bands as u64, "bands")));
-        // Units with no features (indexed ones: an empty signature) are in no
-        // bucket; decided once, not once per band.
-        let mut featureless = Vec::with_capacity(total_units as usize);
-        signatures.for_each(|unit, signature| {
-            featureless.push(if unit < prior {
-                compact::is_empty(signature)
-            } else {
-                sketched.units[(unit - prior) as usize].features == 0
-            });
-        });
-        let pairs = crate::lsh::candidate_pairs_by_key(
-            total_units,
-            bands,
-            bands_per_pass,
-            |band, out| {
-                signatures.for_each(|unit, signature| {
-                    if !featureless[unit as usize] {
-                        if let Some(key) = compact::band_key(signature, band, params.rows) {
-                            out.push((key, unit));
-                        }
-                    }
-                });
-            },
-            || progress.advance(1),
-        );
-        progress.finish_stage();
-        Ok(Pairs(pairs))
-    })?
-    .0;
-    run.lap("candidates");
-    let found = checkpointed(work, "edges", &mut run.resumed, || {
-        // Pairs of two indexed units were settled when the index was built; pairs
-        // with an indexed unit (numbered first, so `a < prior`) are judged by their
-        // estimate; pairs of new units as the configuration says.
-        let (with_index, new_pairs): (Vec<_>, Vec<_>) = candidates
-            .iter()
-            .filter(|&&(_, b)| b >= prior)
-            .partition(|&&(a, _)| a < prior);
-        let new_pairs: Vec<(u32, u32)> = new_pairs
-            .into_iter()
-            .map(|(a, b)| (a - prior, b - prior))
-            .collect();
-        // Indexed units have no text: their pairs are settled by the estimate.
-        let index_verify = match config.verify {
-            Verify::None => Verify::None,
-            Verify::Signature | Verify::Exact => Verify::Signature,
-        };
-        let index_edges = with_index
-            .par_iter()
-            .filter_map(|&(a, b)| {
-                let estimate = compact::estimate(signatures.get(a), signatures.get(b)) as f32;
-                match verify::judge_estimate(index_verify, config.threshold, k, estimate) {
-                    verify::Judgement::Keep(similarity) => Some(Edge {
-                        a,
-                        b: b - prior,
-                        similarity,
-                    }),
-                    verify::Judgement::Doubtful | verify::Judgement::Drop => None,
-                }
-            })
-            .collect();
-        let edges =
-            verify::verify_minhash(&new_pairs, signatures, prior, config, &texts, progress)?;
-        Ok(resume::Edges {
-            candidates: (new_pairs.len() + with_index.len()) as u64,
-            edges: edges
-                .into_iter()
-                .map(|(a, b, similarity)| Edge { a, b, similarity })
-                .collect(),
-            index_edges,
-        })
-    })?;
-    run.lap("verify");
-    Ok(found)
 }
 
 /// A hash of everything that decides a run's results: the program version, the
@@ -591,136 +299,30 @@ fn run_fingerprint(
     Ok(h.digest())
 }
 
-/// `(a, b, similarity)` of each edge, with `shift` added to both units.
-fn edge_triples(edges: &[Edge], shift: u32) -> Vec<(u32, u32, f32)> {
-    edges
-        .iter()
-        .map(|e| (e.a + shift, e.b + shift, e.similarity))
-        .collect()
-}
-
-/// Clusters new units together with indexed ones (numbered first, and kept
-/// before any new unit) under `mode`: returns each new unit's label (the kept
-/// unit of its cluster, or the first new unit of a cluster that keeps an indexed
-/// unit), its
-/// similarity to the kept unit of its cluster, and, for units whose cluster is
-/// kept as an indexed unit, that indexed unit.
-fn labels_against_index(
-    mode: crate::cluster::ClusterMode,
-    prior: usize,
-    units: usize,
-    new_edges: &[Edge],
-    index_edges: &[Edge],
-) -> (Vec<u32>, Vec<Option<f32>>, Vec<Option<u32>>) {
-    let shift = prior as u32;
-    let mut edges = edge_triples(new_edges, shift);
-    edges.extend(index_edges.iter().map(|e| (e.a, e.b + shift, e.similarity)));
-    let (roots, similarity) = mode.labels(prior + units, &edges, shift);
-    // A cluster kept as an indexed unit is labelled by its first new unit.
-    let mut first_new: Vec<Option<u32>> = vec![None; prior];
-    let mut labels = Vec::with_capacity(units);
-    let mut matches = Vec::with_capacity(units);
-    for u in 0..units as u32 {
-        let root = roots[(u + shift) as usize];
-        if root < shift {
-            labels.push(*first_new[root as usize].get_or_insert(u));
-            matches.push(Some(root));
-        } else {
-            labels.push(root - shift);
-            matches.push(None);
-        }
+/// What every process of a distributed run must agree on: the program version,
+/// the settings, how records are read, each input's name, size and position, and
+/// the index compared against. Unlike [`run_fingerprint`] it leaves out where
+/// the files are and when they changed, which differ between machines.
+pub(crate) fn input_signature(
+    corpus: &Corpus,
+    config: &DedupConfig,
+    index: Option<&SignatureIndex>,
+) -> Result<u64> {
+    let mut h = Xxh3::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(&serde_json::to_vec(config).map_err(|e| Error::Config(e.to_string()))?);
+    h.update(format!("{:?}", corpus.options()).as_bytes());
+    for file in corpus.files() {
+        let name = file.path.file_name().unwrap_or_default();
+        h.update(name.as_encoded_bytes());
+        h.update(&[0]);
+        h.update(&(file.bytes.len() as u64).to_le_bytes());
     }
-    (labels, similarity[prior..].to_vec(), matches)
-}
-
-/// SimHash edges: identical fingerprints join their first unit, distinct
-/// fingerprints within `hamming` bits join through their first units. A radius
-/// whose pairs would not fit `budget` is refused (see [`crate::simhash::budget`]).
-fn simhash_edges(
-    units: &[UnitMeta],
-    fingerprints: &[u64],
-    hamming: u32,
-    budget: u64,
-) -> Result<resume::Edges> {
-    use crate::simhash::budget::{check_radius, max_pairs, too_many_pairs, DistanceSample};
-    let indexed: Vec<u32> = (0..units.len() as u32)
-        .filter(|&u| units[u as usize].features > 0)
-        .collect();
-    let fps: Vec<u64> = indexed.iter().map(|&u| fingerprints[u as usize]).collect();
-    let collapsed = crate::simhash::Collapsed::new(&fps);
-    let first_unit = |d: usize| indexed[collapsed.members_of(d)[0] as usize];
-    let mut edges = Vec::new();
-    for d in 0..collapsed.len() {
-        let members = collapsed.members_of(d);
-        let first = indexed[members[0] as usize];
-        edges.extend(members[1..].iter().map(|&m| Edge {
-            a: first,
-            b: indexed[m as usize],
-            similarity: 1.0,
-        }));
+    if let Some(index) = index {
+        h.update(&(index.len() as u64).to_le_bytes());
+        h.update(&xxhash_rust::xxh3::xxh3_64(&index.signatures).to_le_bytes());
     }
-    let distinct = collapsed.distinct.len() as u64;
-    let sample = DistanceSample::of(&collapsed.distinct);
-    check_radius(&sample, distinct, hamming, budget)?;
-    let limit = max_pairs(budget);
-    let near =
-        crate::simhash::near_distinct_pairs_at_most(&collapsed.distinct, hamming, None, limit)
-            .ok_or_else(|| {
-                too_many_pairs(&sample, distinct, hamming, budget, limit, "found more than")
-            })?;
-    let candidates = (edges.len() + near.len()) as u64;
-    edges.extend(near.into_iter().map(|(i, j, distance)| {
-        let (a, b) = (first_unit(i as usize), first_unit(j as usize));
-        Edge {
-            a: a.min(b),
-            b: a.max(b),
-            similarity: 1.0 - distance as f32 / 64.0,
-        }
-    }));
-    edges.sort_by_key(|e| (e.a, e.b));
-    Ok(resume::Edges {
-        candidates,
-        edges,
-        index_edges: Vec::new(),
-    })
-}
-
-fn summarise(outcome: &DedupOutcome, candidates: u64) -> Stats {
-    let (records, units, labels) = (&outcome.records, &outcome.units, &outcome.labels);
-    // Labels are unit numbers, so a plain array counts cluster sizes (and keeps
-    // the run free of randomly seeded hashing, for repeatable instruction counts).
-    let mut cluster_sizes = vec![0u32; labels.len()];
-    for &l in labels {
-        cluster_sizes[l as usize] += 1;
-    }
-    let dropped = |i: usize| !outcome.is_kept(i as u32);
-    let duplicate_units = (0..units.len()).filter(|&i| dropped(i)).count() as u64;
-    let unit_bytes: u64 = units.iter().map(|u| u.len as u64).sum();
-    let duplicate_bytes: u64 = units
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| dropped(i))
-        .map(|(_, u)| u.len as u64)
-        .sum();
-    Stats {
-        records: records.len() as u64,
-        units: units.len() as u64,
-        featureless_units: units.iter().filter(|u| u.features == 0).count() as u64,
-        clusters: cluster_sizes.iter().filter(|&&n| n > 0).count() as u64,
-        duplicate_clusters: cluster_sizes.iter().filter(|&&n| n > 1).count() as u64,
-        largest_cluster: cluster_sizes.iter().copied().max().unwrap_or(0).into(),
-        duplicate_units,
-        duplicate_fraction: if units.is_empty() {
-            0.0
-        } else {
-            duplicate_units as f64 / units.len() as f64
-        },
-        duplicate_ids: 0,
-        candidate_pairs: candidates,
-        edges: (outcome.edges.len() + outcome.index_pairs.len()) as u64,
-        unit_bytes,
-        duplicate_bytes,
-    }
+    Ok(h.digest())
 }
 
 #[cfg(test)]

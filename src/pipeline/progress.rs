@@ -21,6 +21,12 @@ pub trait Progress: Sync {
     fn advance(&self, amount: u64);
     /// The current stage is done.
     fn finish_stage(&self);
+    /// Something the user may want to know (what a run replaced), in a
+    /// sentence; a quiet front end leaves it out.
+    fn note(&self, _message: &str) {}
+    /// Something the user must know that is not an error (data that may not
+    /// be what they think, a folder left behind), in a sentence.
+    fn warn(&self, _message: &str) {}
 }
 
 /// Discards all progress events.

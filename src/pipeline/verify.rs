@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::scan::UnitMeta;
 use super::sketch::Signatures;
-use super::{DedupConfig, Progress, Total, Verify};
+use super::{Algo, DedupConfig, Progress, Verify};
 use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
 use crate::minhash::compact;
@@ -84,40 +84,46 @@ pub struct UnitTexts<'a> {
     pub budget_bytes: u64,
 }
 
-/// Verifies MinHash candidates `pairs` among the run's units (numbered from
-/// `offset` in `signatures`) as `config.verify` says, returning `(a, b, similarity)`
-/// sorted. Progress advances per pair.
-pub fn verify_minhash(
-    pairs: &[(u32, u32)],
-    signatures: &Signatures<'_>,
-    offset: u32,
-    config: &DedupConfig,
-    texts: &UnitTexts<'_>,
-    progress: &dyn Progress,
-) -> Result<Vec<(u32, u32, f32)>> {
-    let (verify, threshold, k) = (config.verify, config.threshold, config.num_perm);
-    progress.stage("verify", Some(Total::Items(pairs.len() as u64, "pairs")));
-    let estimate = |a: u32, b: u32| {
-        compact::estimate(signatures.get(a + offset), signatures.get(b + offset)) as f32
-    };
-    let judged: Vec<(u32, u32, Judgement)> = pairs
-        .par_iter()
-        .map(|&(a, b)| (a, b, judge_estimate(verify, threshold, k, estimate(a, b))))
-        .collect();
-    let mut edges: Vec<(u32, u32, f32)> = Vec::new();
-    let mut doubtful: Vec<(u32, u32)> = Vec::new();
-    for (a, b, judgement) in judged {
-        match judgement {
-            Judgement::Keep(similarity) => edges.push((a, b, similarity)),
-            Judgement::Doubtful => doubtful.push((a, b)),
-            Judgement::Drop => {}
+/// How a worker judges a candidate pair by what is known before exact
+/// verification: the one place that says which rule applies to which pair.
+pub struct Judge<'a> {
+    /// The run's settings.
+    pub config: &'a DedupConfig,
+    /// The signatures of the units this worker holds (MinHash).
+    pub signatures: &'a Signatures<'a>,
+    /// The run-wide number of the first unit in `signatures`.
+    pub held_from: u32,
+    /// Units of the index compared against (numbered first).
+    pub prior: u32,
+}
+
+impl Judge<'_> {
+    /// The compact signature of a unit this worker holds (MinHash).
+    pub fn own_signature(&self, unit: u32) -> &[u8] {
+        match self.config.algo {
+            Algo::Minhash => self.signatures.get(unit - self.held_from),
+            Algo::Simhash | Algo::Exact => &[],
         }
     }
-    progress.advance((pairs.len() - doubtful.len()) as u64);
-    edges.extend(verify_exact(texts, &doubtful, threshold, progress)?);
-    edges.sort_unstable_by_key(|&(a, b, _)| (a, b));
-    progress.finish_stage();
-    Ok(edges)
+
+    /// Judges `(a, b)` from `a`'s signature, `b` (a unit this worker holds) and
+    /// the similarity the candidate stage found. Pairs with an indexed unit are
+    /// settled by their estimate: the index holds no text.
+    pub fn pair(&self, a: u32, signature_a: &[u8], b: u32, similarity: f32) -> Judgement {
+        let config = self.config;
+        match config.algo {
+            Algo::Minhash => {
+                let estimate = compact::estimate(signature_a, self.own_signature(b)) as f32;
+                let verify = match config.verify {
+                    Verify::Exact if a < self.prior => Verify::Signature,
+                    verify => verify,
+                };
+                judge_estimate(verify, config.threshold, config.num_perm, estimate)
+            }
+            Algo::Simhash if config.verify == Verify::Exact => Judgement::Doubtful,
+            Algo::Simhash | Algo::Exact => Judgement::Keep(similarity),
+        }
+    }
 }
 
 /// Keeps the `candidates` whose exact shingle-set Jaccard reaches `threshold`,

@@ -1,6 +1,6 @@
 //! The checks a run makes on its records once they are read, across workers:
-//! that there is at least one record, and that no two records share an id (see
-//! [`Corpus::check_unique_ids`], the single-process check this one matches).
+//! that there is at least one record, and that no two records share an id.
+//! With one worker this is [`Corpus::check_unique_ids`] on all the records.
 //!
 //! Each worker holds only its share of the records, so ids are compared where
 //! their hashes are sent: every record's 64-bit id hash goes, with where the
@@ -11,10 +11,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::collective::{Exchange, WireSize};
+use super::sketch::Sketched;
 use crate::corpus::{id, Corpus, RecordId, RecordMeta};
 use crate::error::Result;
-use crate::pipeline::sketch::Sketched;
+use crate::exchange::{Exchange, WireSize};
 
 /// Records read and skipped by one worker, and its first skip message.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,8 +92,8 @@ impl WireSize for Clashes {
 
 /// Fails every worker alike when the run has no record, or (unless allowed) two
 /// records with the same id; returns how many records repeat an earlier id.
-pub(super) fn check_records(
-    ex: &mut Exchange<'_>,
+pub fn check_records<E: Exchange>(
+    ex: &mut E,
     corpus: &Corpus,
     sketched: &Sketched,
 ) -> Result<u64> {
@@ -106,6 +106,9 @@ pub(super) fn check_records(
         let invalid = tally.iter().map(|t| t.invalid).sum();
         let example = tally.iter().find_map(|t| t.example.as_deref());
         return Err(corpus.no_records_error(invalid, example));
+    }
+    if ex.peers() == 1 {
+        return corpus.check_unique_ids(&sketched.records);
     }
     if corpus.options().id_field.is_none() {
         return Ok(0);

@@ -18,19 +18,20 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::collective::Exchange;
-use super::worker::{merged_invalid, Clock, Counts, RunSummary};
-use super::Job;
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::DedupConfig;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
+use crate::exchange::{Exchange, WireSize};
 use crate::memory::MemoryPeaks;
-use crate::minhash::LshParams;
-use crate::output::report::{Report, RunCosts};
+use crate::output::report::{DistributedReport, Report, RunCosts};
 use crate::output::writers::{self, DedupedCounts};
-use crate::pipeline::{DedupOutcome, Resumed, StageTiming, Stats};
+use crate::pipeline::engine::WorkerOutcome;
+use crate::pipeline::{DedupOutcome, InvalidRecords, Resumed, StageTiming};
 
 /// The three line files each worker writes.
-const KINDS: [&str; 3] = ["clusters", "pairs", "deduped"];
+const KINDS: [&str; 3] = writers::LINE_FILES;
 
 /// File name of worker `worker`'s part of `kind` (`clusters`, `pairs` or
 /// `deduped`) in a run of `workers` workers.
@@ -59,7 +60,7 @@ fn is_part(name: &str) -> bool {
 /// Removes what earlier runs left in the output folder: `report.json` first
 /// (worker 0), then every part file (the first worker of each process, for its
 /// own machine's folder). Run by every worker before a barrier.
-pub(super) fn clear_stale(ex: &Exchange<'_>, out: &Path) -> Result<()> {
+pub fn clear_stale<E: Exchange>(ex: &E, out: &Path) -> Result<()> {
     fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     if ex.index() == 0 {
         for name in [
@@ -92,46 +93,43 @@ fn remove_if_present(path: &Path) -> Result<()> {
 }
 
 /// Writes this worker's parts, puts them in place once every worker has, and on
-/// worker 0 writes `report.json`; returns the run's summary on worker 0.
-pub(super) fn write(
-    ex: &mut Exchange<'_>,
+/// worker 0 writes `report.json`; returns the report on worker 0.
+pub fn write<E: Exchange>(
+    ex: &mut E,
     corpus: &Corpus,
-    job: &Job,
-    outcome: &DedupOutcome,
-    counts: Counts,
-    mut clock: Clock,
-    lsh: Option<LshParams>,
-) -> Result<Option<RunSummary>> {
+    out: &Path,
+    config: &DedupConfig,
+    memory_budget: u64,
+    worker: WorkerOutcome,
+) -> Result<Option<Report>> {
+    let WorkerOutcome {
+        outcome,
+        mut exchanged,
+        label_rounds,
+    } = worker;
+    let outcome = &outcome;
+    let writing = std::time::Instant::now();
+    let sent_before = ex.remote_bytes();
     let (me, workers) = (ex.index(), ex.peers());
     let staged: Vec<(PathBuf, PathBuf)> = KINDS
         .iter()
         .map(|kind| {
             let name = part_name(kind, me, workers);
-            let temporary = job.out.join(format!(".{name}.tmp{}", std::process::id()));
-            (temporary, job.out.join(name))
+            let temporary = out.join(format!(".{name}.tmp{}", std::process::id()));
+            (temporary, out.join(name))
         })
         .collect();
-    let config = &job.config;
-    // The three parts are independent: written (and synced) at the same time.
-    let written = std::thread::scope(|scope| -> Result<DedupedCounts> {
-        let clusters =
-            scope.spawn(|| write_synced(&staged[0].0, |w| writers::write_clusters(w, outcome)));
-        let pairs =
-            scope.spawn(|| write_synced(&staged[1].0, |w| writers::write_pairs(w, outcome)));
-        let mut deduped = DedupedCounts::default();
-        let deduped_written = write_synced(&staged[2].0, |w| {
-            deduped = writers::write_deduped(w, corpus, outcome, config.unit, config.para_sep)?;
-            Ok(())
-        });
-        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<()>>| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        };
-        joined(clusters)?;
-        joined(pairs)?;
-        deduped_written?;
-        Ok(deduped)
-    });
+    let place = |kind: &str| {
+        let at = KINDS.iter().position(|k| *k == kind).unwrap_or(0);
+        &staged[at].0
+    };
+    let written = writers::write_line_files(
+        &|kind, fill| write_synced(place(kind), |w| fill(w)),
+        corpus,
+        outcome,
+        config.unit,
+        config.para_sep,
+    );
     if written.is_err() {
         for (temporary, _) in &staged {
             let _ = fs::remove_file(temporary);
@@ -142,52 +140,42 @@ pub(super) fn write(
         fs::rename(temporary, path).map_err(|e| Error::io(path, e))
     });
     ex.agree("write", renamed)?;
-    clock.lap("write", ex);
+    let mut timings = outcome.timings.clone();
+    timings.push(StageTiming {
+        stage: "write",
+        seconds: writing.elapsed().as_secs_f64(),
+        memory: if ex.first_in_process() {
+            crate::memory::take_stage_peaks()
+        } else {
+            crate::memory::StagePeaks::default()
+        },
+    });
+    exchanged.push(("write", ex.remote_bytes() - sent_before));
 
-    let all_counts = ex.all_gather(counts);
+    let all_counts = ex.all_gather(Tally {
+        invalid: outcome.invalid.count,
+        invalid_examples: outcome.invalid.examples.clone(),
+        shards: outcome.resumed.shards as u64,
+        shards_reused: outcome.resumed.shards_reused as u64,
+        scratch_bytes: outcome.scratch_bytes,
+    });
     let all_deduped = ex.all_gather(vec![
         deduped.records_written,
         deduped.records_dropped,
         deduped.paragraphs_dropped,
     ]);
-    let seconds: Vec<Vec<u64>> = ex.all_gather(
-        clock
-            .timings
-            .iter()
-            .map(|t| (t.seconds * 1e6) as u64)
-            .collect(),
-    );
+    let seconds: Vec<Vec<u64>> =
+        ex.all_gather(timings.iter().map(|t| (t.seconds * 1e6) as u64).collect());
+    let stage_names: Vec<&str> = exchanged.iter().map(|&(stage, _)| stage).collect();
     let exchanged: Vec<Vec<u64>> =
-        ex.all_gather(clock.exchanged.iter().map(|&(_, bytes)| bytes).collect());
+        ex.all_gather(exchanged.iter().map(|&(_, bytes)| bytes).collect());
     let memory = crate::memory::peak_rss_bytes().unwrap_or(0);
     let rss: Vec<u64> = ex.all_gather(memory);
     if me != 0 {
         return Ok(None);
     }
 
-    let sum = |f: fn(&Counts) -> u64| all_counts.iter().map(f).sum::<u64>();
-    let mut stats = Stats {
-        records: sum(|c| c.records),
-        units: sum(|c| c.units),
-        featureless_units: sum(|c| c.featureless_units),
-        clusters: sum(|c| c.clusters),
-        duplicate_clusters: sum(|c| c.duplicate_clusters),
-        largest_cluster: all_counts
-            .iter()
-            .map(|c| c.largest_cluster)
-            .max()
-            .unwrap_or(0),
-        duplicate_units: sum(|c| c.duplicate_units),
-        duplicate_fraction: 0.0,
-        candidate_pairs: sum(|c| c.candidate_pairs),
-        edges: sum(|c| c.edges),
-        unit_bytes: sum(|c| c.unit_bytes),
-        duplicate_bytes: sum(|c| c.duplicate_bytes),
-        duplicate_ids: sum(|c| c.duplicate_ids),
-    };
-    if stats.units > 0 {
-        stats.duplicate_fraction = stats.duplicate_units as f64 / stats.units as f64;
-    }
+    let sum = |f: fn(&Tally) -> u64| all_counts.iter().map(f).sum::<u64>();
     let deduped_total = DedupedCounts {
         records_written: all_deduped.iter().map(|d| d[0]).sum(),
         records_dropped: all_deduped.iter().map(|d| d[1]).sum(),
@@ -195,8 +183,7 @@ pub(super) fn write(
     };
     // Stages end at barriers, so each stage's wall time is the slowest
     // worker's.
-    let timings: Vec<StageTiming> = clock
-        .timings
+    let timings: Vec<StageTiming> = timings
         .iter()
         .enumerate()
         .map(|(i, t)| StageTiming {
@@ -217,15 +204,17 @@ pub(super) fn write(
         index_pairs: Vec::new(),
         signatures: Vec::new(),
         invalid: merged_invalid(&all_counts),
-        lsh,
+        lsh: outcome.lsh,
         timings: Vec::new(),
+        // Later stages are reused by every worker or by none.
         resumed: Resumed {
             shards: sum(|c| c.shards) as usize,
             shards_reused: sum(|c| c.shards_reused) as usize,
-            ..Resumed::default()
+            stages_reused: outcome.resumed.stages_reused.clone(),
+            discarded: outcome.resumed.discarded.clone(),
         },
         scratch_bytes: sum(|c| c.scratch_bytes),
-        stats,
+        stats: outcome.stats.clone(),
     };
     let costs = RunCosts {
         wall_seconds: timings.iter().map(|t| t.seconds).sum(),
@@ -236,40 +225,58 @@ pub(super) fn write(
             peak_anon_bytes: None,
             peak_file_bytes: None,
         },
-        memory_budget: job.memory_budget,
+        memory_budget,
     };
-    let mut report =
-        serde_json::to_value(Report::new(corpus, config, &whole, deduped_total, costs))
-            .map_err(|e| Error::io("report.json", e.into()))?;
-    let stage_names: Vec<&str> = clock.exchanged.iter().map(|&(stage, _)| stage).collect();
+    let mut report = Report::new(corpus, config, &whole, deduped_total, costs);
     let per_process = ex.peers() / ex.workers_per_process();
-    let distributed = serde_json::json!({
-        "processes": per_process,
-        "workers_per_process": ex.workers_per_process(),
-        "parts": (0..workers)
-            .map(|w| KINDS.iter().map(|kind| part_name(kind, w, workers)).collect::<Vec<_>>())
-            .collect::<Vec<_>>(),
-        "exchanged_bytes": stage_names
+    report.distributed = Some(DistributedReport {
+        processes: per_process,
+        workers_per_process: ex.workers_per_process(),
+        parts: (0..workers)
+            .map(|w| KINDS.iter().map(|kind| part_name(kind, w, workers)).collect())
+            .collect(),
+        exchanged_bytes: stage_names
             .iter()
             .enumerate()
-            .map(|(i, stage)| (stage.to_string(), exchanged.iter().map(|e| e[i]).sum::<u64>().into()))
-            .collect::<serde_json::Map<String, serde_json::Value>>(),
-        "exchanged_bytes_total": exchanged.iter().flatten().sum::<u64>(),
-        "label_propagation_rounds": clock.label_rounds,
-        "peak_rss_bytes_per_worker": rss,
+            .map(|(i, stage)| {
+                let bytes: u64 = exchanged.iter().map(|e| e[i]).sum();
+                (stage.to_string(), bytes.into())
+            })
+            .collect(),
+        exchanged_bytes_total: exchanged.iter().flatten().sum::<u64>(),
+        label_propagation_rounds: label_rounds,
+        peak_rss_bytes_per_worker: rss,
     });
-    report["distributed"] = distributed;
-    let path = job.out.join("report.json");
-    let temporary = job
-        .out
-        .join(format!(".report.json.tmp{}", std::process::id()));
-    write_synced(&temporary, |w| {
-        serde_json::to_writer_pretty(&mut *w, &report)
-            .map_err(|e| Error::io("report.json", e.into()))?;
-        w.write_all(b"\n").map_err(|e| Error::io("report.json", e))
-    })?;
+    let path = out.join("report.json");
+    let temporary = out.join(format!(".report.json.tmp{}", std::process::id()));
+    write_synced(&temporary, |w| report.write_to(w))?;
     fs::rename(&temporary, &path).map_err(|e| Error::io(&path, e))?;
-    Ok(Some(RunSummary { report }))
+    Ok(Some(report))
+}
+
+/// What each worker tells worker 0 for the report besides the run's counts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Tally {
+    invalid: u64,
+    invalid_examples: Vec<String>,
+    shards: u64,
+    shards_reused: u64,
+    scratch_bytes: u64,
+}
+
+impl WireSize for Tally {
+    fn wire_size(&self) -> usize {
+        8 * 4 + self.invalid_examples.wire_size()
+    }
+}
+
+/// Merges skipped-record counts from every worker.
+fn merged_invalid(all: &[Tally]) -> InvalidRecords {
+    let mut invalid = InvalidRecords::default();
+    for t in all {
+        invalid.absorb(t.invalid, t.invalid_examples.iter().cloned());
+    }
+    invalid
 }
 
 /// Writes `path` through `fill` and syncs it.

@@ -1,6 +1,7 @@
-//! Connected components of the verified edges across workers: each unit's
-//! label becomes the smallest unit number in its component, which is exactly
-//! the single-process union-find's label.
+//! The cluster stage across workers: connected components of the verified
+//! edges (each unit's label becomes the smallest unit number in its component),
+//! and star clusters within each component. With one worker every exchange is a
+//! no-op and this is the plain union-find and star clustering of [`crate::cluster`].
 //!
 //! 1. Each worker contracts the edges it holds with a local union-find: every
 //!    member of a local component gets one edge to the component's smallest
@@ -15,12 +16,12 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::collective::{Exchange, WireSize};
-use super::worker::Owners;
+use super::share::Owners;
+use super::Edge;
 use crate::cluster::{star_joins, UnionFind};
 use crate::error::{Error, Result};
+use crate::exchange::{Exchange, WireSize};
 use crate::index::IndexedUnit;
-use crate::pipeline::Edge;
 
 /// A star join on its way from the component's owner, through the owner of the
 /// centre (which names it), to the owner of the member.
@@ -40,25 +41,27 @@ impl WireSize for NamedJoin {
     }
 }
 
-/// This worker's units' star-cluster labels and similarity to their kept unit,
-/// and the names of the other workers' kept units among them.
-pub(super) type StarLabels = (Vec<u32>, Vec<Option<f32>>, HashMap<u32, IndexedUnit>);
+/// The star-cluster labels of the units a worker holds and their similarity to
+/// their kept unit, and the names of the other workers' kept units among them.
+pub type StarLabels = (Vec<u32>, Vec<Option<f32>>, HashMap<u32, IndexedUnit>);
 
 /// Star clusters ([`crate::cluster::star_joins`]) of the verified edges across
 /// workers. Star clustering needs whole components, so each edge goes to the
 /// owner of its component's label (found by [`labels`]), which clusters the
 /// components it owns exactly as a single process does; each join then goes to
 /// the owner of its centre, which names the centre, and on to the owner of the
-/// unit that joins. `edges` are the edges whose `b` this worker owns;
-/// `component` is the component label of each of this worker's units, numbered
-/// from `first_unit`; `name` gives one of this worker's units' id and paragraph.
-pub(super) fn star_labels(
-    ex: &mut Exchange<'_>,
+/// unit that joins. `edges` are the edges whose `b` this worker holds;
+/// `component` is the component label of each unit this worker holds, numbered
+/// from `first_unit`; `name` gives such a unit's id and paragraph. Units below
+/// `preferred_below` (indexed ones) are kept before any other.
+pub fn star_labels<E: Exchange>(
+    ex: &mut E,
     edges: &[Edge],
     component: &[u32],
     owners: &Owners,
     first_unit: u32,
     name: &dyn Fn(u32) -> IndexedUnit,
+    preferred_below: u32,
 ) -> Result<StarLabels> {
     let routed: Vec<(u32, u32, u32, f32)> = edges
         .iter()
@@ -76,7 +79,7 @@ pub(super) fn star_labels(
         route.of(label)
     });
     let held: Vec<(u32, u32, f32)> = held.into_iter().map(|(_, a, b, s)| (a, b, s)).collect();
-    let joins: Vec<NamedJoin> = star_joins(&held, 0)
+    let joins: Vec<NamedJoin> = star_joins(&held, preferred_below)
         .into_iter()
         .map(|join| NamedJoin {
             member: join.member,
@@ -121,8 +124,8 @@ pub(super) fn star_labels(
 /// Run-wide cluster labels of this worker's `units` units (numbered from
 /// `first_unit`), given the edges this worker holds (any units), and the
 /// number of propagation rounds it took.
-pub(super) fn labels(
-    ex: &mut Exchange<'_>,
+pub fn labels<E: Exchange>(
+    ex: &mut E,
     edges: &[(u32, u32)],
     owners: &Owners,
     first_unit: u32,
@@ -205,11 +208,26 @@ mod tests {
     use std::sync::Arc;
 
     /// Labels found by `workers` in-process timely workers, each holding the
-    /// edges `e` with `e % workers == index` and owning an even range of units.
+    /// edges `e` with `e % workers == index` and owning an even range of units
+    /// (one worker: the local exchange).
     fn distributed_labels(units: u32, edges: Vec<(u32, u32)>, workers: usize) -> Vec<u32> {
+        if workers == 1 {
+            let owners = Owners::new(vec![0]);
+            return labels(&mut crate::exchange::Local, &edges, &owners, 0, units as usize).0;
+        }
+        distributed_labels_on_timely(units, edges, workers)
+    }
+
+    #[cfg(not(feature = "distributed"))]
+    fn distributed_labels_on_timely(units: u32, edges: Vec<(u32, u32)>, _: usize) -> Vec<u32> {
+        distributed_labels(units, edges, 1)
+    }
+
+    #[cfg(feature = "distributed")]
+    fn distributed_labels_on_timely(units: u32, edges: Vec<(u32, u32)>, workers: usize) -> Vec<u32> {
         let edges = Arc::new(edges);
         let guards = timely::execute(timely::Config::process(workers), move |worker| {
-            let mut ex = Exchange::new(worker, workers);
+            let mut ex = crate::distributed::collective::TimelyExchange::new(worker, workers);
             let me = ex.index();
             let bases: Vec<u32> = (0..workers)
                 .map(|w| (units as usize * w / workers) as u32)

@@ -1,0 +1,456 @@
+//! A whole run as a program asks for it: input paths in, a complete output
+//! folder out (or none that looks complete), an index updated if asked.
+//!
+//! [`Dedup::run`] is the library's front door to a run, for one process or for
+//! one process of a distributed run. It holds the policies around the engine
+//! ([`crate::pipeline::engine`]), written once:
+//!
+//! - an index to save is locked before any work, before the index compared
+//!   against is read (they may be one file); settings given explicitly must agree
+//!   with that index's, the others take its values;
+//! - the output folder is claimed at the start ([`crate::output::Staged`]), so a
+//!   folder in use fails at once and an earlier run's outputs stop looking
+//!   current; outputs appear together, `report.json` last;
+//! - units already in the index are refused when saving it (they would be
+//!   indexed twice), and only noted otherwise;
+//! - the saved index replaces the old one only once the output folder is
+//!   complete;
+//! - the scratch folder is removed after a run that succeeded (unless kept), and
+//!   after one that failed while searching (nothing worth resuming) unless the
+//!   caller chose the folder; a run that failed while writing keeps it, and says
+//!   so, for the same command to resume from.
+//!
+//! Messages for the user that are not errors go through [`Progress::note`].
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::corpus::{Corpus, CorpusOptions};
+use crate::error::{Error, Result};
+use crate::exchange::Local;
+use crate::index::file::IndexFile;
+use crate::index::{IndexedUnit, SignatureIndex};
+use crate::output::report::{Report, RunCosts};
+use crate::output::{writers, Staged};
+use crate::pipeline::{engine, Algo, DedupConfig, DedupOutcome, Progress, StageTiming};
+
+/// One dedup run: what to read, how to compare, where to write.
+#[derive(Debug, Clone)]
+pub struct Dedup {
+    /// Input files or folders.
+    pub inputs: Vec<PathBuf>,
+    /// How records are read.
+    pub corpus: CorpusOptions,
+    /// How units are compared.
+    pub config: DedupConfig,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Scratch folder for checkpoints (`None`: `OUT/.neardedup-work`, removed
+    /// with everything else when the run fails).
+    pub work_dir: Option<PathBuf>,
+    /// Keep the scratch folder after a run that succeeded.
+    pub keep_work: bool,
+    /// Memory for the large working structures, in bytes.
+    pub memory_budget: u64,
+    /// Input bytes per shard (`None`: from the budget).
+    pub shard_bytes: Option<u64>,
+    /// A saved index to compare against.
+    pub against: Option<PathBuf>,
+    /// Where to save this run's signatures as an index (MinHash).
+    pub save_index: Option<PathBuf>,
+    /// Settings the caller gave explicitly (names from
+    /// [`crate::index::FIXED_SETTINGS`]): with `against`, they must agree with
+    /// the index's; the others take the index's values.
+    pub given_settings: Vec<&'static str>,
+    /// Print one line per finished stage of a distributed run on stderr.
+    pub log_stages: bool,
+    /// Run as one process of a distributed run.
+    #[cfg(feature = "distributed")]
+    pub cluster: Option<crate::distributed::Cluster>,
+}
+
+/// What a finished run gives back.
+#[derive(Debug)]
+pub struct Finished {
+    /// The run's report (`report.json`); `None` on the processes of a
+    /// distributed run other than process 0, which writes it.
+    pub report: Option<Report>,
+    /// The files this process wrote into the output folder, by name (`*` for
+    /// the kind of a distributed run's part).
+    pub written: Vec<String>,
+    /// Warnings from the other workers of a distributed run (a single-process
+    /// run gives them to [`Progress::warn`] as they arise).
+    pub notes: Vec<String>,
+}
+
+/// The single-process run's output files, `report.json` last.
+pub const OUTPUT_FILES: [&str; 4] = [
+    "clusters.jsonl",
+    "pairs.jsonl",
+    "deduped.jsonl",
+    "report.json",
+];
+
+impl Dedup {
+    /// A run of `inputs` into `out` with the default settings.
+    pub fn new(inputs: Vec<PathBuf>, out: PathBuf) -> Self {
+        Dedup {
+            inputs,
+            corpus: CorpusOptions::default(),
+            config: DedupConfig::default(),
+            out,
+            work_dir: None,
+            keep_work: false,
+            memory_budget: crate::memory::default_budget_bytes(),
+            shard_bytes: None,
+            against: None,
+            save_index: None,
+            given_settings: Vec::new(),
+            log_stages: false,
+            #[cfg(feature = "distributed")]
+            cluster: None,
+        }
+    }
+
+    /// The scratch folder this run uses.
+    pub fn scratch(&self) -> PathBuf {
+        self.work_dir
+            .clone()
+            .unwrap_or_else(|| self.out.join(".neardedup-work"))
+    }
+
+    /// Runs it: reads the inputs, finds the duplicates, writes the output folder
+    /// and the index. Progress and notes go to `progress`.
+    pub fn run(&self, progress: &dyn Progress) -> Result<Finished> {
+        let started = Instant::now();
+        let sampler = crate::memory::PeakSampler::start();
+        let mut config = self.config.clone();
+        config.validate()?;
+        let corpus = Corpus::open_within(&self.inputs, self.corpus.clone(), self.memory_budget)?;
+        if self.save_index.is_some() && config.algo != Algo::Minhash {
+            return Err(Error::invalid_setting(
+                "save_index",
+                self.save_index.as_deref().map_or("".into(), |p| p.display().to_string()),
+                "an index stores MinHash signatures: it needs the minhash algorithm",
+            ));
+        }
+        if let Some(path) = &self.against {
+            std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        }
+        // Only one process of a distributed run saves the index.
+        let saves_index = self.save_index.as_deref().filter(|_| self.process() == 0);
+        let mut save_target = saves_index.map(IndexFile::open).transpose()?;
+        let index = match &self.against {
+            Some(path) => Some(self.read_index(path, &mut config)?),
+            None => None,
+        };
+        #[cfg(feature = "distributed")]
+        if let Some(cluster) = &self.cluster {
+            return self.run_distributed(
+                cluster,
+                corpus,
+                config,
+                index,
+                save_target,
+                self.log_stages,
+            );
+        }
+
+        // Claimed before any work: a folder in use fails at once, and an earlier
+        // run's outputs stop looking current as soon as this run starts.
+        let staged = Staged::new(&self.out)?;
+        if staged.replaced() > 0 {
+            progress.note(&format!(
+                "replacing the outputs of an earlier run in {}",
+                self.out.display()
+            ));
+        }
+        let work_dir = self.scratch();
+        let job = engine::Job {
+            corpus: &corpus,
+            config: &config,
+            index: index.as_ref(),
+            work_dir: Some(work_dir.clone()),
+            memory_budget: self.memory_budget,
+            shard_bytes: self.shard_bytes,
+            keep_signatures: self.save_index.is_some(),
+            log_stages: false,
+        };
+        let outcome = match engine::run(&mut Local, &job, progress) {
+            Ok(worker) => worker.outcome,
+            Err(e) => {
+                self.clean_up_after_failure(&e, progress);
+                return Err(e);
+            }
+        };
+        if let (Some(index), Some(path)) = (&index, &self.against) {
+            let again = index.already_indexed(
+                outcome
+                    .units
+                    .iter()
+                    .map(|u| (&outcome.records[u.record as usize].id, u.para)),
+            );
+            if let Err(e) = self.check_not_indexed(path, &again, &outcome, progress) {
+                if self.work_dir.is_none() {
+                    let _ = std::fs::remove_dir_all(&work_dir);
+                }
+                return Err(e);
+            }
+        }
+        if let Some(target) = &mut save_target {
+            let mut saved = index.unwrap_or_else(|| SignatureIndex::new(&config));
+            let units = outcome
+                .units
+                .iter()
+                .map(|u| IndexedUnit {
+                    id: outcome.records[u.record as usize].id.clone(),
+                    para: u.para,
+                })
+                .collect();
+            saved.append(units, &outcome.signatures)?;
+            target.stage(&saved)?;
+        }
+
+        // Checkpoints of a run that failed while writing (a full disk, say) hold
+        // the whole search: they are kept, and said so.
+        let costs = |timings: Vec<StageTiming>| RunCosts {
+            timings,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            threads: rayon::current_num_threads(),
+            memory: sampler.finish(),
+            memory_budget: self.memory_budget,
+        };
+        let report = write_outputs(staged, &corpus, &config, &outcome, progress, costs)
+            .inspect_err(|_| note_kept_scratch(&work_dir, progress))?;
+        if let Some(target) = save_target {
+            target.commit().map_err(|e| {
+                Error::Config(format!(
+                    "the output folder {} is complete, but the index was not updated: {e}",
+                    self.out.display()
+                ))
+            })?;
+        }
+        if !self.keep_work {
+            std::fs::remove_dir_all(&work_dir).map_err(|e| Error::io(&work_dir, e))?;
+        }
+        Ok(Finished {
+            report: Some(report),
+            written: OUTPUT_FILES.iter().map(|s| s.to_string()).collect(),
+            notes: Vec::new(),
+        })
+    }
+
+    /// This process's number in a distributed run (0 otherwise).
+    fn process(&self) -> usize {
+        #[cfg(feature = "distributed")]
+        if let Some(cluster) = &self.cluster {
+            return cluster.process;
+        }
+        0
+    }
+
+    /// One process of a distributed run: its workers run the stages and write
+    /// their parts; process 0 writes the report and saves the index.
+    #[cfg(feature = "distributed")]
+    fn run_distributed(
+        &self,
+        cluster: &crate::distributed::Cluster,
+        corpus: Corpus,
+        config: DedupConfig,
+        index: Option<SignatureIndex>,
+        save_target: Option<IndexFile>,
+        log_stages: bool,
+    ) -> Result<Finished> {
+        use std::sync::Arc;
+        let shared = self.scratch();
+        let work_dir = shared.join(format!("process-{:05}", cluster.process));
+        let job = crate::distributed::Job {
+            config: config.clone(),
+            out: self.out.clone(),
+            work_dir: work_dir.clone(),
+            memory_budget: self.memory_budget,
+            shard_bytes: self.shard_bytes,
+            log_stages,
+            index: index.map(Arc::new),
+            save_index: self.save_index.is_some(),
+        };
+        let index = job.index.clone();
+        let summary = crate::distributed::run(Arc::new(corpus), job, cluster).inspect_err(|_| {
+            if self.work_dir.is_none() {
+                let _ = std::fs::remove_dir_all(&work_dir);
+                // The shared parent and the output folder, if no other process
+                // left anything in them (removing a folder that is not empty
+                // fails and leaves it).
+                let _ = std::fs::remove_dir(&shared);
+                let _ = std::fs::remove_dir(&self.out);
+            }
+        })?;
+        let mut notes = Vec::new();
+        let report = match summary {
+            Some(summary) => {
+                if let (Some(mut target), Some((units, signatures))) = (save_target, summary.indexed)
+                {
+                    let mut saved = index
+                        .map(|index| (*index).clone())
+                        .unwrap_or_else(|| SignatureIndex::new(&config));
+                    saved.append(units, &signatures)?;
+                    target.stage(&saved)?;
+                    target.commit().map_err(|e| {
+                        Error::Config(format!(
+                            "the output folder {} is complete, but the index was not updated: {e}",
+                            self.out.display()
+                        ))
+                    })?;
+                }
+                notes = summary.notes;
+                Some(summary.report)
+            }
+            None => None,
+        };
+        if !self.keep_work {
+            std::fs::remove_dir_all(&work_dir).map_err(|e| Error::io(&work_dir, e))?;
+            // The shared parent, once no process uses it any more.
+            if self.work_dir.is_none() {
+                let _ = std::fs::remove_dir(&shared);
+            }
+        }
+        let written = (0..cluster.workers)
+            .map(|w| cluster.process * cluster.workers + w)
+            .map(|w| crate::distributed::part_name("*", w, cluster.total_workers()))
+            .collect();
+        Ok(Finished {
+            report,
+            written,
+            notes,
+        })
+    }
+
+    /// Reads the index compared against; settings given explicitly must agree
+    /// with its own, which `config` then takes.
+    fn read_index(&self, path: &Path, config: &mut DedupConfig) -> Result<SignatureIndex> {
+        let index = SignatureIndex::read(path)?;
+        if config.algo == Algo::Minhash {
+            let differences = index.header.differences(config, &self.given_settings);
+            if !differences.is_empty() {
+                return Err(Error::IndexSettings {
+                    path: path.to_path_buf(),
+                    differences,
+                });
+            }
+            index.header.apply_to(config);
+        }
+        index.check_compatible(config, path)?;
+        Ok(index)
+    }
+
+    /// Refuses a run whose units are already in the index `path` when the index
+    /// is to be saved (they would be indexed twice); otherwise notes them.
+    /// `again` are positions in the run's units.
+    fn check_not_indexed(
+        &self,
+        path: &Path,
+        again: &[usize],
+        outcome: &DedupOutcome,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        if again.is_empty() {
+            return Ok(());
+        }
+        let what = describe_already_indexed(again, outcome, path);
+        if self.save_index.is_some() {
+            return Err(Error::Config(format!(
+                "{what}: was this corpus added before? Nothing was written. Ids must be unique \
+                 across everything an index holds (see the id field)"
+            )));
+        }
+        progress.warn(&format!(
+            "{what}: if they are the indexed units themselves, they are reported as \
+             duplicates of themselves"
+        ));
+        Ok(())
+    }
+
+    /// A run that failed (rather than being interrupted) has nothing worth
+    /// resuming: its scratch folder goes, unless the caller chose it or another
+    /// run is using it.
+    fn clean_up_after_failure(&self, error: &Error, progress: &dyn Progress) {
+        let work_dir = self.scratch();
+        let in_use = matches!(error, Error::InUse(_));
+        if self.work_dir.is_none() && !in_use {
+            let _ = std::fs::remove_dir_all(&work_dir);
+        } else if !in_use {
+            note_kept_scratch(&work_dir, progress);
+        }
+    }
+}
+
+/// Writes the output files of a single-process run and its report, then puts
+/// them in place together.
+fn write_outputs(
+    staged: Staged,
+    corpus: &Corpus,
+    config: &DedupConfig,
+    outcome: &DedupOutcome,
+    progress: &dyn Progress,
+    costs: impl FnOnce(Vec<StageTiming>) -> RunCosts,
+) -> Result<Report> {
+    let writing = Instant::now();
+    progress.stage("write", None);
+    let deduped = writers::write_line_files(
+        &|kind, fill| staged.write(&format!("{kind}.jsonl"), |w| fill(w)),
+        corpus,
+        outcome,
+        config.unit,
+        config.para_sep,
+    )?;
+    progress.finish_stage();
+    let mut timings = outcome.timings.clone();
+    timings.push(StageTiming {
+        stage: "write",
+        seconds: writing.elapsed().as_secs_f64(),
+        memory: crate::memory::take_stage_peaks(),
+    });
+    let report = Report::new(corpus, config, outcome, deduped, costs(timings));
+    staged.write("report.json", |w| report.write_to(w))?;
+    staged.commit()?;
+    Ok(report)
+}
+
+/// Says that a failed run's scratch folder is still there, and how large it is.
+fn note_kept_scratch(work_dir: &Path, progress: &dyn Progress) {
+    if work_dir.exists() {
+        progress.warn(&format!(
+            "the scratch folder {} ({:.1} MB) is kept: run the same command again to resume \
+             from it once the cause is fixed, or delete it",
+            work_dir.display(),
+            crate::work::disk_bytes(work_dir) as f64 / 1e6
+        ));
+    }
+}
+
+/// "INDEX: N of the M units are already in the index (same id and paragraph),
+/// e.g. ...", for the positions `again` in the run's units.
+fn describe_already_indexed(again: &[usize], outcome: &DedupOutcome, path: &Path) -> String {
+    const SHOWN: usize = 5;
+    let examples: Vec<String> = again
+        .iter()
+        .take(SHOWN)
+        .map(|&i| {
+            let unit = &outcome.units[i];
+            let id = &outcome.records[unit.record as usize].id;
+            match unit.para {
+                Some(para) => format!("{id} paragraph {para}"),
+                None => id.to_string(),
+            }
+        })
+        .collect();
+    let more = if again.len() > SHOWN { ", ..." } else { "" };
+    format!(
+        "{}: {} of the {} units of this run are already in the index (same id and \
+         paragraph), e.g. {}{more}",
+        path.display(),
+        again.len(),
+        outcome.units.len(),
+        examples.join(", ")
+    )
+}
