@@ -132,6 +132,7 @@ impl<'w> Exchange<'w> {
         input.send_batch(&mut items);
         input.close();
         while !done.get() {
+            super::peer_loss::stop_if_failed();
             self.worker.step();
         }
         let mut received = received.take();
