@@ -2,7 +2,9 @@
 //! single-process run's clusters, deduplicated corpus and pairs, for MinHash and
 //! SimHash; a process killed mid-run, a process that never starts, bad input in
 //! one process's share and processes given different inputs all end the run
-//! with a clear error and no `report.json`.
+//! with a clear error and no `report.json`. Processes started as a launcher
+//! starts them (Slurm tasks; MPI ranks meeting at a rendezvous), without
+//! `--processes` or `--process`, give the same clusters.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -539,7 +541,10 @@ fn launched_same_as_single(outputs: &[Output], spread: &Path, input: &Path, sour
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "process {p} failed: {stderr}");
         let said = format!("neardedup: process {p} of {} {source}", outputs.len());
-        assert!(stderr.contains(&said), "process {p} did not say {said:?}: {stderr}");
+        assert!(
+            stderr.contains(&said),
+            "process {p} did not say {said:?}: {stderr}"
+        );
     }
     let alone = spread.parent().expect("parent").join("single");
     single(input, &alone, &[]);

@@ -230,7 +230,10 @@ impl Placement {
 /// `127.0.0.1:base_port`, `:base_port + 1`, ..., one per process.
 pub fn loopback_addresses(processes: usize, base_port: u16) -> Result<Vec<String>> {
     let ports = ports_from(base_port, processes)?;
-    Ok(ports.iter().map(|port| format!("127.0.0.1:{port}")).collect())
+    Ok(ports
+        .iter()
+        .map(|port| format!("127.0.0.1:{port}"))
+        .collect())
 }
 
 /// `count` ports from `base`, or an error when they would pass 65535.
@@ -253,7 +256,12 @@ fn ports_from(base: u16, count: usize) -> Result<Vec<u16>> {
 /// single-process run: nothing asks for the distributed engine.
 pub fn place(settings: &LaunchSettings, env: &Env) -> Result<Option<Placement>> {
     let (source, processes, process, listed) = if let Some(process) = settings.process {
-        (Source::Settings, settings.processes.unwrap_or(1), process, None)
+        (
+            Source::Settings,
+            settings.processes.unwrap_or(1),
+            process,
+            None,
+        )
     } else if let Some(found) = from_launcher(settings, env)? {
         if let Some(given) = settings.processes.filter(|&n| n != found.processes) {
             return Err(Error::invalid_setting(
@@ -265,7 +273,12 @@ pub fn place(settings: &LaunchSettings, env: &Env) -> Result<Option<Placement>> 
                 ),
             ));
         }
-        (found.source, found.processes, found.process, found.addresses)
+        (
+            found.source,
+            found.processes,
+            found.process,
+            found.addresses,
+        )
     } else if let Some(processes) = settings.processes.filter(|&n| n > 1) {
         return Err(Error::Config(format!(
             "a run of {processes} processes needs each process's index (0 to {}): set it on \
@@ -350,8 +363,7 @@ fn from_launcher(settings: &LaunchSettings, env: &Env) -> Result<Option<Found>> 
             if let Some(found) = slurm_if_several(env, settings.base_port)? {
                 return Ok(Some(found));
             }
-            if let Some(found) = mpi(env, settings.processes, false)?.filter(|f| f.processes > 1)
-            {
+            if let Some(found) = mpi(env, settings.processes, false)?.filter(|f| f.processes > 1) {
                 return Ok(Some(found));
             }
             if settings.k8s_service.is_some() {
@@ -442,7 +454,11 @@ fn slurm(env: &Env, base_port: u16) -> Result<Option<Found>> {
     };
     let nodes = expand_hostlist(nodes).map_err(|e| Error::Config(format!("{nodes_name}: {e}")))?;
     if nodes.is_empty() {
-        return Err(Error::invalid_setting(nodes_name, "\"\"", "at least one node"));
+        return Err(Error::invalid_setting(
+            nodes_name,
+            "\"\"",
+            "at least one node",
+        ));
     }
     let per_node = match first_set(env, &SLURM_TASKS_PER_NODE) {
         Some((name, value)) => {
@@ -514,9 +530,7 @@ pub fn tasks_per_node(text: &str) -> std::result::Result<Vec<usize>, String> {
             .parse()
             .map_err(|_| format!("{item:?} has no repeat count after x"))?;
         if repeat == 0 || counts.len() + repeat > MAX_HOSTS {
-            return Err(format!(
-                "{item:?} repeats 0 or more than {MAX_HOSTS} times"
-            ));
+            return Err(format!("{item:?} repeats 0 or more than {MAX_HOSTS} times"));
         }
         counts.extend(std::iter::repeat_n(count, repeat));
     }
@@ -527,7 +541,11 @@ pub fn tasks_per_node(text: &str) -> std::result::Result<Vec<usize>, String> {
 /// is `processes`; without it, PMIx alone is an error only if `required`).
 fn mpi(env: &Env, processes: Option<usize>, required: bool) -> Result<Option<Found>> {
     let pairs = [
-        (Source::OpenMpi, "OMPI_COMM_WORLD_RANK", Some("OMPI_COMM_WORLD_SIZE")),
+        (
+            Source::OpenMpi,
+            "OMPI_COMM_WORLD_RANK",
+            Some("OMPI_COMM_WORLD_SIZE"),
+        ),
         (Source::Pmi, "PMI_RANK", Some("PMI_SIZE")),
         (Source::Pmix, "PMIX_RANK", None),
     ];
@@ -584,8 +602,7 @@ fn kubernetes(env: &Env, settings: &LaunchSettings) -> Result<Option<Found>> {
     };
     let Some(processes) = settings.processes else {
         return Err(Error::Config(
-            "a Kubernetes indexed Job needs the number of processes (the Job's completions)"
-                .into(),
+            "a Kubernetes indexed Job needs the number of processes (the Job's completions)".into(),
         ));
     };
     if process >= processes {
@@ -600,8 +617,7 @@ fn kubernetes(env: &Env, settings: &LaunchSettings) -> Result<Option<Found>> {
         None => {
             let Some(host) = env.get("HOSTNAME") else {
                 return Err(Error::Config(
-                    "HOSTNAME is not set, so the Kubernetes Job's name is unknown: give it"
-                        .into(),
+                    "HOSTNAME is not set, so the Kubernetes Job's name is unknown: give it".into(),
                 ));
             };
             match host.strip_suffix(&format!("-{process}")) {
@@ -651,9 +667,7 @@ pub fn is_address(address: &str) -> bool {
     };
     let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
-        None => {
-            is_dns_name(host) || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        }
+        None => is_dns_name(host) || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
     };
     address.len() <= MAX_ADDRESS_LEN
         && !host.is_empty()
@@ -726,7 +740,8 @@ fn expand_item(
     let before = prefix.len();
     for range in ranges.split(',') {
         let (low, high) = range.split_once('-').unwrap_or((range, range));
-        let digits = |s: &str| !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(low) || !digits(high) {
             return Err(format!("[{ranges}] holds {range:?}, not N or N-M"));
         }
@@ -832,7 +847,10 @@ mod tests {
             expand_hostlist("r[1-2]n[1-2]x,solo").expect("list"),
             strings(&["r1n1x", "r1n2x", "r2n1x", "r2n2x", "solo"])
         );
-        assert_eq!(expand_hostlist("localhost").expect("one"), strings(&["localhost"]));
+        assert_eq!(
+            expand_hostlist("localhost").expect("one"),
+            strings(&["localhost"])
+        );
         assert!(expand_hostlist("").expect("none").is_empty());
     }
 
@@ -857,7 +875,9 @@ mod tests {
 
     #[test]
     fn compression_groups_neighbours_of_one_width() {
-        let hosts = strings(&["node01", "node02", "node03", "node07", "gpu-a1", "gpu-a2", "x"]);
+        let hosts = strings(&[
+            "node01", "node02", "node03", "node07", "gpu-a1", "gpu-a2", "x",
+        ]);
         assert_eq!(compress_hostlist(&hosts), "node[01-03,07],gpu-a[1-2],x");
         assert_eq!(compress_hostlist(&strings(&["n9", "n10"])), "n9,n10");
         assert_eq!(compress_hostlist(&[]), "");
@@ -910,7 +930,9 @@ mod tests {
             base_port: 3000,
             ..LaunchSettings::default()
         };
-        let placed = place(&settings, &slurm_env("3")).expect("ok").expect("slurm");
+        let placed = place(&settings, &slurm_env("3"))
+            .expect("ok")
+            .expect("slurm");
         assert_eq!(placed.source, Source::Slurm);
         assert_eq!((placed.process, placed.processes), (3, 7));
         assert_eq!(
@@ -965,7 +987,16 @@ mod tests {
             ..LaunchSettings::default()
         };
         let e = place(&given, &slurm_env("1")).expect_err("mismatch");
-        assert!(matches!(e, Error::InvalidSetting { name: "processes", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidSetting {
+                    name: "processes",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1001,7 +1032,9 @@ mod tests {
             process: Some(1),
             ..LaunchSettings::default()
         };
-        let placed = place(&settings, &slurm_env("3")).expect("ok").expect("placed");
+        let placed = place(&settings, &slurm_env("3"))
+            .expect("ok")
+            .expect("placed");
         assert_eq!(placed.source, Source::Settings);
         assert_eq!((placed.process, placed.processes), (1, 2));
         assert_eq!(placed.addresses, Addresses::Loopback(DEFAULT_BASE_PORT));
@@ -1011,12 +1044,23 @@ mod tests {
             ..LaunchSettings::default()
         };
         let e = place(&out, &Env::new()).expect_err("out of range");
-        assert!(matches!(e, Error::InvalidSetting { name: "process", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidSetting {
+                    name: "process",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let missing = LaunchSettings {
             processes: Some(3),
             ..LaunchSettings::default()
         };
-        let e = place(&missing, &Env::new()).expect_err("no index").to_string();
+        let e = place(&missing, &Env::new())
+            .expect_err("no index")
+            .to_string();
         assert!(e.contains("needs each process's index (0 to 2)"), "{e}");
         // A forced launcher whose variables are missing is an error, not a
         // silent single-process run.
@@ -1024,7 +1068,9 @@ mod tests {
             launcher: Launcher::Slurm,
             ..LaunchSettings::default()
         };
-        let e = place(&forced, &Env::new()).expect_err("no slurm").to_string();
+        let e = place(&forced, &Env::new())
+            .expect_err("no slurm")
+            .to_string();
         assert!(e.contains("none of its variables is set"), "{e}");
         let high = LaunchSettings {
             processes: Some(2),
@@ -1033,7 +1079,16 @@ mod tests {
             ..LaunchSettings::default()
         };
         let e = place(&high, &Env::new()).expect_err("ports");
-        assert!(matches!(e, Error::InvalidSetting { name: "base_port", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidSetting {
+                    name: "base_port",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1072,7 +1127,10 @@ mod tests {
             ..rendezvous.clone()
         };
         let placed = place(&counted, &pmix).expect("ok").expect("pmix");
-        assert_eq!((placed.source, placed.process, placed.processes), (Source::Pmix, 1, 3));
+        assert_eq!(
+            (placed.source, placed.process, placed.processes),
+            (Source::Pmix, 1, 3)
+        );
         let bad = env(&[("OMPI_COMM_WORLD_SIZE", "2"), ("OMPI_COMM_WORLD_RANK", "2")]);
         let e = place(&rendezvous, &bad).expect_err("rank").to_string();
         assert!(e.contains("below OMPI_COMM_WORLD_SIZE = 2"), "{e}");
@@ -1086,7 +1144,10 @@ mod tests {
             base_port: 2200,
             ..LaunchSettings::default()
         };
-        let pod = env(&[("JOB_COMPLETION_INDEX", "1"), ("HOSTNAME", "neardedup-run-1")]);
+        let pod = env(&[
+            ("JOB_COMPLETION_INDEX", "1"),
+            ("HOSTNAME", "neardedup-run-1"),
+        ]);
         let placed = place(&settings, &pod).expect("ok").expect("k8s");
         assert_eq!(placed.source, Source::Kubernetes);
         assert_eq!(
@@ -1122,7 +1183,15 @@ mod tests {
             assert!(is_address(good), "{good}");
         }
         let long = format!("{}:1", "a".repeat(300));
-        for bad in ["node1", ":80", "host:0", "host:99999", "ho st:1", "[zz]:1", &long] {
+        for bad in [
+            "node1",
+            ":80",
+            "host:0",
+            "host:99999",
+            "ho st:1",
+            "[zz]:1",
+            &long,
+        ] {
             assert!(!is_address(bad), "{bad}");
         }
     }

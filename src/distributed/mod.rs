@@ -260,12 +260,14 @@ pub fn run(corpus: Arc<Corpus>, job: Job, cluster: &Cluster) -> Result<Option<Ru
         })
         .map_err(|e| Error::Distributed(format!("could not start: {e}")))?;
     let started = if cluster.processes > 1 {
-        started.recv_timeout(cluster.connect_timeout).map_err(|e| match e {
-            mpsc::RecvTimeoutError::Timeout => not_connected(cluster),
-            mpsc::RecvTimeoutError::Disconnected => {
-                Error::Distributed("could not start: connecting failed".into())
-            }
-        })?
+        started
+            .recv_timeout(cluster.connect_timeout)
+            .map_err(|e| match e {
+                mpsc::RecvTimeoutError::Timeout => not_connected(cluster),
+                mpsc::RecvTimeoutError::Disconnected => {
+                    Error::Distributed("could not start: connecting failed".into())
+                }
+            })?
     } else {
         started
             .recv()

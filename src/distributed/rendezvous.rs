@@ -94,7 +94,10 @@ pub fn exchange(
         return Err(Error::invalid_setting(
             "process",
             process,
-            format!("processes are numbered 0 to {}", processes.saturating_sub(1)),
+            format!(
+                "processes are numbered 0 to {}",
+                processes.saturating_sub(1)
+            ),
         ));
     }
     let deadline = Instant::now() + timeout;
@@ -184,7 +187,10 @@ fn serve(
                 index_ranges(&missing)
             );
             if refused > 0 {
-                message.push_str(&format!("; refused {refused} connection(s): {}", notes.join("; ")));
+                message.push_str(&format!(
+                    "; refused {refused} connection(s): {}",
+                    notes.join("; ")
+                ));
             }
             for (stream, _) in arrived.iter_mut().flatten() {
                 answer(stream, &Reply::Error(message.clone()));
@@ -204,7 +210,11 @@ fn serve(
                         .spawn(move || {
                             let mut stream = stream;
                             let hello = read_hello(&mut stream, read_until);
-                            let _ = sender.send(Arrival { stream, peer, hello });
+                            let _ = sender.send(Arrival {
+                                stream,
+                                peer,
+                                hello,
+                            });
                             reading.fetch_sub(1, Ordering::SeqCst);
                         });
                     if spawned.is_err() {
@@ -314,8 +324,7 @@ fn answer(stream: &mut TcpStream, reply: &Reply) {
 /// Reads and parses one greeting.
 fn read_hello(stream: &mut TcpStream, until: Instant) -> std::result::Result<Hello, String> {
     let line = read_line(stream, MAX_HELLO_BYTES, until)?;
-    serde_json::from_slice::<Hello>(&line)
-        .map_err(|e| format!("not a rendezvous greeting ({e})"))
+    serde_json::from_slice::<Hello>(&line).map_err(|e| format!("not a rendezvous greeting ({e})"))
 }
 
 /// One line from `stream`, without its newline: at most `max` bytes, by `until`.
@@ -488,7 +497,10 @@ mod tests {
     /// A loopback address with a port that was free a moment ago.
     fn free_address() -> String {
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
-        format!("127.0.0.1:{}", listener.local_addr().expect("address").port())
+        format!(
+            "127.0.0.1:{}",
+            listener.local_addr().expect("address").port()
+        )
     }
 
     #[test]
@@ -534,7 +546,11 @@ mod tests {
             "{e}"
         );
         // The process that came is told, instead of waiting on.
-        let told = one.join().expect("thread").expect_err("no list").to_string();
+        let told = one
+            .join()
+            .expect("thread")
+            .expect_err("no list")
+            .to_string();
         assert!(told.contains("refused: rendezvous at"), "{told}");
         assert!(told.contains("2 of 3 did not arrive"), "{told}");
     }
@@ -575,9 +591,18 @@ mod tests {
         // bad address, another protocol: each is refused with its reason.
         let refusals = [
             ("GET / HTTP/1.1\r\n\r\n\n", "not a rendezvous greeting"),
-            (&*format!("{}\n", "x".repeat(2000)), "longer than 1024 bytes"),
-            (&*hello(3, 1, "127.0.0.1:9"), "run of 3 process(es), process 0 for 2"),
-            (&*hello(2, 7, "127.0.0.1:9"), "process index 7 is out of range"),
+            (
+                &*format!("{}\n", "x".repeat(2000)),
+                "longer than 1024 bytes",
+            ),
+            (
+                &*hello(3, 1, "127.0.0.1:9"),
+                "run of 3 process(es), process 0 for 2",
+            ),
+            (
+                &*hello(2, 7, "127.0.0.1:9"),
+                "process index 7 is out of range",
+            ),
             (&*hello(2, 1, "nowhere"), "not a host:port address"),
             (
                 &*hello(2, 1, "127.0.0.1:9").replace(PROTOCOL, "other/2"),
@@ -586,7 +611,10 @@ mod tests {
         ];
         for (line, why) in refusals {
             let answer = say(&at, line);
-            assert!(answer.contains("\"error\"") && answer.contains(why), "{answer}");
+            assert!(
+                answer.contains("\"error\"") && answer.contains(why),
+                "{answer}"
+            );
         }
         // Process 1 arrives, then a second process 1 is refused as a duplicate.
         let first = {
