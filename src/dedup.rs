@@ -275,8 +275,10 @@ impl Dedup {
             save_index: self.save_index.is_some(),
         };
         let index = job.index.clone();
-        let summary = crate::distributed::run(Arc::new(corpus), job, cluster).inspect_err(|_| {
-            if self.work_dir.is_none() {
+        let summary = crate::distributed::run(Arc::new(corpus), job, cluster).inspect_err(|e| {
+            // After a lost connection the checkpoints are kept: started again,
+            // the run reuses them.
+            if self.work_dir.is_none() && !crate::distributed::is_lost_connection(e) {
                 let _ = std::fs::remove_dir_all(&work_dir);
                 // The shared parent and the output folder, if no other process
                 // left anything in them (removing a folder that is not empty

@@ -2,7 +2,9 @@
 //! single-process run's clusters, deduplicated corpus and pairs, for MinHash and
 //! SimHash; a process killed mid-run, a process that never starts, bad input in
 //! one process's share and processes given different inputs all end the run
-//! with a clear error and no `report.json`.
+//! with a clear error and no `report.json`. Processes started as a launcher
+//! starts them (Slurm tasks; MPI ranks meeting at a rendezvous), without
+//! `--processes` or `--process`, give the same clusters.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -480,4 +482,140 @@ fn skipped_records_are_counted_and_named_as_in_one_process() {
     let expected = &report(&alone)["invalid_records"];
     assert_eq!(expected["count"], 2);
     assert_eq!(&report(&spread)["invalid_records"], expected);
+}
+
+/// A base port with `count` free ports from it (tests run in parallel, so each
+/// cluster gets its own).
+fn free_ports(count: usize) -> u16 {
+    for _ in 0..100 {
+        let first = TcpListener::bind("127.0.0.1:0").expect("free port");
+        let base = first.local_addr().expect("address").port();
+        if usize::from(base) + count > usize::from(u16::MAX) {
+            continue;
+        }
+        let rest: Vec<_> = (1..count as u16)
+            .map(|i| TcpListener::bind(("127.0.0.1", base + i)))
+            .collect();
+        if rest.iter().all(Result::is_ok) {
+            return base;
+        }
+    }
+    panic!("no {count} consecutive free ports");
+}
+
+/// Runs `processes` processes of the binary with no --processes or --process:
+/// each gets `env(i)` and `extra`, as a cluster launcher would start them.
+fn launched(
+    input: &Path,
+    out: &Path,
+    processes: usize,
+    env: impl Fn(usize) -> Vec<(String, String)>,
+    extra: &[&str],
+) -> Vec<Output> {
+    let children: Vec<Child> = (0..processes)
+        .map(|i| {
+            std::process::Command::new(bin())
+                .arg("dedup")
+                .arg(input)
+                .arg("--out")
+                .arg(out)
+                .args(["--id-field", "id"])
+                .args(extra)
+                .envs(env(i))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start process")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect()
+}
+
+/// The launched run's clusters equal the single-process run's, and every
+/// process said where its place came from.
+fn launched_same_as_single(outputs: &[Output], spread: &Path, input: &Path, source: &str) {
+    for (p, output) in outputs.iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "process {p} failed: {stderr}");
+        let said = format!("neardedup: process {p} of {} {source}", outputs.len());
+        assert!(
+            stderr.contains(&said),
+            "process {p} did not say {said:?}: {stderr}"
+        );
+    }
+    let alone = spread.parent().expect("parent").join("single");
+    single(input, &alone, &[]);
+    assert_eq!(
+        joined_parts(spread, "clusters"),
+        std::fs::read(alone.join("clusters.jsonl")).expect("clusters")
+    );
+    assert_eq!(report(spread)["distributed"]["processes"], outputs.len());
+}
+
+#[test]
+fn three_slurm_tasks_give_single_process_clusters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dataset("article");
+    let spread = dir.path().join("distributed");
+    let base = free_ports(3).to_string();
+    let slurm = |i: usize| {
+        [
+            ("SLURM_NTASKS", "3".to_string()),
+            ("SLURM_PROCID", i.to_string()),
+            ("SLURM_JOB_NODELIST", "localhost".to_string()),
+            ("SLURM_TASKS_PER_NODE", "3".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    };
+    let outputs = launched(&input, &spread, 3, slurm, &["--base-port", &base]);
+    launched_same_as_single(&outputs, &spread, &input, "from Slurm");
+}
+
+#[test]
+fn three_mpi_ranks_meet_at_a_rendezvous_and_give_single_process_clusters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dataset("article");
+    let spread = dir.path().join("distributed");
+    let rendezvous = format!("127.0.0.1:{}", free_ports(1));
+    let mpi = |i: usize| {
+        vec![
+            ("OMPI_COMM_WORLD_SIZE".to_string(), "3".to_string()),
+            ("OMPI_COMM_WORLD_RANK".to_string(), i.to_string()),
+        ]
+    };
+    let outputs = launched(&input, &spread, 3, mpi, &["--rendezvous", &rendezvous]);
+    launched_same_as_single(&outputs, &spread, &input, "from Open MPI");
+}
+
+#[test]
+fn a_rendezvous_missing_a_process_names_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rendezvous = format!("127.0.0.1:{}", free_ports(1));
+    let mpi = |i: usize| {
+        vec![
+            ("OMPI_COMM_WORLD_SIZE".to_string(), "3".to_string()),
+            ("OMPI_COMM_WORLD_RANK".to_string(), i.to_string()),
+        ]
+    };
+    // Processes 0 and 1 of 3 start; process 2 never does.
+    let outputs = launched(
+        &dataset("article"),
+        &dir.path().join("out"),
+        2,
+        mpi,
+        &["--rendezvous", &rendezvous, "--connect-timeout", "2"],
+    );
+    for (p, output) in outputs.iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "process {p} ran");
+        assert!(
+            stderr.contains("process(es) 2 of 3 did not arrive in time"),
+            "process {p}: {stderr}"
+        );
+    }
 }

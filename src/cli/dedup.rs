@@ -4,13 +4,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
 use neardedup::corpus::{CorpusOptions, Format, ParaSep};
 use neardedup::dedup::Dedup;
 use neardedup::output::report::Report;
 use neardedup::pipeline::{self, Algo, DedupConfig, Progress, UnitKind, Verify};
+use neardedup::distributed::{LaunchSettings, Launcher, Placement};
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
 use super::limits;
@@ -183,7 +184,8 @@ pub struct DedupArgs {
 
     /// Distributed run: number of processes (one per machine), all started with
     /// the same inputs and options. Giving any of --processes, --process,
-    /// --workers or --hostfile runs the distributed engine; see README.
+    /// --workers, --hostfile or --rendezvous, or starting under a launcher of
+    /// several processes (see --launcher), runs the distributed engine; see README.
     #[arg(long, value_name = "N", help_heading = "Distributed runs")]
     processes: Option<usize>,
 
@@ -201,6 +203,46 @@ pub struct DedupArgs {
     /// (every process uses the same file). [default: 127.0.0.1:2101, :2102, ...]
     #[arg(long, value_name = "FILE", help_heading = "Distributed runs")]
     hostfile: Option<PathBuf>,
+
+    /// Distributed run: where the process count, index and addresses come from
+    /// when --process is not given. `auto` reads Slurm (srun), MPI launchers
+    /// (mpirun) or a Kubernetes indexed Job (with --k8s-service) from the
+    /// environment when they started more than one process, and changes nothing
+    /// otherwise; `none` ignores the environment.
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = LauncherArg::Auto,
+        help_heading = "Distributed runs"
+    )]
+    launcher: LauncherArg,
+
+    /// Distributed run: HOST:PORT where process 0 listens and every process
+    /// reports the address it listens on, instead of a hostfile (needed under
+    /// MPI launchers, which name no hosts).
+    #[arg(long, value_name = "HOST:PORT", help_heading = "Distributed runs")]
+    rendezvous: Option<String>,
+
+    /// Distributed run: first port processes listen on: 127.0.0.1:PORT and up
+    /// without a hostfile, PORT plus the task's rank on its node under Slurm,
+    /// PORT on every pod of a Kubernetes Job.
+    #[arg(
+        long,
+        value_name = "PORT",
+        default_value_t = neardedup::distributed::DEFAULT_BASE_PORT,
+        help_heading = "Distributed runs"
+    )]
+    base_port: u16,
+
+    /// Distributed run in a Kubernetes indexed Job: the headless Service through
+    /// which the pods reach each other (process I is JOB-I.SERVICE:PORT).
+    #[arg(long, value_name = "NAME", help_heading = "Distributed runs")]
+    k8s_service: Option<String>,
+
+    /// Distributed run in a Kubernetes indexed Job: the Job's name. [default: the
+    /// pod's hostname without its -INDEX]
+    #[arg(long, value_name = "NAME", help_heading = "Distributed runs")]
+    k8s_job_name: Option<String>,
 
     /// Distributed run: seconds to wait for every process to connect.
     #[arg(
@@ -296,9 +338,16 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     dedup.given_settings = args.given.iter().map(|id| setting_name(id)).collect();
     dedup.log_stages = !args.quiet;
     let progress = Bar::new(args.quiet);
-    let finished = if args.is_distributed() {
-        let cluster = args.cluster()?;
-        exit_on_lost_peer(cluster.process);
+    let finished = if let Some(placement) = args.placement()? {
+        if !args.quiet {
+            eprintln!("neardedup: {placement}");
+        }
+        let cluster = placement
+            .into_cluster(
+                args.workers.unwrap_or(1),
+                std::time::Duration::from_secs(args.connect_timeout),
+            )
+            .map_err(as_flags)?;
         // Timely's workers are threads of their own: size the global pool they
         // share instead of one they would not be inside.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -352,7 +401,7 @@ fn worded(error: neardedup::error::Error) -> anyhow::Error {
                 named.join(", ")
             )
         }
-        other => other.into(),
+        other => as_flags(other),
     }
 }
 
@@ -461,58 +510,66 @@ impl DedupArgs {
         Ok(budget)
     }
 
-    fn is_distributed(&self) -> bool {
-        self.processes.is_some()
-            || self.process.is_some()
-            || self.workers.is_some()
-            || self.hostfile.is_some()
+    /// This process's place in a distributed run, from the options and the
+    /// launcher's environment variables; `None` for a single-process run.
+    fn placement(&self) -> anyhow::Result<Option<Placement>> {
+        let settings = LaunchSettings {
+            launcher: match self.launcher {
+                LauncherArg::Auto => Launcher::Auto,
+                LauncherArg::None => Launcher::None,
+                LauncherArg::Slurm => Launcher::Slurm,
+                LauncherArg::Mpi => Launcher::Mpi,
+                LauncherArg::K8s => Launcher::Kubernetes,
+            },
+            processes: self.processes,
+            process: self.process,
+            hostfile: self.hostfile.clone(),
+            rendezvous: self.rendezvous.clone(),
+            base_port: self.base_port,
+            k8s_service: self.k8s_service.clone(),
+            k8s_job_name: self.k8s_job_name.clone(),
+            distributed: self.workers.is_some(),
+        };
+        let env = neardedup::distributed::launch::environment();
+        neardedup::distributed::place(&settings, &env).map_err(as_flags)
     }
 }
 
-impl DedupArgs {
-    /// Where this process sits in a distributed run.
-    fn cluster(&self) -> anyhow::Result<neardedup::distributed::Cluster> {
-        if self.processes.is_some_and(|n| n > 1) && self.process.is_none() {
-            bail!(
-                "--processes {} needs --process I on each process (0 to {})",
-                self.processes.unwrap_or(1),
-                self.processes.unwrap_or(1) - 1
-            );
-        }
-        Ok(neardedup::distributed::Cluster::new(
-            self.processes.unwrap_or(1),
-            self.process.unwrap_or(0),
-            self.workers.unwrap_or(1),
-            self.hostfile.as_deref(),
-            std::time::Duration::from_secs(self.connect_timeout),
-        )?)
-    }
+/// Where a distributed run's process count and index come from (`--launcher`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LauncherArg {
+    /// Slurm, MPI or Kubernetes when one started several processes; else none.
+    Auto,
+    /// Only --processes and --process.
+    None,
+    /// Slurm's srun (SLURM_PROCID, SLURM_NTASKS, SLURM_JOB_NODELIST).
+    Slurm,
+    /// An MPI launcher (OMPI_COMM_WORLD_*, PMI_*, PMIX_RANK); needs --rendezvous.
+    Mpi,
+    /// A Kubernetes indexed Job (JOB_COMPLETION_INDEX); needs --k8s-service.
+    K8s,
 }
 
-/// A process of a distributed run whose peer exits or whose network fails sees
-/// timely's receive threads panic ("timely communication error"). Turn any
-/// panic into a clear message and an error exit, at once, on every thread: the
-/// run cannot finish, and the output folder has no report.json to vouch for it.
-fn exit_on_lost_peer(process: usize) {
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("unknown failure");
-        if message.contains("timely communication error") || message.contains("MergeQueue poisoned")
+/// The library's distributed settings, worded as the flags that set them.
+fn as_flags(error: neardedup::error::Error) -> anyhow::Error {
+    use neardedup::error::Error;
+    match error {
+        Error::InvalidSetting {
+            name,
+            value,
+            expected,
+        } if matches!(
+            name,
+            "processes" | "process" | "workers" | "base_port" | "k8s_service" | "k8s_job_name"
+        ) =>
         {
-            eprintln!(
-                "neardedup: error: process {process} lost its connection to another process of the \
-                 distributed run ({message}): a process exited or the network failed. The run did \
-                 not finish; its output folder has no report.json and its parts are incomplete."
-            );
-        } else {
-            eprintln!("neardedup: error: process {process}: internal failure: {info}");
+            anyhow::anyhow!(
+                "--{} {value} is out of range: {expected}",
+                name.replace('_', "-")
+            )
         }
-        std::process::exit(1);
-    }));
+        other => other.into(),
+    }
 }
 
 /// A setting's value as it is typed on the command line (the settings

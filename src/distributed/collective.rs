@@ -90,6 +90,7 @@ impl Exchange for TimelyExchange<'_> {
         input.send_batch(&mut items);
         input.close();
         while !done.get() {
+            super::peer_loss::stop_if_failed();
             self.worker.step();
         }
         let mut received = received.take();

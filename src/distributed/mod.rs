@@ -16,12 +16,22 @@
 //! waiting. `report.json` is written only after every worker has put its parts
 //! in place, so its presence marks a complete run.
 
+//!
+//! A process that dies breaks its TCP connections; timely's receive threads then
+//! panic, and [`peer_loss`] stops the surviving workers so that [`run`] returns an
+//! error naming the lost connection on every surviving process. Where the
+//! processes are comes from explicit settings, a hostfile, a cluster launcher
+//! (Slurm, MPI, Kubernetes) or a rendezvous: see [`launch`] and [`rendezvous`].
+
 pub mod collective;
+pub mod launch;
+mod peer_loss;
+pub mod rendezvous;
 mod worker;
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use crate::corpus::Corpus;
@@ -29,6 +39,8 @@ use crate::error::{Error, Result};
 use crate::pipeline::DedupConfig;
 
 pub use crate::output::parts::part_name;
+pub use launch::{place, LaunchSettings, Launcher, Placement};
+pub use peer_loss::is_lost_connection;
 pub use worker::RunSummary;
 
 /// First port of the default addresses (`127.0.0.1:2101`, `:2102`, ...), as in
@@ -61,23 +73,45 @@ impl Cluster {
         hostfile: Option<&Path>,
         connect_timeout: Duration,
     ) -> Result<Cluster> {
-        if processes == 0 || workers == 0 {
-            return Err(Error::Config(
-                "--processes and --workers must be at least 1".into(),
-            ));
+        if processes == 0 {
+            return Err(Error::invalid_setting("processes", processes, "at least 1"));
         }
         if process >= processes {
-            return Err(Error::Config(format!(
-                "--process {process} is out of range: processes are numbered 0 to {}",
-                processes - 1
-            )));
+            return Err(Error::invalid_setting(
+                "process",
+                process,
+                format!("processes are numbered 0 to {}", processes - 1),
+            ));
         }
         let addresses = match hostfile {
             Some(path) => read_hostfile(path, processes)?,
-            None => (0..processes)
-                .map(|i| format!("127.0.0.1:{}", usize::from(DEFAULT_BASE_PORT) + i))
-                .collect(),
+            None => launch::loopback_addresses(processes, DEFAULT_BASE_PORT)?,
         };
+        Cluster::with_addresses(process, workers, addresses, connect_timeout)
+    }
+
+    /// A cluster of one process per address (`host:port`, in process order),
+    /// this one being `process`, with `workers` workers each.
+    pub fn with_addresses(
+        process: usize,
+        workers: usize,
+        addresses: Vec<String>,
+        connect_timeout: Duration,
+    ) -> Result<Cluster> {
+        let processes = addresses.len();
+        if processes == 0 {
+            return Err(Error::invalid_setting("processes", 0, "at least 1"));
+        }
+        if workers == 0 {
+            return Err(Error::invalid_setting("workers", workers, "at least 1"));
+        }
+        if process >= processes {
+            return Err(Error::invalid_setting(
+                "process",
+                process,
+                format!("processes are numbered 0 to {}", processes - 1),
+            ));
+        }
         Ok(Cluster {
             processes,
             process,
@@ -172,80 +206,134 @@ pub struct Job {
 /// to the other processes, runs this process's workers, and writes this
 /// process's output parts (and, on process 0, `report.json`).
 ///
-/// Returns the run's summary on process 0 and `None` elsewhere. Does not
-/// return if a peer is lost (see the module documentation): that is turned into
-/// an exit by the caller's panic hook.
+/// Returns the run's summary on process 0 and `None` elsewhere. Fails with
+/// [`Error::Distributed`] when the other processes have not all connected
+/// within the cluster's connect timeout (naming the addresses), and when a
+/// connection to another process breaks mid-run ([`is_lost_connection`]).
+///
+/// Timely connects to the other processes on a thread of its own, which cannot
+/// be cancelled: after a connect timeout it is left behind, still trying, and
+/// ends with the process. After a lost connection, timely's communication
+/// threads are left behind the same way.
 pub fn run(corpus: Arc<Corpus>, job: Job, cluster: &Cluster) -> Result<Option<RunSummary>> {
     job.config.validate()?;
-    let connected = Arc::new(AtomicBool::new(false));
-    let watchdog = connect_watchdog(cluster, Arc::clone(&connected));
+    peer_loss::install();
+    let _active = peer_loss::Active::begin();
     let workers = cluster.workers;
     let job = Arc::new(job);
-    let first_error: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
-    let errors = Arc::clone(&first_error);
-    let guards = timely::execute(cluster.timely_config(), move |worker| {
-        connected.store(true, Ordering::SeqCst);
-        let mut exchange = collective::TimelyExchange::new(worker, workers);
-        match worker::run(&mut exchange, &corpus, &job) {
-            Ok(summary) => summary,
-            Err(e) => {
-                let mut slot = errors.lock().unwrap_or_else(|p| p.into_inner());
-                // Keep a worker's own error over the echo of another's.
-                if slot.is_none() || matches!(*slot, Some(Error::Peer { .. })) {
-                    *slot = Some(e);
+    let (report, outcomes) = mpsc::channel::<Outcome>();
+    let config = cluster.timely_config();
+    let (started_tx, started) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("neardedup-connect".into())
+        .spawn(move || {
+            let guards = timely::execute(config, move |worker| {
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    let mut exchange = collective::TimelyExchange::new(worker, workers);
+                    worker::run(&mut exchange, &corpus, &job)
+                }));
+                let outcome = match outcome {
+                    Ok(result) => Outcome::Finished(result),
+                    Err(payload) => {
+                        let text = peer_loss::payload_text(payload.as_ref())
+                            .unwrap_or("a panic without a message")
+                            .to_string();
+                        if text != peer_loss::STOP {
+                            // The process's other workers would wait for this one.
+                            peer_loss::record(&text);
+                        }
+                        Outcome::Stopped(text)
+                    }
+                };
+                let _ = report.send(outcome);
+            });
+            let _ = started_tx.send(guards);
+        })
+        .map_err(|e| Error::Distributed(format!("could not start: {e}")))?;
+    let started = if cluster.processes > 1 {
+        started
+            .recv_timeout(cluster.connect_timeout)
+            .map_err(|e| match e {
+                mpsc::RecvTimeoutError::Timeout => not_connected(cluster),
+                mpsc::RecvTimeoutError::Disconnected => {
+                    Error::Distributed("could not start: connecting failed".into())
                 }
-                None
+            })?
+    } else {
+        started
+            .recv()
+            .map_err(|_| Error::Distributed("could not start the workers".into()))?
+    };
+    let guards = started.map_err(|e| Error::Distributed(format!("could not start: {e}")))?;
+
+    let mut summary = None;
+    let mut first_error: Option<Error> = None;
+    let mut internal: Option<String> = None;
+    let mut stopped = false;
+    for _ in 0..workers {
+        let Ok(outcome) = outcomes.recv() else {
+            break;
+        };
+        match outcome {
+            Outcome::Finished(Ok(Some(s))) => summary = Some(s),
+            Outcome::Finished(Ok(None)) => {}
+            Outcome::Finished(Err(e)) => {
+                // Keep a worker's own error over the echo of another's.
+                if first_error.is_none() || matches!(first_error, Some(Error::Peer { .. })) {
+                    first_error = Some(e);
+                }
+            }
+            Outcome::Stopped(text) => {
+                stopped = true;
+                if text != peer_loss::STOP && internal.is_none() {
+                    internal = Some(text);
+                }
             }
         }
-    })
-    .map_err(|e| Error::Distributed(format!("could not start: {e}")))?;
-    let mut summary = None;
+    }
+    if stopped {
+        // Joining would wait on the broken communication threads: leave them.
+        std::mem::forget(guards);
+        if let Some(text) = internal.filter(|t| !t.contains("poisoned")) {
+            return Err(Error::Distributed(format!(
+                "process {}: a worker failed: {text}",
+                cluster.process
+            )));
+        }
+        let detail = peer_loss::communication_failure()
+            .unwrap_or_else(|| "timely communication error".to_string());
+        return Err(peer_loss::lost_connection(cluster.process, &detail));
+    }
     for result in guards.join() {
-        match result {
-            Ok(Some(s)) => summary = Some(s),
-            Ok(None) => {}
-            Err(panic) => return Err(Error::Distributed(format!("a worker failed: {panic}"))),
+        if let Err(panic) = result {
+            return Err(Error::Distributed(format!("a worker failed: {panic}")));
         }
     }
-    drop(watchdog);
-    if let Some(e) = first_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    if let Some(e) = first_error {
         return Err(e);
     }
     Ok(summary)
 }
 
-/// Ends the process with a clear message if the other processes have not all
-/// connected within the cluster's timeout (timely itself would wait forever).
-fn connect_watchdog(
-    cluster: &Cluster,
-    connected: Arc<AtomicBool>,
-) -> Option<std::thread::JoinHandle<()>> {
-    if cluster.processes < 2 {
-        return None;
-    }
-    let (timeout, addresses, process) = (
-        cluster.connect_timeout,
-        cluster.addresses.clone(),
+/// How one worker ended.
+enum Outcome {
+    /// It returned.
+    Finished(Result<Option<RunSummary>>),
+    /// It unwound, with this panic message ([`peer_loss::STOP`] when it was
+    /// stopped because the run cannot finish).
+    Stopped(String),
+}
+
+/// The error of a process whose peers did not all connect in time.
+fn not_connected(cluster: &Cluster) -> Error {
+    Error::Distributed(format!(
+        "process {}: not every process of the run connected within {}s (addresses: {}); start \
+         every process with the same process count and addresses (the same hostfile, launcher \
+         or rendezvous)",
         cluster.process,
-    );
-    Some(std::thread::spawn(move || {
-        let step = Duration::from_millis(100);
-        let mut waited = Duration::ZERO;
-        while waited < timeout {
-            if connected.load(Ordering::SeqCst) {
-                return;
-            }
-            std::thread::sleep(step);
-            waited += step;
-        }
-        eprintln!(
-            "neardedup: error: process {process}: not every process of the run connected within {}s \
-             (addresses: {}); start all processes with the same --processes and --hostfile",
-            timeout.as_secs(),
-            addresses.join(", ")
-        );
-        std::process::exit(1);
-    }))
+        cluster.connect_timeout.as_secs(),
+        cluster.addresses.join(", ")
+    ))
 }
 
 #[cfg(test)]
