@@ -152,7 +152,7 @@ impl Dedup {
                 config,
                 index,
                 save_target,
-                self.log_stages,
+                progress,
             );
         }
 
@@ -259,7 +259,7 @@ impl Dedup {
         config: DedupConfig,
         index: Option<SignatureIndex>,
         save_target: Option<IndexFile>,
-        log_stages: bool,
+        progress: &dyn Progress,
     ) -> Result<Finished> {
         use std::sync::Arc;
         let shared = self.scratch();
@@ -270,12 +270,13 @@ impl Dedup {
             work_dir: work_dir.clone(),
             memory_budget: self.memory_budget,
             shard_bytes: self.shard_bytes,
-            log_stages,
+            log_stages: self.log_stages,
             index: index.map(Arc::new),
             save_index: self.save_index.is_some(),
         };
         let index = job.index.clone();
-        let summary = crate::distributed::run(Arc::new(corpus), job, cluster).inspect_err(|e| {
+        let summary = crate::distributed::run(Arc::new(corpus), job, cluster, progress);
+        let summary = summary.inspect_err(|e| {
             // After a lost connection the checkpoints are kept: started again,
             // the run reuses them.
             if self.work_dir.is_none() && !crate::distributed::is_lost_connection(e) {

@@ -31,12 +31,13 @@ mod worker;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
-use crate::pipeline::DedupConfig;
+use crate::exchange::Exchange;
+use crate::pipeline::{DedupConfig, NoProgress, Progress, Total};
 
 pub use crate::output::parts::part_name;
 pub use launch::{place, LaunchSettings, Launcher, Placement};
@@ -215,7 +216,12 @@ pub struct Job {
 /// be cancelled: after a connect timeout it is left behind, still trying, and
 /// ends with the process. After a lost connection, timely's communication
 /// threads are left behind the same way.
-pub fn run(corpus: Arc<Corpus>, job: Job, cluster: &Cluster) -> Result<Option<RunSummary>> {
+pub fn run(
+    corpus: Arc<Corpus>,
+    job: Job,
+    cluster: &Cluster,
+    progress: &dyn Progress,
+) -> Result<Option<RunSummary>> {
     job.config.validate()?;
     peer_loss::install();
     let _active = peer_loss::Active::begin();
@@ -228,9 +234,17 @@ pub fn run(corpus: Arc<Corpus>, job: Job, cluster: &Cluster) -> Result<Option<Ru
         .name("neardedup-connect".into())
         .spawn(move || {
             let guards = timely::execute(config, move |worker| {
+                // The first worker of the process shows the run's progress, through
+                // the thread that waits for the workers.
+                let relay = Relay(Mutex::new(report.clone()));
                 let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     let mut exchange = collective::TimelyExchange::new(worker, workers);
-                    worker::run(&mut exchange, &corpus, &job)
+                    let shown: &dyn Progress = if exchange.first_in_process() {
+                        &relay
+                    } else {
+                        &NoProgress
+                    };
+                    worker::run(&mut exchange, &corpus, &job, shown)
                 }));
                 let outcome = match outcome {
                     Ok(result) => Outcome::Finished(result),
@@ -270,11 +284,16 @@ pub fn run(corpus: Arc<Corpus>, job: Job, cluster: &Cluster) -> Result<Option<Ru
     let mut first_error: Option<Error> = None;
     let mut internal: Option<String> = None;
     let mut stopped = false;
-    for _ in 0..workers {
+    let mut ended = 0;
+    while ended < workers {
         let Ok(outcome) = outcomes.recv() else {
             break;
         };
+        if !matches!(outcome, Outcome::Progress(_)) {
+            ended += 1;
+        }
         match outcome {
+            Outcome::Progress(event) => event.show(progress),
             Outcome::Finished(Ok(Some(s))) => summary = Some(s),
             Outcome::Finished(Ok(None)) => {}
             Outcome::Finished(Err(e)) => {
@@ -315,13 +334,67 @@ pub fn run(corpus: Arc<Corpus>, job: Job, cluster: &Cluster) -> Result<Option<Ru
     Ok(summary)
 }
 
-/// How one worker ended.
+/// What a worker tells the thread that waits for it: how it ended, or how far
+/// it got.
 enum Outcome {
+    /// Progress of the first worker of the process.
+    Progress(Event),
     /// It returned.
     Finished(Result<Option<RunSummary>>),
     /// It unwound, with this panic message ([`peer_loss::STOP`] when it was
     /// stopped because the run cannot finish).
     Stopped(String),
+}
+
+/// One call of a [`Progress`] method, on its way to the waiting thread.
+enum Event {
+    Stage(String, Option<Total>),
+    Advance(u64),
+    Finish,
+    Note(String),
+    Warn(String),
+}
+
+impl Event {
+    fn show(self, progress: &dyn Progress) {
+        match self {
+            Event::Stage(name, total) => progress.stage(&name, total),
+            Event::Advance(amount) => progress.advance(amount),
+            Event::Finish => progress.finish_stage(),
+            Event::Note(message) => progress.note(&message),
+            Event::Warn(message) => progress.warn(&message),
+        }
+    }
+}
+
+/// A [`Progress`] that sends every call to the waiting thread, which passes it
+/// on to the caller's.
+struct Relay(Mutex<mpsc::Sender<Outcome>>);
+
+impl Relay {
+    fn send(&self, event: Event) {
+        if let Ok(sender) = self.0.lock() {
+            let _ = sender.send(Outcome::Progress(event));
+        }
+    }
+}
+
+impl Progress for Relay {
+    fn stage(&self, name: &str, total: Option<Total>) {
+        self.send(Event::Stage(name.to_string(), total));
+    }
+    fn advance(&self, amount: u64) {
+        self.send(Event::Advance(amount));
+    }
+    fn finish_stage(&self) {
+        self.send(Event::Finish);
+    }
+    fn note(&self, message: &str) {
+        self.send(Event::Note(message.to_string()));
+    }
+    fn warn(&self, message: &str) {
+        self.send(Event::Warn(message.to_string()));
+    }
 }
 
 /// The error of a process whose peers did not all connect in time.

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
 use crate::index::IndexedUnit;
 use crate::pipeline::engine::WorkerOutcome;
-use crate::pipeline::{engine, NoProgress};
+use crate::pipeline::{engine, Progress};
 
 /// What process 0 knows at the end of a run, for its summary.
 #[derive(Debug, Clone)]
@@ -60,6 +60,7 @@ pub(super) fn run(
     ex: &mut TimelyExchange<'_>,
     corpus: &Corpus,
     job: &Job,
+    progress: &dyn Progress,
 ) -> Result<Option<RunSummary>> {
     let cleared = parts::clear_stale(ex, &job.out);
     ex.agree("start", cleared)?;
@@ -73,7 +74,7 @@ pub(super) fn run(
         keep_signatures: job.save_index,
         log_stages: job.log_stages,
     };
-    let mut worker = engine::run(ex, &run, &NoProgress)?;
+    let mut worker = engine::run(ex, &run, progress)?;
     let notes = check_not_indexed(ex, job, &worker)?;
     let indexed = if job.save_index {
         gather_for_index(ex, &mut worker)?

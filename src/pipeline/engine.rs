@@ -55,8 +55,8 @@ pub struct Job<'a> {
     pub shard_bytes: Option<u64>,
     /// Keep this worker's compact signatures in the outcome (for saving an index).
     pub keep_signatures: bool,
-    /// Print one line per finished stage on stderr (first worker of each
-    /// process of a distributed run).
+    /// Note one line per finished stage (first worker of each process of a
+    /// distributed run; see [`Progress::note`]).
     pub log_stages: bool,
 }
 
@@ -117,7 +117,7 @@ impl Clock {
     }
 
     /// Ends a stage: records its wall time, peak memory and bytes sent.
-    fn lap<E: Exchange>(&mut self, stage: &'static str, ex: &E) {
+    fn lap<E: Exchange>(&mut self, stage: &'static str, ex: &E, progress: &dyn Progress) {
         let memory = if self.reads_memory {
             crate::memory::take_stage_peaks()
         } else {
@@ -133,12 +133,11 @@ impl Clock {
         self.exchanged.push((stage, sent));
         self.sent_before = ex.remote_bytes();
         if self.log {
-            eprintln!(
-                "neardedup: process {}: {stage} done in {seconds:.2}s, {:.1} MB sent to other \
-                 processes",
+            progress.note(&format!(
+                "process {}: {stage} done in {seconds:.2}s, {:.1} MB sent to other processes",
                 ex.process(),
                 sent as f64 / 1e6
-            );
+            ));
         }
         self.started = Instant::now();
     }
@@ -163,7 +162,7 @@ pub fn run<E: Exchange>(ex: &mut E, job: &Job<'_>, progress: &dyn Progress) -> R
         let budget = ex.all_gather(job.memory_budget).into_iter().min();
         // Until here every worker waited for the slowest process to connect and
         // start.
-        clock.lap("connect", ex);
+        clock.lap("connect", ex, progress);
         budget.unwrap_or(1).max(1)
     } else {
         job.memory_budget.max(1)
@@ -180,7 +179,7 @@ pub fn run<E: Exchange>(ex: &mut E, job: &Job<'_>, progress: &dyn Progress) -> R
     let sketched = sketch::sketch_units(&plan, &work, &mut resumed, progress, config, &shingler);
     let sketched = ex.agree("sketch", sketched)?;
     let duplicate_ids = check_records(ex, corpus, &sketched)?;
-    clock.lap("read+sketch", ex);
+    clock.lap("read+sketch", ex, progress);
 
     let share = Share::number(ex, sketched, job.index)?;
     let k = config.num_perm;
@@ -219,7 +218,7 @@ pub fn run<E: Exchange>(ex: &mut E, job: &Job<'_>, progress: &dyn Progress) -> R
         .map(|e| (e.a, e.b, e.similarity))
         .collect();
     let candidate_count = candidates.len() as u64;
-    clock.lap("candidates", ex);
+    clock.lap("candidates", ex, progress);
 
     let settle = Settle {
         corpus,
@@ -238,13 +237,13 @@ pub fn run<E: Exchange>(ex: &mut E, job: &Job<'_>, progress: &dyn Progress) -> R
             index_edges: verified.index_edges,
         })
     })?;
-    clock.lap("verify", ex);
+    clock.lap("verify", ex, progress);
 
     progress.stage("cluster", None);
     let clustered = cluster(ex, &share, config.cluster, &verified)?;
     progress.finish_stage();
     let (labels, kept_similarity, index_matches, mut named, label_rounds) = clustered;
-    clock.lap("cluster", ex);
+    clock.lap("cluster", ex, progress);
 
     let counts = count(
         ex,
