@@ -11,10 +11,12 @@ use clap::{ArgMatches, Args};
 use neardedup::corpus::{Corpus, CorpusOptions, Format, ParaSep};
 use neardedup::index::file::IndexFile;
 use neardedup::index::{IndexHeader, IndexedUnit, SignatureIndex};
+use neardedup::minhash::Variant;
 use neardedup::output::report::{Report, RunCosts};
 use neardedup::output::{writers, Staged};
 use neardedup::pipeline::{
-    self, Algo, DedupConfig, DedupOutcome, Progress, RunOptions, StageTiming, UnitKind, Verify,
+    self, Algo, ClusterMode, DedupConfig, DedupOutcome, Progress, RunOptions, StageTiming,
+    UnitKind, Verify,
 };
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
@@ -40,16 +42,16 @@ pub struct DedupArgs {
     out: PathBuf,
 
     /// Similarity method.
-    #[arg(long, default_value = "minhash", value_parser = ["minhash", "simhash", "exact"])]
-    algo: String,
+    #[arg(long, value_enum, default_value_t = Algo::Minhash)]
+    algo: Algo,
 
     /// Compare whole records or their paragraphs.
-    #[arg(long, default_value = "article", value_parser = ["article", "paragraph"])]
-    unit: String,
+    #[arg(long, value_enum, default_value_t = UnitKind::Article)]
+    unit: UnitKind,
 
-    /// Paragraphs are non-empty lines (`line`) or blocks between blank lines (`blank`).
-    #[arg(long, default_value = "line", value_parser = ["line", "blank"])]
-    para_sep: String,
+    /// What separates paragraphs (with `--unit paragraph`).
+    #[arg(long, value_enum, default_value_t = ParaSep::Line)]
+    para_sep: ParaSep,
 
     /// Paragraphs shorter than this many characters are kept but never compared.
     #[arg(long, default_value_t = 0, value_name = "CHARS")]
@@ -60,10 +62,10 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = pipeline::config::DEFAULT_THRESHOLD)]
     threshold: f64,
 
-    /// MinHash: `classic` (k hash functions per shingle) or `oph` (one
-    /// permutation with optimal densification: same accuracy, far fewer hashes).
-    #[arg(long, default_value = "oph", value_parser = ["classic", "oph"])]
-    minhash_variant: String,
+    /// MinHash: how signatures are computed (`oph` has the accuracy of `classic`
+    /// with far fewer hashes).
+    #[arg(long, value_enum, default_value_t = Variant::OnePermutation)]
+    minhash_variant: Variant,
 
     /// MinHash: number of permutations (signature length).
     #[arg(long, default_value_t = 128)]
@@ -77,9 +79,9 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = pipeline::config::DEFAULT_NGRAM)]
     ngram: usize,
 
-    /// `word`: Unicode words (Han and kana one character each); `whitespace`; `char`.
-    #[arg(long, default_value = "word", value_parser = ["word", "whitespace", "char"])]
-    tokenizer: String,
+    /// How text is cut into tokens.
+    #[arg(long, value_enum, default_value_t = Tokenizer::Word)]
+    tokenizer: Tokenizer,
 
     /// MinHash: LSH bands (with --rows) instead of the choice made from --threshold.
     #[arg(long, requires = "rows")]
@@ -89,21 +91,20 @@ pub struct DedupArgs {
     #[arg(long, requires = "bands")]
     rows: Option<usize>,
 
-    /// MinHash: confirm LSH candidates by estimated (`signature`) or exact Jaccard,
-    /// or take them all (`none`). SimHash: `exact` checks Hamming matches by exact
-    /// Jaccard too; `signature` and `none` keep them all.
-    #[arg(long, default_value = "exact", value_parser = ["signature", "exact", "none"])]
-    verify: String,
+    /// MinHash: how LSH candidates are confirmed. SimHash: `exact` checks Hamming
+    /// matches by exact Jaccard too; `signature` and `none` keep them all.
+    #[arg(long, value_enum, default_value_t = Verify::Exact)]
+    verify: Verify,
 
     /// SimHash: largest Hamming distance (of 64 bits) that counts as a duplicate.
     #[arg(long, default_value_t = pipeline::config::DEFAULT_HAMMING)]
     hamming: u32,
 
-    /// `star`: a unit is removed only when it is verified against the unit kept
-    /// for its cluster (no chaining); `components`: connected components of the
-    /// verified edges (transitive, chains look-alikes together).
-    #[arg(long, default_value = "star", value_parser = ["star", "components"])]
-    cluster: String,
+    /// How verified edges become clusters: `star` removes a unit only when it is
+    /// verified against the unit kept for its cluster; `components` chains
+    /// look-alikes together.
+    #[arg(long, value_enum, default_value_t = ClusterMode::Star)]
+    cluster: ClusterMode,
 
     /// JSONL field holding the text.
     #[arg(long, default_value = "text")]
@@ -114,8 +115,8 @@ pub struct DedupArgs {
     id_field: Option<String>,
 
     /// Read every input as this format instead of going by extension.
-    #[arg(long, value_parser = ["jsonl", "text"])]
-    format: Option<String>,
+    #[arg(long, value_enum)]
+    format: Option<Format>,
 
     /// Skip and count records, and files, that cannot be read instead of
     /// stopping (files: compressed, archives, UTF-16, binary, invalid UTF-8).
@@ -240,14 +241,13 @@ impl DedupArgs {
     }
 
     fn config(&self) -> anyhow::Result<DedupConfig> {
-        let parse_err = |e: String| anyhow::anyhow!(e);
         let config = DedupConfig {
-            algo: self.algo.parse::<Algo>().map_err(parse_err)?,
-            unit: self.unit.parse::<UnitKind>().map_err(parse_err)?,
-            para_sep: self.para_sep.parse::<ParaSep>().map_err(parse_err)?,
+            algo: self.algo,
+            unit: self.unit,
+            para_sep: self.para_sep,
             min_para_chars: self.min_para_chars,
             shingle: ShingleConfig {
-                tokenizer: self.tokenizer.parse::<Tokenizer>().map_err(parse_err)?,
+                tokenizer: self.tokenizer,
                 ngram: self.ngram,
                 normalize: NormalizeOptions {
                     nfkc: !self.no_nfkc,
@@ -257,14 +257,14 @@ impl DedupArgs {
                 },
             },
             threshold: self.threshold,
-            minhash_variant: self.minhash_variant.parse().map_err(parse_err)?,
+            minhash_variant: self.minhash_variant,
             num_perm: self.num_perm,
             seed: self.seed,
             bands: self.bands,
             rows: self.rows,
-            verify: self.verify.parse::<Verify>().map_err(parse_err)?,
+            verify: self.verify,
             hamming: self.hamming,
-            cluster: self.cluster.parse().map_err(parse_err)?,
+            cluster: self.cluster,
             skip_invalid: self.skip_invalid,
         };
         config.validate()?;
@@ -275,10 +275,7 @@ impl DedupArgs {
         Ok(CorpusOptions {
             text_field: self.text_field.clone(),
             id_field: self.id_field.clone(),
-            format: match &self.format {
-                Some(f) => Some(f.parse::<Format>().map_err(|e| anyhow::anyhow!(e))?),
-                None => None,
-            },
+            format: self.format,
             skip_invalid: self.skip_invalid,
             allow_duplicate_ids: self.allow_duplicate_ids,
         })
@@ -567,15 +564,15 @@ fn index_setting(id: &str, header: &IndexHeader) -> Option<IndexSetting> {
     use IndexSetting::{Switch, Value};
     let shingle = &header.shingle;
     Some(match id {
-        "unit" => Value("--unit", as_typed(&header.unit)),
-        "para_sep" => Value("--para-sep", as_typed(&header.para_sep)),
+        "unit" => Value("--unit", header.unit.to_string()),
+        "para_sep" => Value("--para-sep", header.para_sep.to_string()),
         "min_para_chars" => Value("--min-para-chars", header.min_para_chars.to_string()),
-        "tokenizer" => Value("--tokenizer", as_typed(&shingle.tokenizer)),
+        "tokenizer" => Value("--tokenizer", shingle.tokenizer.to_string()),
         "ngram" => Value("--ngram", shingle.ngram.to_string()),
         "no_nfkc" => Switch("--no-nfkc", !shingle.normalize.nfkc),
         "keep_case" => Switch("--keep-case", !shingle.normalize.lowercase),
         "keep_punctuation" => Switch("--keep-punctuation", !shingle.normalize.fold_punctuation),
-        "minhash_variant" => Value("--minhash-variant", as_typed(&header.minhash_variant)),
+        "minhash_variant" => Value("--minhash-variant", header.minhash_variant.to_string()),
         "num_perm" => Value("--num-perm", header.num_perm.to_string()),
         "seed" => Value("--seed", header.seed.to_string()),
         _ => return None,

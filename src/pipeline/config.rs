@@ -2,6 +2,13 @@
 //!
 //! The CLI (or any library user) fills a [`DedupConfig`]; [`DedupConfig::validate`]
 //! rejects combinations that cannot work before any input is read.
+//!
+//! Every setting that takes one of a few named values (here [`Algo`], [`UnitKind`],
+//! [`Verify`]; elsewhere [`ClusterMode`], [`ParaSep`], the tokenizer, the MinHash
+//! variant, the input format) has one name per value: the name `report.json` and
+//! the index file store. [`parse_name`] reads a value from that name for every such
+//! type by one rule, and with the `cli` feature each derives `clap::ValueEnum` with
+//! the same names (the tests next to each type hold the two together).
 
 pub use crate::cluster::ClusterMode;
 use crate::corpus::ParaSep;
@@ -10,7 +17,8 @@ use crate::minhash::Variant;
 use crate::text::ShingleConfig;
 
 /// Which similarity sketch finds the duplicates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Algo {
     /// MinHash signatures, LSH banding, verification by estimated or exact Jaccard.
@@ -21,22 +29,9 @@ pub enum Algo {
     Exact,
 }
 
-impl std::str::FromStr for Algo {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "minhash" => Ok(Algo::Minhash),
-            "simhash" => Ok(Algo::Simhash),
-            "exact" => Ok(Algo::Exact),
-            other => Err(format!(
-                "unknown algorithm {other:?} (expected minhash, simhash or exact)"
-            )),
-        }
-    }
-}
-
 /// What is compared: whole records or their paragraphs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum UnitKind {
     /// A whole record (JSONL line or text file).
@@ -45,42 +40,95 @@ pub enum UnitKind {
     Paragraph,
 }
 
-impl std::str::FromStr for UnitKind {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "article" => Ok(UnitKind::Article),
-            "paragraph" => Ok(UnitKind::Paragraph),
-            other => Err(format!(
-                "unknown unit {other:?} (expected article or paragraph)"
-            )),
-        }
-    }
-}
-
 /// How MinHash candidate pairs are confirmed before they join a cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Verify {
     /// Estimated Jaccard from the signatures must reach the threshold.
     Signature,
-    /// Exact Jaccard of the shingle sets (re-shingled from the input) must reach it.
+    /// Exact Jaccard of the shingle sets (re-shingled from the input) must reach
+    /// the threshold.
     Exact,
     /// Every LSH candidate is taken as a duplicate (the classic, chain-prone way).
     None,
 }
 
-impl std::str::FromStr for Verify {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "signature" => Ok(Verify::Signature),
-            "exact" => Ok(Verify::Exact),
-            "none" => Ok(Verify::None),
-            other => Err(format!(
-                "unknown verification {other:?} (expected signature, exact or none)"
-            )),
+/// Reads a setting's value from its name, as `report.json` and the index file
+/// write it (its serde name). The error says which names there are.
+pub fn parse_name<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
+    use serde::de::IntoDeserializer;
+    T::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(text)).map_err(
+        // serde words it "unknown variant `x`, expected one of `a`, `b`".
+        |e| e.to_string().replace("variant", "value").replace('`', "\""),
+    )
+}
+
+/// The name of a setting's value, as `report.json` and the index file write it.
+pub fn name_of<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
+/// Implements `FromStr` by [`parse_name`] and `Display` by [`name_of`] for setting
+/// types, so a value is read and written by one rule wherever it appears as text.
+macro_rules! by_setting_name {
+    ($($setting:ty),+ $(,)?) => {$(
+        impl std::str::FromStr for $setting {
+            type Err = String;
+            fn from_str(text: &str) -> std::result::Result<Self, String> {
+                $crate::pipeline::config::parse_name(text)
+            }
         }
+
+        impl std::fmt::Display for $setting {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&$crate::pipeline::config::name_of(self))
+            }
+        }
+    )+};
+}
+pub(crate) use by_setting_name;
+
+by_setting_name!(Algo, UnitKind, Verify);
+
+/// Asserts that each value of a setting type has one name: the command line's
+/// (`clap::ValueEnum`), the one serde writes and the one [`parse_name`] reads.
+#[cfg(all(test, feature = "cli"))]
+pub(crate) fn assert_one_name_per_value<T>()
+where
+    T: clap::ValueEnum
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::str::FromStr
+        + std::fmt::Display
+        + PartialEq
+        + std::fmt::Debug,
+{
+    assert!(!T::value_variants().is_empty());
+    for value in T::value_variants() {
+        let shown = value.to_possible_value().expect("no value is hidden");
+        let cli_name = shown.get_name();
+        let stored = serde_json::to_value(value).expect("serialises");
+        assert_eq!(stored.as_str(), Some(cli_name), "{value:?}");
+        assert_eq!(
+            <T as clap::ValueEnum>::from_str(cli_name, false).as_ref(),
+            Ok(value),
+            "{cli_name}"
+        );
+        assert_eq!(parse_name::<T>(cli_name).as_ref(), Ok(value), "{cli_name}");
+        let read: T = serde_json::from_value(stored).expect("deserialises");
+        assert_eq!(&read, value);
+        assert_eq!(value.to_string(), cli_name);
+        assert_eq!(cli_name.parse::<T>().ok().as_ref(), Some(value));
+    }
+    let err = parse_name::<T>("no-such-value").expect_err("unknown name");
+    for value in T::value_variants() {
+        let name = value.to_possible_value().expect("shown");
+        assert!(err.contains(&format!("\"{}\"", name.get_name())), "{err}");
     }
 }
 
@@ -207,6 +255,24 @@ impl DedupConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn algo_has_one_name_per_value() {
+        assert_one_name_per_value::<Algo>();
+    }
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn unit_kind_has_one_name_per_value() {
+        assert_one_name_per_value::<UnitKind>();
+    }
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn verify_has_one_name_per_value() {
+        assert_one_name_per_value::<Verify>();
+    }
 
     #[test]
     fn rejects_impossible_settings() {
