@@ -157,7 +157,7 @@ impl SignatureIndex {
     pub fn incompatibility(&self, config: &DedupConfig) -> Option<String> {
         if config.algo != Algo::Minhash {
             return Some(
-                "an index holds MinHash signatures: use --algo minhash with --against".into(),
+                "an index holds MinHash signatures: runs against it must use `algo` minhash".into(),
             );
         }
         let wanted = IndexHeader::for_config(config);

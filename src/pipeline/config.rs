@@ -1,7 +1,9 @@
 //! Validated settings for one dedup run.
 //!
 //! The CLI (or any library user) fills a [`DedupConfig`]; [`DedupConfig::validate`]
-//! rejects combinations that cannot work before any input is read.
+//! rejects combinations that cannot work before any input is read, naming the
+//! setting as this struct names it (`threshold`, `num_perm`), never a command-line
+//! flag: front ends word [`Error::InvalidSetting`] in their own terms.
 //!
 //! Every setting that takes one of a few named values (here [`Algo`], [`UnitKind`],
 //! [`Verify`]; elsewhere [`ClusterMode`], [`ParaSep`], the tokenizer, the MinHash
@@ -146,6 +148,9 @@ pub const DEFAULT_THRESHOLD: f64 = 0.9;
 pub const DEFAULT_NGRAM: usize = 4;
 /// Default SimHash Hamming radius (of 64 bits).
 pub const DEFAULT_HAMMING: u32 = 12;
+/// Largest SimHash Hamming radius: at 32 of 64 bits half of all unrelated pairs
+/// would match.
+pub const MAX_HAMMING: u32 = 32;
 
 /// Everything one run needs to know.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -212,25 +217,26 @@ impl DedupConfig {
     /// Rejects settings that cannot work.
     pub fn validate(&self) -> Result<()> {
         if !(self.threshold > 0.0 && self.threshold <= 1.0) {
-            return Err(Error::Config(format!(
-                "--threshold must be in (0, 1], got {}",
-                self.threshold
-            )));
+            return Err(Error::invalid_setting(
+                "threshold",
+                self.threshold,
+                "in (0, 1]",
+            ));
         }
-        if self.num_perm == 0 || self.num_perm > crate::minhash::oph::MAX_BINS {
-            return Err(Error::Config(format!(
-                "--num-perm must be between 1 and 4096, got {}",
-                self.num_perm
-            )));
+        let most = crate::minhash::oph::MAX_BINS;
+        if self.num_perm == 0 || self.num_perm > most {
+            return Err(Error::invalid_setting(
+                "num_perm",
+                self.num_perm,
+                format!("between 1 and {most}"),
+            ));
         }
-        if self.shingle.ngram == 0 {
-            return Err(Error::Config("--ngram must be at least 1".into()));
-        }
+        self.shingle.validate()?;
         match (self.bands, self.rows) {
             (Some(b), Some(r)) => {
-                if b == 0 || r == 0 || b * r > self.num_perm {
+                if b == 0 || r == 0 || b.saturating_mul(r) > self.num_perm {
                     return Err(Error::Config(format!(
-                        "--bands {b} x --rows {r} must be positive and at most --num-perm {}",
+                        "`bands` {b} x `rows` {r} must be positive and at most `num_perm` {}",
                         self.num_perm
                     )));
                 }
@@ -238,15 +244,16 @@ impl DedupConfig {
             (None, None) => {}
             _ => {
                 return Err(Error::Config(
-                    "--bands and --rows must be given together".into(),
+                    "`bands` and `rows` must be set together".into(),
                 ))
             }
         }
-        if self.hamming > 32 {
-            return Err(Error::Config(format!(
-                "--hamming must be at most 32 bits of 64, got {}",
-                self.hamming
-            )));
+        if self.hamming > MAX_HAMMING {
+            return Err(Error::invalid_setting(
+                "hamming",
+                self.hamming,
+                format!("at most {MAX_HAMMING} bits of 64"),
+            ));
         }
         Ok(())
     }

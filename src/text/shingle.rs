@@ -52,6 +52,16 @@ pub struct ShingleConfig {
     pub normalize: NormalizeOptions,
 }
 
+impl ShingleConfig {
+    /// Rejects an `ngram` of 0 (the only value that cannot work).
+    pub fn validate(&self) -> Result<()> {
+        if self.ngram == 0 {
+            return Err(Error::invalid_setting("ngram", self.ngram, "at least 1"));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ShingleConfig {
     fn default() -> Self {
         ShingleConfig {
@@ -79,9 +89,7 @@ pub struct Shingler {
 impl Shingler {
     /// Checks the configuration (n must be at least 1) and builds a shingler.
     pub fn new(config: ShingleConfig) -> Result<Self> {
-        if config.ngram == 0 {
-            return Err(Error::Config("--ngram must be at least 1".into()));
-        }
+        config.validate()?;
         Ok(Shingler { config })
     }
 
