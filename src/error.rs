@@ -50,7 +50,7 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// One setting has a value it cannot take. `name` is the setting's name in
-    /// [`crate::pipeline::DedupConfig`] (or the run's options), not a command-line
+    /// [`crate::config::DedupConfig`] (or the run's options), not a command-line
     /// flag: a front end words it in its own terms (the CLI as its flag).
     ///
     /// Messages of other errors that involve settings (a combination that cannot

@@ -8,8 +8,8 @@
 
 use std::str::FromStr;
 
+use crate::config::{Algo, ClusterMode, DedupConfig, Verify};
 use crate::error::{Error, Result};
-use crate::pipeline::{Algo, ClusterMode, DedupConfig, Verify};
 use crate::text::Tokenizer;
 
 /// The value lists of a comparison grid.

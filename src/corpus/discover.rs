@@ -26,7 +26,7 @@ pub enum Format {
     Text,
 }
 
-crate::pipeline::config::by_setting_name!(Format);
+crate::config::by_setting_name!(Format);
 
 /// One file to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,7 +215,7 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn format_has_one_name_per_value() {
-        crate::pipeline::config::assert_one_name_per_value::<Format>();
+        crate::config::assert_one_name_per_value::<Format>();
     }
 
     #[test]

@@ -35,11 +35,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
+use crate::config::{Algo, DedupConfig, UnitKind};
 use crate::corpus::{ParaSep, RecordId};
 use crate::error::{Error, Result};
 use crate::minhash::compact::BYTES_PER_VALUE;
 use crate::minhash::Variant;
-use crate::pipeline::{Algo, DedupConfig, UnitKind};
 use crate::text::ShingleConfig;
 use crate::work::codec::{Decoder, Truncated};
 

@@ -23,7 +23,7 @@ pub enum Variant {
     OnePermutation,
 }
 
-crate::pipeline::config::by_setting_name!(Variant);
+crate::config::by_setting_name!(Variant);
 
 /// A signer of either construction.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn variant_has_one_name_per_value() {
-        crate::pipeline::config::assert_one_name_per_value::<Variant>();
+        crate::config::assert_one_name_per_value::<Variant>();
     }
 
     #[test]

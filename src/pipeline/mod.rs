@@ -19,7 +19,7 @@
 //! cluster), the verified edges with their similarity, counts and stage timings.
 //! Nothing here prints or writes output files.
 
-pub mod config;
+pub use crate::config;
 pub mod progress;
 pub mod resume;
 pub mod scan;

@@ -90,7 +90,7 @@ pub enum Language {
     Mixed,
 }
 
-crate::pipeline::config::by_setting_name!(Language);
+crate::config::by_setting_name!(Language);
 
 /// The unit the ground truth is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -103,7 +103,7 @@ pub enum Level {
     Paragraph,
 }
 
-crate::pipeline::config::by_setting_name!(Level);
+crate::config::by_setting_name!(Level);
 
 /// What to generate (serialisable, so a run can record it next to its output).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -669,13 +669,13 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn language_has_one_name_per_value() {
-        crate::pipeline::config::assert_one_name_per_value::<Language>();
+        crate::config::assert_one_name_per_value::<Language>();
     }
 
     #[cfg(feature = "cli")]
     #[test]
     fn level_has_one_name_per_value() {
-        crate::pipeline::config::assert_one_name_per_value::<Level>();
+        crate::config::assert_one_name_per_value::<Level>();
     }
 
     fn committed() -> Sources {

@@ -1,5 +1,9 @@
 //! Validated settings for one dedup run.
 //!
+//! The settings sit below the pipeline that runs them, so a module that only
+//! needs to know a run's settings (the saved index) does not depend on the
+//! pipeline; `crate::pipeline` re-exports them.
+//!
 //! The CLI (or any library user) fills a [`DedupConfig`]; [`DedupConfig::validate`]
 //! rejects combinations that cannot work before any input is read, naming the
 //! setting as this struct names it (`threshold`, `num_perm`), never a command-line
@@ -82,13 +86,13 @@ macro_rules! by_setting_name {
         impl std::str::FromStr for $setting {
             type Err = String;
             fn from_str(text: &str) -> std::result::Result<Self, String> {
-                $crate::pipeline::config::parse_name(text)
+                $crate::config::parse_name(text)
             }
         }
 
         impl std::fmt::Display for $setting {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&$crate::pipeline::config::name_of(self))
+                f.write_str(&$crate::config::name_of(self))
             }
         }
     )+};
