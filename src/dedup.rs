@@ -128,10 +128,8 @@ impl Dedup {
         config.validate()?;
         let corpus = Corpus::open_within(&self.inputs, self.corpus.clone(), self.memory_budget)?;
         if self.save_index.is_some() && config.algo != Algo::Minhash {
-            return Err(Error::invalid_setting(
-                "save_index",
-                self.save_index.as_deref().map_or("".into(), |p| p.display().to_string()),
-                "an index stores MinHash signatures: it needs the minhash algorithm",
+            return Err(Error::Config(
+                "`save_index` stores MinHash signatures: use `algo` minhash".into(),
             ));
         }
         if let Some(path) = &self.against {
@@ -146,14 +144,7 @@ impl Dedup {
         };
         #[cfg(feature = "distributed")]
         if let Some(cluster) = &self.cluster {
-            return self.run_distributed(
-                cluster,
-                corpus,
-                config,
-                index,
-                save_target,
-                progress,
-            );
+            return self.run_distributed(cluster, corpus, config, index, save_target, progress);
         }
 
         // Claimed before any work: a folder in use fails at once, and an earlier
@@ -291,7 +282,8 @@ impl Dedup {
         let mut notes = Vec::new();
         let report = match summary {
             Some(summary) => {
-                if let (Some(mut target), Some((units, signatures))) = (save_target, summary.indexed)
+                if let (Some(mut target), Some((units, signatures))) =
+                    (save_target, summary.indexed)
                 {
                     let mut saved = index
                         .map(|index| (*index).clone())

@@ -50,15 +50,20 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// One setting has a value it cannot take. `name` is the setting's name in
-    /// [`crate::pipeline::DedupConfig`] (or the run's options), not a command-line
-    /// flag: a front end words it in its own terms (the CLI as `--name value`).
-    #[error("invalid setting {name} = {value}: {expected}")]
+    /// [`crate::config::DedupConfig`] (or the run's options), not a command-line
+    /// flag: a front end words it in its own terms (the CLI as its flag).
+    ///
+    /// Messages of other errors that involve settings (a combination that cannot
+    /// work, a limit to raise) name them the same way, in backticks
+    /// (`` `num_perm` ``), so a front end can find them and put its own names.
+    #[error("invalid setting {name} = {value}: must be {expected}")]
     InvalidSetting {
         /// The setting, as the library names it (`threshold`, `hamming`, ...).
         name: &'static str,
         /// The value given, as text.
         value: String,
-        /// What it must be instead, in words (`"between 0 and 1"`).
+        /// What it must be instead, in words that follow "must be"
+        /// (`"between 1 and 4096"`).
         expected: String,
     },
     /// Settings given for a run against an index differ from the index's.

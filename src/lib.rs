@@ -58,6 +58,7 @@
 
 pub mod cluster;
 pub mod compare;
+pub mod config;
 pub mod corpus;
 pub mod dedup;
 pub mod distributed;

@@ -164,7 +164,10 @@ fn every_algorithm_unit_kind_and_cluster_rule_matches_one_process() {
             }
         }
     }
-    assert!(found_duplicates > 100, "{found_duplicates} duplicates in all");
+    assert!(
+        found_duplicates > 100,
+        "{found_duplicates} duplicates in all"
+    );
 }
 
 #[test]
@@ -264,13 +267,19 @@ fn a_restarted_distributed_run_takes_later_stages_from_each_workers_checkpoints(
     ];
     let first = dir.path().join("first");
     run_cluster(&[&input], &first, 2, &extra);
-    assert_eq!(report(&first)["resumed"]["stages_reused"], serde_json::json!([]));
+    assert_eq!(
+        report(&first)["resumed"]["stages_reused"],
+        serde_json::json!([])
+    );
 
     // Every worker has its checkpoints: the rerun reuses every stage.
     let second = dir.path().join("second");
     run_cluster(&[&input], &second, 2, &extra);
     let resumed = &report(&second)["resumed"];
-    assert_eq!(resumed["stages_reused"], serde_json::json!(["candidates", "edges"]));
+    assert_eq!(
+        resumed["stages_reused"],
+        serde_json::json!(["candidates", "edges"])
+    );
     assert_eq!(resumed["shards_reused"], resumed["shards"]);
     assert_same_outputs(&first, &second, "rerun");
 

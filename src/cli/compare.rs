@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use neardedup::compare::grid::parse_list;
 use neardedup::compare::{compare, report, CompareJob, Grid};
 use neardedup::corpus::{CorpusOptions, ParaSep};
-use neardedup::pipeline::{DedupConfig, UnitKind};
+use neardedup::pipeline::{Algo, ClusterMode, DedupConfig, UnitKind, Verify};
+use neardedup::text::Tokenizer;
 
 /// Options of `neardedup compare`.
 #[derive(Debug, Args)]
@@ -31,45 +31,49 @@ pub struct CompareArgs {
     out: PathBuf,
 
     /// Algorithms.
-    #[arg(long, default_value = "minhash,simhash,exact")]
-    algo: String,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "minhash,simhash,exact"
+    )]
+    algo: Vec<Algo>,
 
     /// Jaccard thresholds.
-    #[arg(long, default_value = "0.3,0.5,0.7,0.9")]
-    threshold: String,
+    #[arg(long, value_delimiter = ',', default_value = "0.3,0.5,0.7,0.9")]
+    threshold: Vec<f64>,
 
     /// MinHash permutations.
-    #[arg(long, default_value = "128")]
-    num_perm: String,
+    #[arg(long, value_delimiter = ',', default_value = "128")]
+    num_perm: Vec<usize>,
 
     /// Tokens per shingle.
-    #[arg(long, default_value = "3,5")]
-    ngram: String,
+    #[arg(long, value_delimiter = ',', default_value = "3,5")]
+    ngram: Vec<usize>,
 
-    /// Tokenizers (`word`, `whitespace`, `char`).
-    #[arg(long, default_value = "word")]
-    tokenizer: String,
+    /// Tokenizers.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "word")]
+    tokenizer: Vec<Tokenizer>,
 
     /// SimHash Hamming radii.
-    #[arg(long, default_value = "3,6,12")]
-    hamming: String,
+    #[arg(long, value_delimiter = ',', default_value = "3,6,12")]
+    hamming: Vec<u32>,
 
-    /// Candidate verification (`signature`, `exact`, `none`); SimHash reads `exact`.
-    #[arg(long, default_value = "exact")]
-    verify: String,
+    /// Candidate verification; SimHash reads `exact`.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "exact")]
+    verify: Vec<Verify>,
 
-    /// Clustering rules (`star`: each duplicate verified against its kept unit;
-    /// `components`: connected components of the verified edges).
-    #[arg(long, default_value = "star")]
-    cluster: String,
+    /// Clustering rules.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "star")]
+    cluster: Vec<ClusterMode>,
 
     /// Compare whole records or their paragraphs (must match the truth).
-    #[arg(long, default_value = "article", value_parser = ["article", "paragraph"])]
-    unit: String,
+    #[arg(long, value_enum, default_value_t = UnitKind::Article)]
+    unit: UnitKind,
 
-    /// Paragraphs are non-empty lines (`line`) or blocks between blank lines (`blank`).
-    #[arg(long, default_value = "line", value_parser = ["line", "blank"])]
-    para_sep: String,
+    /// What separates paragraphs (with `--unit paragraph`).
+    #[arg(long, value_enum, default_value_t = ParaSep::Line)]
+    para_sep: ParaSep,
 
     /// MinHash: seed of the permutations.
     #[arg(long, default_value_t = 1)]
@@ -99,21 +103,18 @@ pub struct CompareArgs {
 impl CompareArgs {
     fn job(&self) -> anyhow::Result<CompareJob> {
         let grid = Grid {
-            algos: parse_list("algo", &self.algo)?,
-            thresholds: parse_list("threshold", &self.threshold)?,
-            num_perms: parse_list("num-perm", &self.num_perm)?,
-            ngrams: parse_list("ngram", &self.ngram)?,
-            tokenizers: parse_list("tokenizer", &self.tokenizer)?,
-            hammings: parse_list("hamming", &self.hamming)?,
-            verifies: parse_list("verify", &self.verify)?,
-            clusters: parse_list("cluster", &self.cluster)?,
+            algos: self.algo.clone(),
+            thresholds: self.threshold.clone(),
+            num_perms: self.num_perm.clone(),
+            ngrams: self.ngram.clone(),
+            tokenizers: self.tokenizer.clone(),
+            hammings: self.hamming.clone(),
+            verifies: self.verify.clone(),
+            clusters: self.cluster.clone(),
         };
         let base = DedupConfig {
-            unit: self.unit.parse::<UnitKind>().map_err(anyhow::Error::msg)?,
-            para_sep: self
-                .para_sep
-                .parse::<ParaSep>()
-                .map_err(anyhow::Error::msg)?,
+            unit: self.unit,
+            para_sep: self.para_sep,
             seed: self.seed,
             ..DedupConfig::default()
         };
@@ -163,4 +164,56 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Line {
+        #[command(flatten)]
+        args: CompareArgs,
+    }
+
+    fn parse(line: &[&str]) -> Result<CompareArgs, clap::Error> {
+        let argv = ["neardedup", "--truth", "t.jsonl", "in"];
+        Line::try_parse_from(argv.iter().chain(line)).map(|l| l.args)
+    }
+
+    #[test]
+    fn lists_parse_into_the_grid_with_their_defaults() {
+        let job = parse(&["--tokenizer", "word,char", "--threshold", "0.5,0.7"])
+            .expect("parses")
+            .job()
+            .expect("job");
+        assert_eq!(job.grid.algos, [Algo::Minhash, Algo::Simhash, Algo::Exact]);
+        assert_eq!(job.grid.thresholds, [0.5, 0.7]);
+        assert_eq!(job.grid.tokenizers, [Tokenizer::Word, Tokenizer::Char]);
+        assert_eq!(job.grid.ngrams, [3, 5]);
+        assert_eq!(job.grid.clusters, [ClusterMode::Star]);
+    }
+
+    #[test]
+    fn a_wrong_list_item_names_the_flag_and_the_possible_values() {
+        for (line, shown) in [
+            (&["--algo", "minhash,bloom"][..], "bloom"),
+            (&["--algo", "minhash,,exact"][..], "a value is required"),
+            (&["--verify", "maybe"][..], "maybe"),
+        ] {
+            let message = parse(line).expect_err("refused").render().to_string();
+            assert!(message.contains(line[0]), "{message}");
+            assert!(message.contains(shown), "{message}");
+            assert!(message.contains("[possible values: "), "{message}");
+        }
+        let message = parse(&["--threshold", "0.5,x"])
+            .expect_err("refused")
+            .render()
+            .to_string();
+        assert!(
+            message.contains("--threshold") && message.contains("'x'"),
+            "{message}"
+        );
+    }
 }

@@ -9,9 +9,10 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
 use neardedup::corpus::{CorpusOptions, Format, ParaSep};
 use neardedup::dedup::Dedup;
-use neardedup::output::report::Report;
-use neardedup::pipeline::{self, Algo, DedupConfig, Progress, UnitKind, Verify};
 use neardedup::distributed::{LaunchSettings, Launcher, Placement};
+use neardedup::minhash::Variant;
+use neardedup::output::report::Report;
+use neardedup::pipeline::{self, Algo, ClusterMode, DedupConfig, Progress, UnitKind, Verify};
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
 use super::limits;
@@ -36,16 +37,16 @@ pub struct DedupArgs {
     out: PathBuf,
 
     /// Similarity method.
-    #[arg(long, default_value = "minhash", value_parser = ["minhash", "simhash", "exact"])]
-    algo: String,
+    #[arg(long, value_enum, default_value_t = Algo::Minhash)]
+    algo: Algo,
 
     /// Compare whole records or their paragraphs.
-    #[arg(long, default_value = "article", value_parser = ["article", "paragraph"])]
-    unit: String,
+    #[arg(long, value_enum, default_value_t = UnitKind::Article)]
+    unit: UnitKind,
 
-    /// Paragraphs are non-empty lines (`line`) or blocks between blank lines (`blank`).
-    #[arg(long, default_value = "line", value_parser = ["line", "blank"])]
-    para_sep: String,
+    /// What separates paragraphs (with `--unit paragraph`).
+    #[arg(long, value_enum, default_value_t = ParaSep::Line)]
+    para_sep: ParaSep,
 
     /// Paragraphs shorter than this many characters are kept but never compared.
     #[arg(long, default_value_t = 0, value_name = "CHARS")]
@@ -56,10 +57,10 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = pipeline::config::DEFAULT_THRESHOLD)]
     threshold: f64,
 
-    /// MinHash: `classic` (k hash functions per shingle) or `oph` (one
-    /// permutation with optimal densification: same accuracy, far fewer hashes).
-    #[arg(long, default_value = "oph", value_parser = ["classic", "oph"])]
-    minhash_variant: String,
+    /// MinHash: how signatures are computed (`oph` has the accuracy of `classic`
+    /// with far fewer hashes).
+    #[arg(long, value_enum, default_value_t = Variant::OnePermutation)]
+    minhash_variant: Variant,
 
     /// MinHash: number of permutations (signature length).
     #[arg(long, default_value_t = 128)]
@@ -73,9 +74,9 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = pipeline::config::DEFAULT_NGRAM)]
     ngram: usize,
 
-    /// `word`: Unicode words (Han and kana one character each); `whitespace`; `char`.
-    #[arg(long, default_value = "word", value_parser = ["word", "whitespace", "char"])]
-    tokenizer: String,
+    /// How text is cut into tokens.
+    #[arg(long, value_enum, default_value_t = Tokenizer::Word)]
+    tokenizer: Tokenizer,
 
     /// MinHash: LSH bands (with --rows) instead of the choice made from --threshold.
     #[arg(long, requires = "rows")]
@@ -85,21 +86,20 @@ pub struct DedupArgs {
     #[arg(long, requires = "bands")]
     rows: Option<usize>,
 
-    /// MinHash: confirm LSH candidates by estimated (`signature`) or exact Jaccard,
-    /// or take them all (`none`). SimHash: `exact` checks Hamming matches by exact
-    /// Jaccard too; `signature` and `none` keep them all.
-    #[arg(long, default_value = "exact", value_parser = ["signature", "exact", "none"])]
-    verify: String,
+    /// MinHash: how LSH candidates are confirmed. SimHash: `exact` checks Hamming
+    /// matches by exact Jaccard too; `signature` and `none` keep them all.
+    #[arg(long, value_enum, default_value_t = Verify::Exact)]
+    verify: Verify,
 
     /// SimHash: largest Hamming distance (of 64 bits) that counts as a duplicate.
     #[arg(long, default_value_t = pipeline::config::DEFAULT_HAMMING)]
     hamming: u32,
 
-    /// `star`: a unit is removed only when it is verified against the unit kept
-    /// for its cluster (no chaining); `components`: connected components of the
-    /// verified edges (transitive, chains look-alikes together).
-    #[arg(long, default_value = "star", value_parser = ["star", "components"])]
-    cluster: String,
+    /// How verified edges become clusters: `star` removes a unit only when it is
+    /// verified against the unit kept for its cluster; `components` chains
+    /// look-alikes together.
+    #[arg(long, value_enum, default_value_t = ClusterMode::Star)]
+    cluster: ClusterMode,
 
     /// JSONL field holding the text.
     #[arg(long, default_value = "text")]
@@ -110,8 +110,8 @@ pub struct DedupArgs {
     id_field: Option<String>,
 
     /// Read every input as this format instead of going by extension.
-    #[arg(long, value_parser = ["jsonl", "text"])]
-    format: Option<String>,
+    #[arg(long, value_enum)]
+    format: Option<Format>,
 
     /// Skip and count records, and files, that cannot be read instead of
     /// stopping (files: compressed, archives, UTF-16, binary, invalid UTF-8).
@@ -277,14 +277,13 @@ impl DedupArgs {
     }
 
     fn config(&self) -> anyhow::Result<DedupConfig> {
-        let parse_err = |e: String| anyhow::anyhow!(e);
         let config = DedupConfig {
-            algo: self.algo.parse::<Algo>().map_err(parse_err)?,
-            unit: self.unit.parse::<UnitKind>().map_err(parse_err)?,
-            para_sep: self.para_sep.parse::<ParaSep>().map_err(parse_err)?,
+            algo: self.algo,
+            unit: self.unit,
+            para_sep: self.para_sep,
             min_para_chars: self.min_para_chars,
             shingle: ShingleConfig {
-                tokenizer: self.tokenizer.parse::<Tokenizer>().map_err(parse_err)?,
+                tokenizer: self.tokenizer,
                 ngram: self.ngram,
                 normalize: NormalizeOptions {
                     nfkc: !self.no_nfkc,
@@ -294,14 +293,14 @@ impl DedupArgs {
                 },
             },
             threshold: self.threshold,
-            minhash_variant: self.minhash_variant.parse().map_err(parse_err)?,
+            minhash_variant: self.minhash_variant,
             num_perm: self.num_perm,
             seed: self.seed,
             bands: self.bands,
             rows: self.rows,
-            verify: self.verify.parse::<Verify>().map_err(parse_err)?,
+            verify: self.verify,
             hamming: self.hamming,
-            cluster: self.cluster.parse().map_err(parse_err)?,
+            cluster: self.cluster,
             skip_invalid: self.skip_invalid,
         };
         config.validate()?;
@@ -312,10 +311,7 @@ impl DedupArgs {
         Ok(CorpusOptions {
             text_field: self.text_field.clone(),
             id_field: self.id_field.clone(),
-            format: match &self.format {
-                Some(f) => Some(f.parse::<Format>().map_err(|e| anyhow::anyhow!(e))?),
-                None => None,
-            },
+            format: self.format,
             skip_invalid: self.skip_invalid,
             allow_duplicate_ids: self.allow_duplicate_ids,
         })
@@ -342,12 +338,10 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         if !args.quiet {
             eprintln!("neardedup: {placement}");
         }
-        let cluster = placement
-            .into_cluster(
-                args.workers.unwrap_or(1),
-                std::time::Duration::from_secs(args.connect_timeout),
-            )
-            .map_err(as_flags)?;
+        let cluster = placement.into_cluster(
+            args.workers.unwrap_or(1),
+            std::time::Duration::from_secs(args.connect_timeout),
+        )?;
         // Timely's workers are threads of their own: size the global pool they
         // share instead of one they would not be inside.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -361,14 +355,16 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
             .build()
             .context("could not start worker threads")?;
         pool.install(|| dedup.run(&progress))
-    }
-    .map_err(worded)?;
+    }?;
     for note in &finished.notes {
         progress.warn(note);
     }
     let Some(report) = &finished.report else {
         if !args.quiet {
-            let cluster = dedup.cluster.as_ref().expect("only distributed runs lack a report");
+            let cluster = dedup
+                .cluster
+                .as_ref()
+                .expect("only distributed runs lack a report");
             eprintln!(
                 "neardedup: process {} of {}: wrote {} in {}; process 0 writes report.json",
                 cluster.process,
@@ -387,24 +383,6 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A library error in the terms of the command line: settings named by their
-/// flags.
-fn worded(error: neardedup::error::Error) -> anyhow::Error {
-    use neardedup::error::Error;
-    match error {
-        Error::IndexSettings { path, differences } => {
-            let named: Vec<String> = differences.iter().map(flag_difference).collect();
-            anyhow::anyhow!(
-                "{}: the index was built with other settings than given: {}. Leave these \
-                 options out to use the index's settings, or build a new index",
-                path.display(),
-                named.join(", ")
-            )
-        }
-        other => as_flags(other),
-    }
-}
-
 /// The library's name for the setting of clap argument `id` (one of
 /// [`INDEX_SETTINGS`]).
 fn setting_name(id: &'static str) -> &'static str {
@@ -413,26 +391,6 @@ fn setting_name(id: &'static str) -> &'static str {
         "keep_case" => "lowercase",
         "keep_punctuation" => "fold_punctuation",
         other => other,
-    }
-}
-
-/// "--unit paragraph (the index's: article)", or for a switch "--keep-case (the
-/// index was built without it)".
-fn flag_difference(difference: &neardedup::index::SettingDifference) -> String {
-    let switch = match difference.name {
-        "nfkc" => Some("--no-nfkc"),
-        "lowercase" => Some("--keep-case"),
-        "fold_punctuation" => Some("--keep-punctuation"),
-        _ => None,
-    };
-    match switch {
-        Some(flag) => format!("{flag} (the index was built without it)"),
-        None => format!(
-            "--{} {} (the index's: {})",
-            difference.name.replace('_', "-"),
-            difference.given,
-            difference.indexed
-        ),
     }
 }
 
@@ -470,7 +428,6 @@ fn warn_duplicate_ids(count: u64) {
         );
     }
 }
-
 
 /// The options whose values an index fixes (their clap argument ids): every
 /// field of [`IndexHeader`] that an option sets.
@@ -531,7 +488,7 @@ impl DedupArgs {
             distributed: self.workers.is_some(),
         };
         let env = neardedup::distributed::launch::environment();
-        neardedup::distributed::place(&settings, &env).map_err(as_flags)
+        Ok(neardedup::distributed::place(&settings, &env)?)
     }
 }
 
@@ -548,28 +505,6 @@ enum LauncherArg {
     Mpi,
     /// A Kubernetes indexed Job (JOB_COMPLETION_INDEX); needs --k8s-service.
     K8s,
-}
-
-/// The library's distributed settings, worded as the flags that set them.
-fn as_flags(error: neardedup::error::Error) -> anyhow::Error {
-    use neardedup::error::Error;
-    match error {
-        Error::InvalidSetting {
-            name,
-            value,
-            expected,
-        } if matches!(
-            name,
-            "processes" | "process" | "workers" | "base_port" | "k8s_service" | "k8s_job_name"
-        ) =>
-        {
-            anyhow::anyhow!(
-                "--{} {value} is out of range: {expected}",
-                name.replace('_', "-")
-            )
-        }
-        other => other.into(),
-    }
 }
 
 /// A setting's value as it is typed on the command line (the settings
@@ -754,15 +689,13 @@ mod tests {
         let given: Vec<&str> = run.given.iter().map(|id| setting_name(id)).collect();
         let differences = header.differences(&config, &given);
         (!differences.is_empty()).then(|| {
-            error_text(worded(neardedup::error::Error::IndexSettings {
-                path: "i.ndx".into(),
-                differences,
-            }))
+            super::super::error_message(&anyhow::Error::from(
+                neardedup::error::Error::IndexSettings {
+                    path: "i.ndx".into(),
+                    differences,
+                },
+            ))
         })
-    }
-
-    fn error_text(error: anyhow::Error) -> String {
-        error.to_string()
     }
 
     #[test]

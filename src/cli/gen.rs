@@ -19,12 +19,12 @@ pub struct GenArgs {
 
     /// `article` (copies of whole documents) or `paragraph` (paragraphs repeated
     /// within and across articles).
-    #[arg(long, default_value = "article", value_parser = ["article", "paragraph"])]
-    level: String,
+    #[arg(long, value_enum, default_value_t = Level::Article)]
+    level: Level,
 
-    /// `english`, `korean` or `mixed`.
-    #[arg(long, default_value = "mixed", value_parser = ["english", "korean", "mixed"])]
-    language: String,
+    /// Language of the originals (`mixed`: each English or Korean).
+    #[arg(long, value_enum, default_value_t = Language::Mixed)]
+    language: Language,
 
     /// Approximate corpus size, e.g. `5MB`, `1GB` (at least one batch is written).
     #[arg(long, default_value = "1MB", value_parser = super::size::parse_size)]
@@ -60,11 +60,8 @@ pub struct GenArgs {
 pub fn run(args: GenArgs) -> anyhow::Result<()> {
     let config = GenConfig {
         seed: args.seed,
-        language: args
-            .language
-            .parse::<Language>()
-            .map_err(anyhow::Error::msg)?,
-        level: args.level.parse::<Level>().map_err(anyhow::Error::msg)?,
+        language: args.language,
+        level: args.level,
         originals: args.originals,
         max_copies: args.max_copies,
         min_rate: args.min_rate,

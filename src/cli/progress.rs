@@ -93,7 +93,8 @@ impl Progress for Bar {
     }
 
     fn warn(&self, message: &str) {
-        self.bar.suspend(|| eprintln!("neardedup: warning: {message}"));
+        self.bar
+            .suspend(|| eprintln!("neardedup: warning: {message}"));
     }
 
     fn finish_stage(&self) {

@@ -18,6 +18,7 @@ pub use union_find::UnionFind;
 
 /// How verified edges become clusters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ClusterMode {
     /// Each duplicate is verified against its cluster's kept unit (no chaining).
@@ -26,6 +27,8 @@ pub enum ClusterMode {
     /// Connected components of the verified edges (transitive closure).
     Components,
 }
+
+crate::config::by_setting_name!(ClusterMode);
 
 impl ClusterMode {
     /// Each of `units` units' label (the kept unit of its cluster) and its
@@ -44,15 +47,13 @@ impl ClusterMode {
     }
 }
 
-impl std::str::FromStr for ClusterMode {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "star" => Ok(ClusterMode::Star),
-            "components" => Ok(ClusterMode::Components),
-            other => Err(format!(
-                "unknown clustering {other:?} (expected star or components)"
-            )),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn cluster_mode_has_one_name_per_value() {
+        crate::config::assert_one_name_per_value::<ClusterMode>();
     }
 }

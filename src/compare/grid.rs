@@ -8,8 +8,8 @@
 
 use std::str::FromStr;
 
+use crate::config::{Algo, ClusterMode, DedupConfig, Verify};
 use crate::error::{Error, Result};
-use crate::pipeline::{Algo, ClusterMode, DedupConfig, Verify};
 use crate::text::Tokenizer;
 
 /// The value lists of a comparison grid.
@@ -33,8 +33,9 @@ pub struct Grid {
     pub clusters: Vec<ClusterMode>,
 }
 
-/// Parses a comma-separated list (`"0.5,0.7"`); `flag` names the option in errors.
-pub fn parse_list<T: FromStr>(flag: &str, text: &str) -> Result<Vec<T>>
+/// Parses a comma-separated list (`"0.5, 0.7"`) of values of the setting `name`
+/// (as [`DedupConfig`] names it: `threshold`, `num_perm`), which errors name.
+pub fn parse_list<T: FromStr>(name: &'static str, text: &str) -> Result<Vec<T>>
 where
     T::Err: std::fmt::Display,
 {
@@ -42,14 +43,15 @@ where
     for item in text.split(',') {
         let item = item.trim();
         if item.is_empty() {
-            return Err(Error::Config(format!(
-                "--{flag}: empty item in {text:?} (expected a comma-separated list)"
-            )));
+            return Err(Error::invalid_setting(
+                name,
+                text,
+                "a comma-separated list with no empty item",
+            ));
         }
-        out.push(
-            item.parse::<T>()
-                .map_err(|e| Error::Config(format!("--{flag}: {item:?}: {e}")))?,
-        );
+        out.push(item.parse::<T>().map_err(|e| {
+            Error::invalid_setting(name, text, format!("a list of valid values: {item:?}: {e}"))
+        })?);
     }
     Ok(out)
 }
@@ -58,10 +60,10 @@ impl Grid {
     /// Expands the grid into run configurations, each a copy of `base` with the
     /// grid's settings applied, every one validated.
     pub fn configs(&self, base: &DedupConfig) -> Result<Vec<DedupConfig>> {
-        for (flag, empty) in [
+        for (name, empty) in [
             ("algo", self.algos.is_empty()),
             ("threshold", self.thresholds.is_empty()),
-            ("num-perm", self.num_perms.is_empty()),
+            ("num_perm", self.num_perms.is_empty()),
             ("ngram", self.ngrams.is_empty()),
             ("tokenizer", self.tokenizers.is_empty()),
             ("hamming", self.hammings.is_empty()),
@@ -69,7 +71,11 @@ impl Grid {
             ("cluster", self.clusters.is_empty()),
         ] {
             if empty {
-                return Err(Error::Config(format!("--{flag}: no values")));
+                return Err(Error::invalid_setting(
+                    name,
+                    "",
+                    "a list of one or more values",
+                ));
             }
         }
         let mut out = Vec::new();
@@ -237,7 +243,7 @@ mod tests {
         Grid {
             algos: parse_list("algo", "minhash,simhash,exact").unwrap(),
             thresholds: parse_list("threshold", "0.5, 0.7,0.9").unwrap(),
-            num_perms: parse_list("num-perm", "128").unwrap(),
+            num_perms: parse_list("num_perm", "128").unwrap(),
             ngrams: parse_list("ngram", "3,5").unwrap(),
             tokenizers: parse_list("tokenizer", "word,char").unwrap(),
             hammings: parse_list("hamming", "3,6,10").unwrap(),
@@ -247,17 +253,14 @@ mod tests {
     }
 
     #[test]
-    fn lists_parse_and_bad_items_name_the_flag() {
+    fn lists_parse_and_bad_items_name_the_setting() {
         let g = grid();
         assert_eq!(g.thresholds, vec![0.5, 0.7, 0.9]);
         assert_eq!(g.tokenizers, vec![Tokenizer::Word, Tokenizer::Char]);
         let err = parse_list::<f64>("threshold", "0.5,x")
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("--threshold") && err.contains("\"x\""),
-            "{err}"
-        );
+        assert!(err.contains("threshold") && err.contains("\"x\""), "{err}");
         let err = parse_list::<Algo>("algo", "minhash,,exact")
             .unwrap_err()
             .to_string();

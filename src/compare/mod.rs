@@ -58,7 +58,7 @@ pub fn compare(job: &CompareJob, done: impl FnMut(&RunResult)) -> Result<Summary
     } else {
         plot::Plots {
             files: Vec::new(),
-            note: Some("not drawn (--no-plots)".into()),
+            note: Some("not drawn (turned off)".into()),
         }
     };
     let summary = Summary {

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// How a file's records are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// One JSON object per line.
@@ -25,16 +26,7 @@ pub enum Format {
     Text,
 }
 
-impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "jsonl" => Ok(Format::Jsonl),
-            "text" => Ok(Format::Text),
-            other => Err(format!("unknown format {other:?} (expected jsonl or text)")),
-        }
-    }
-}
+crate::config::by_setting_name!(Format);
 
 /// One file to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +211,12 @@ pub fn format_of(path: &Path) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn format_has_one_name_per_value() {
+        crate::config::assert_one_name_per_value::<Format>();
+    }
 
     #[test]
     fn missing_path_is_an_error_naming_it() {

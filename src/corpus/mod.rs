@@ -512,8 +512,8 @@ impl Corpus {
             },
             message: format!(
                 "duplicate id {}: {} has it too (field {field:?}), so the outputs could not \
-                 tell the two records apart. Make the ids unique, leave out --id-field to \
-                 name records by file and line, or pass --allow-duplicate-ids to go on \
+                 tell the two records apart. Make the ids unique, leave out `id_field` to \
+                 name records by file and line, or set `allow_duplicate_ids` to go on \
                  anyway",
                 later.id,
                 self.place(earlier),
@@ -535,7 +535,7 @@ impl Corpus {
         Error::NoInput(if invalid > 0 {
             format!(
                 "no records to deduplicate in {what}: all {invalid} record(s) could not be \
-                 read and were skipped (--skip-invalid); the first: {}",
+                 read and were skipped (`skip_invalid`); the first: {}",
                 example.unwrap_or("?")
             )
         } else {
@@ -622,7 +622,7 @@ fn nothing_to_read(inputs: &[PathBuf], skipped: &SkippedFiles) -> String {
     if !skipped.unreadable.is_empty() {
         let first = &skipped.unreadable[0];
         why.push(format!(
-            "{} file(s) that cannot be read as text skipped (--skip-invalid; first: {}: {})",
+            "{} file(s) that cannot be read as text skipped (`skip_invalid`; first: {}: {})",
             skipped.unreadable.len(),
             first.path.display(),
             first.reason

@@ -164,7 +164,7 @@ impl Loader {
                 path,
                 format!(
                     "the stream holds more than the {:.0} MiB this run may read into memory \
-                     (half the available memory, or --memory-budget if larger): write it to a \
+                     (half the available memory, or `memory_budget` if larger): write it to a \
                      file first",
                     room as f64 / (1u64 << 20) as f64
                 ),
@@ -195,8 +195,8 @@ impl Loader {
         format!(
             "too many input files to hold at once: {} files are mapped, the most this run \
              maps ({kernel}), and {:.0} MiB are read into memory, the most it reads (half \
-             the available memory, or --memory-budget if larger). Raise the kernel's limit \
-             (e.g. sysctl -w vm.max_map_count={}), give a larger --memory-budget, or combine \
+             the available memory, or `memory_budget` if larger). Raise the kernel's limit \
+             (e.g. sysctl -w vm.max_map_count={}), give a larger `memory_budget`, or combine \
              the files into fewer, larger ones (e.g. JSONL)",
             self.mapped,
             self.read as f64 / (1u64 << 20) as f64,

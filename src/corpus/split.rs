@@ -10,6 +10,7 @@ use std::ops::Range;
 
 /// What separates paragraphs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ParaSep {
     /// Each non-empty line is a paragraph.
@@ -18,25 +19,14 @@ pub enum ParaSep {
     Blank,
 }
 
+crate::config::by_setting_name!(ParaSep);
+
 impl ParaSep {
     /// The separator used to join kept paragraphs back into an article.
     pub fn joiner(self) -> &'static str {
         match self {
             ParaSep::Line => "\n",
             ParaSep::Blank => "\n\n",
-        }
-    }
-}
-
-impl std::str::FromStr for ParaSep {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "line" => Ok(ParaSep::Line),
-            "blank" => Ok(ParaSep::Blank),
-            other => Err(format!(
-                "unknown paragraph separator {other:?} (expected line or blank)"
-            )),
         }
     }
 }
@@ -92,6 +82,12 @@ pub fn paragraphs(text: &str, sep: ParaSep) -> Vec<Paragraph> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn para_sep_has_one_name_per_value() {
+        crate::config::assert_one_name_per_value::<ParaSep>();
+    }
 
     fn texts(text: &str, sep: ParaSep) -> Vec<&str> {
         paragraphs(text, sep)

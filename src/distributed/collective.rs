@@ -35,7 +35,6 @@ impl<'w> TimelyExchange<'w> {
             remote_bytes: 0,
         }
     }
-
 }
 
 impl Exchange for TimelyExchange<'_> {

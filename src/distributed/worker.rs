@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::collective::TimelyExchange;
 use super::Job;
-use crate::output::parts;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
 use crate::index::IndexedUnit;
+use crate::output::parts;
 use crate::pipeline::engine::WorkerOutcome;
 use crate::pipeline::{engine, Progress};
 
@@ -127,8 +127,16 @@ fn check_not_indexed(
     if count == 0 {
         return Ok(Vec::new());
     }
-    let examples: Vec<String> = all.into_iter().flat_map(|a| a.examples).take(SHOWN).collect();
-    let more = if count as usize > examples.len() { ", ..." } else { "" };
+    let examples: Vec<String> = all
+        .into_iter()
+        .flat_map(|a| a.examples)
+        .take(SHOWN)
+        .collect();
+    let more = if count as usize > examples.len() {
+        ", ..."
+    } else {
+        ""
+    };
     let what = format!(
         "{count} of the {} units of this run are already in the index (same id and \
          paragraph), e.g. {}{more}",

@@ -191,7 +191,7 @@ fn remove_stale_partials(folder: &Path, file_name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::DedupConfig;
+    use crate::config::DedupConfig;
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)

@@ -35,11 +35,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
+use crate::config::{Algo, DedupConfig, UnitKind};
 use crate::corpus::{ParaSep, RecordId};
 use crate::error::{Error, Result};
 use crate::minhash::compact::BYTES_PER_VALUE;
 use crate::minhash::Variant;
-use crate::pipeline::{Algo, DedupConfig, UnitKind};
 use crate::text::ShingleConfig;
 use crate::work::codec::{Decoder, Truncated};
 
@@ -226,7 +226,7 @@ impl SignatureIndex {
     pub fn incompatibility(&self, config: &DedupConfig) -> Option<String> {
         if config.algo != Algo::Minhash {
             return Some(
-                "an index holds MinHash signatures: use --algo minhash with --against".into(),
+                "an index holds MinHash signatures: runs against it must use `algo` minhash".into(),
             );
         }
         let wanted = IndexHeader::for_config(config);

@@ -12,27 +12,18 @@ use super::{MinHasher, OnePermHasher};
 
 /// Which MinHash construction to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
-    /// `k` independent hash functions.
+    /// k independent hash functions per shingle.
     Classic,
     /// One permutation, densified.
     #[serde(rename = "oph")]
+    #[cfg_attr(feature = "cli", value(name = "oph"))]
     OnePermutation,
 }
 
-impl std::str::FromStr for Variant {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "classic" => Ok(Variant::Classic),
-            "oph" => Ok(Variant::OnePermutation),
-            other => Err(format!(
-                "unknown MinHash variant {other:?} (expected classic or oph)"
-            )),
-        }
-    }
-}
+crate::config::by_setting_name!(Variant);
 
 /// A signer of either construction.
 #[derive(Debug, Clone)]
@@ -77,6 +68,12 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn variant_has_one_name_per_value() {
+        crate::config::assert_one_name_per_value::<Variant>();
+    }
 
     #[test]
     fn both_variants_parse_and_sign() {

@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::DedupConfig;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
@@ -28,6 +27,7 @@ use crate::memory::MemoryPeaks;
 use crate::output::report::{DistributedReport, Report, RunCosts};
 use crate::output::writers::{self, DedupedCounts};
 use crate::pipeline::engine::WorkerOutcome;
+use crate::pipeline::DedupConfig;
 use crate::pipeline::{DedupOutcome, InvalidRecords, Resumed, StageTiming};
 
 /// The three line files each worker writes.
@@ -233,7 +233,12 @@ pub fn write<E: Exchange>(
         processes: per_process,
         workers_per_process: ex.workers_per_process(),
         parts: (0..workers)
-            .map(|w| KINDS.iter().map(|kind| part_name(kind, w, workers)).collect())
+            .map(|w| {
+                KINDS
+                    .iter()
+                    .map(|kind| part_name(kind, w, workers))
+                    .collect()
+            })
             .collect(),
         exchanged_bytes: stage_names
             .iter()

@@ -70,8 +70,7 @@ pub fn write_line_files(
     para_sep: ParaSep,
 ) -> Result<DedupedCounts> {
     std::thread::scope(|scope| {
-        let clusters =
-            scope.spawn(|| write(LINE_FILES[0], &mut |w| write_clusters(w, outcome)));
+        let clusters = scope.spawn(|| write(LINE_FILES[0], &mut |w| write_clusters(w, outcome)));
         let pairs = scope.spawn(|| write(LINE_FILES[1], &mut |w| write_pairs(w, outcome)));
         let mut deduped = DedupedCounts::default();
         let deduped_written = write(LINE_FILES[2], &mut |w| {

@@ -213,7 +213,14 @@ mod tests {
     fn distributed_labels(units: u32, edges: Vec<(u32, u32)>, workers: usize) -> Vec<u32> {
         if workers == 1 {
             let owners = Owners::new(vec![0]);
-            return labels(&mut crate::exchange::Local, &edges, &owners, 0, units as usize).0;
+            return labels(
+                &mut crate::exchange::Local,
+                &edges,
+                &owners,
+                0,
+                units as usize,
+            )
+            .0;
         }
         distributed_labels_on_timely(units, edges, workers)
     }
@@ -224,7 +231,11 @@ mod tests {
     }
 
     #[cfg(feature = "distributed")]
-    fn distributed_labels_on_timely(units: u32, edges: Vec<(u32, u32)>, workers: usize) -> Vec<u32> {
+    fn distributed_labels_on_timely(
+        units: u32,
+        edges: Vec<(u32, u32)>,
+        workers: usize,
+    ) -> Vec<u32> {
         let edges = Arc::new(edges);
         let guards = timely::execute(timely::Config::process(workers), move |worker| {
             let mut ex = crate::distributed::collective::TimelyExchange::new(worker, workers);

@@ -144,7 +144,11 @@ impl Clock {
 }
 
 /// Runs this worker's part of `job`.
-pub fn run<E: Exchange>(ex: &mut E, job: &Job<'_>, progress: &dyn Progress) -> Result<WorkerOutcome> {
+pub fn run<E: Exchange>(
+    ex: &mut E,
+    job: &Job<'_>,
+    progress: &dyn Progress,
+) -> Result<WorkerOutcome> {
     let (corpus, config) = (job.corpus, job.config);
     config.validate()?;
     let mut clock = Clock::start(ex, job.log_stages);

@@ -30,7 +30,7 @@
 
 pub mod candidates;
 pub mod components;
-pub mod config;
+pub use crate::config;
 pub mod engine;
 pub mod progress;
 pub mod records;
@@ -233,7 +233,10 @@ pub fn run_with(
     progress: &dyn Progress,
 ) -> Result<DedupOutcome> {
     config.validate()?;
-    if let Some(why) = options.index.and_then(|index| index.incompatibility(config)) {
+    if let Some(why) = options
+        .index
+        .and_then(|index| index.incompatibility(config))
+    {
         return Err(Error::Config(why));
     }
     let job = engine::Job {

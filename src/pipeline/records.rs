@@ -92,11 +92,7 @@ impl WireSize for Clashes {
 
 /// Fails every worker alike when the run has no record, or (unless allowed) two
 /// records with the same id; returns how many records repeat an earlier id.
-pub fn check_records<E: Exchange>(
-    ex: &mut E,
-    corpus: &Corpus,
-    sketched: &Sketched,
-) -> Result<u64> {
+pub fn check_records<E: Exchange>(ex: &mut E, corpus: &Corpus, sketched: &Sketched) -> Result<u64> {
     let tally = ex.all_gather(Tally {
         records: sketched.records.len() as u64,
         invalid: sketched.invalid.count,

@@ -96,10 +96,7 @@ pub fn verify<E: Exchange>(
     };
     progress.stage(
         "verify",
-        Some(Total::Items(
-            (local.len() + outgoing.len()) as u64,
-            "pairs",
-        )),
+        Some(Total::Items((local.len() + outgoing.len()) as u64, "pairs")),
     );
 
     // Pairs of units this worker holds.

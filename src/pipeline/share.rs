@@ -17,8 +17,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::scan::UnitMeta;
-use super::sketch::Sketched;
 use super::shard;
+use super::sketch::Sketched;
 use crate::corpus::{Chunk, Corpus, RecordId, RecordMeta, CHUNK_BYTES};
 use crate::exchange::{Exchange, WireSize};
 use crate::index::{IndexedUnit, SignatureIndex};

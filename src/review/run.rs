@@ -193,14 +193,14 @@ impl Run {
         let meta = fs::metadata(dir).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::in_file(
                 dir,
-                "no such folder: give the output folder of a `neardedup dedup --out` run",
+                "no such folder: give the output folder of a finished dedup run",
             ),
             _ => Error::io(dir, e),
         })?;
         if !meta.is_dir() {
             return Err(Error::in_file(
                 dir,
-                "not a folder: give the output folder of a `neardedup dedup --out` run",
+                "not a folder: give the output folder of a finished dedup run",
             ));
         }
         let report_path = dir.join("report.json");

@@ -136,15 +136,15 @@ pub fn too_many_pairs(
         .filter(|&r| r < k)
     {
         Some(r) => format!(
-            "the largest radius that fits is --hamming {r} (about {} pairs)",
+            "the largest radius that fits is `hamming` {r} (about {} pairs)",
             sample.estimated_pairs(n, r)
         ),
         None => "no radius of 1 or more fits".to_string(),
     };
     Error::Config(format!(
-        "SimHash search at --hamming {k} over {n} distinct fingerprints {verb} {found} \
+        "SimHash search at `hamming` {k} over {n} distinct fingerprints {verb} {found} \
          pairs ({:.0} MiB), more than the memory budget of {:.0} MiB holds; {fits}: \
-         lower --hamming or raise --memory-budget",
+         lower `hamming` or raise `memory_budget`",
         mib(found.saturating_mul(BYTES_PER_PAIR)),
         mib(budget)
     ))
@@ -204,7 +204,7 @@ mod tests {
             .expect("some radius fits");
         assert!(fits < 32 && fits > 3, "{fits}");
         assert!(
-            message.contains(&format!("--hamming {fits} (about")),
+            message.contains(&format!("`hamming` {fits} (about")),
             "{message}"
         );
         assert!(check_radius(&sample, 100_000, fits, budget).is_ok());

@@ -76,33 +76,25 @@ pub const DISSIMILAR_BELOW: f64 = 0.2;
 pub const ORIGINAL: &str = "original";
 
 /// Which source language(s) originals are drawn from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// English only.
+    #[serde(alias = "en")]
     English,
     /// Korean only.
+    #[serde(alias = "ko")]
     Korean,
     /// Each original (or article) English or Korean with equal chance.
     Mixed,
 }
 
-impl std::str::FromStr for Language {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "en" | "english" => Ok(Language::English),
-            "ko" | "korean" => Ok(Language::Korean),
-            "mixed" => Ok(Language::Mixed),
-            other => Err(format!(
-                "unknown language {other:?} (expected en, ko or mixed)"
-            )),
-        }
-    }
-}
+crate::config::by_setting_name!(Language);
 
 /// The unit the ground truth is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Whole records.
@@ -111,18 +103,7 @@ pub enum Level {
     Paragraph,
 }
 
-impl std::str::FromStr for Level {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "article" => Ok(Level::Article),
-            "paragraph" => Ok(Level::Paragraph),
-            other => Err(format!(
-                "unknown level {other:?} (expected article or paragraph)"
-            )),
-        }
-    }
-}
+crate::config::by_setting_name!(Level);
 
 /// What to generate (serialisable, so a run can record it next to its output).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -684,6 +665,18 @@ pub fn generate_to_files(
 mod tests {
     use super::*;
     use std::collections::{BTreeMap, HashSet};
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn language_has_one_name_per_value() {
+        crate::config::assert_one_name_per_value::<Language>();
+    }
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn level_has_one_name_per_value() {
+        crate::config::assert_one_name_per_value::<Level>();
+    }
 
     fn committed() -> Sources {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/sources");

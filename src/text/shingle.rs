@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 
 /// How text is cut into tokens before n-grams are formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Tokenizer {
     /// Unicode word boundaries; Han and kana one character per token.
@@ -38,19 +39,7 @@ pub enum Tokenizer {
     Char,
 }
 
-impl std::str::FromStr for Tokenizer {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "word" => Ok(Tokenizer::Word),
-            "whitespace" => Ok(Tokenizer::Whitespace),
-            "char" => Ok(Tokenizer::Char),
-            other => Err(format!(
-                "unknown tokenizer {other:?} (expected word, whitespace or char)"
-            )),
-        }
-    }
-}
+crate::config::by_setting_name!(Tokenizer);
 
 /// Everything that decides which shingles a text has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -61,6 +50,16 @@ pub struct ShingleConfig {
     pub ngram: usize,
     /// Normalisation applied before tokenising.
     pub normalize: NormalizeOptions,
+}
+
+impl ShingleConfig {
+    /// Rejects an `ngram` of 0 (the only value that cannot work).
+    pub fn validate(&self) -> Result<()> {
+        if self.ngram == 0 {
+            return Err(Error::invalid_setting("ngram", self.ngram, "at least 1"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ShingleConfig {
@@ -90,9 +89,7 @@ pub struct Shingler {
 impl Shingler {
     /// Checks the configuration (n must be at least 1) and builds a shingler.
     pub fn new(config: ShingleConfig) -> Result<Self> {
-        if config.ngram == 0 {
-            return Err(Error::Config("--ngram must be at least 1".into()));
-        }
+        config.validate()?;
         Ok(Shingler { config })
     }
 
@@ -395,6 +392,12 @@ pub(crate) fn fmix64(mut k: u64) -> u64 {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn tokenizer_has_one_name_per_value() {
+        crate::config::assert_one_name_per_value::<Tokenizer>();
+    }
 
     fn shingler(tokenizer: Tokenizer, ngram: usize) -> Shingler {
         Shingler::new(ShingleConfig {
