@@ -73,6 +73,7 @@ pub mod minhash;
 pub mod output;
 pub mod pipeline;
 pub mod review;
+mod setting_names;
 pub mod simhash;
 pub mod synth;
 pub mod text;

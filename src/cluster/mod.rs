@@ -28,7 +28,7 @@ pub enum ClusterMode {
     Components,
 }
 
-crate::config::by_setting_name!(ClusterMode);
+crate::setting_names::by_setting_name!(ClusterMode);
 
 impl ClusterMode {
     /// Each of `units` units' label (the kept unit of its cluster) and its
@@ -54,6 +54,6 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn cluster_mode_has_one_name_per_value() {
-        crate::config::assert_one_name_per_value::<ClusterMode>();
+        crate::setting_names::assert_one_name_per_value::<ClusterMode>();
     }
 }

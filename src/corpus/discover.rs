@@ -26,7 +26,7 @@ pub enum Format {
     Text,
 }
 
-crate::config::by_setting_name!(Format);
+crate::setting_names::by_setting_name!(Format);
 
 /// One file to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,7 +215,7 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn format_has_one_name_per_value() {
-        crate::config::assert_one_name_per_value::<Format>();
+        crate::setting_names::assert_one_name_per_value::<Format>();
     }
 
     #[test]

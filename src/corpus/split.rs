@@ -19,7 +19,7 @@ pub enum ParaSep {
     Blank,
 }
 
-crate::config::by_setting_name!(ParaSep);
+crate::setting_names::by_setting_name!(ParaSep);
 
 impl ParaSep {
     /// The separator used to join kept paragraphs back into an article.
@@ -86,7 +86,7 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn para_sep_has_one_name_per_value() {
-        crate::config::assert_one_name_per_value::<ParaSep>();
+        crate::setting_names::assert_one_name_per_value::<ParaSep>();
     }
 
     fn texts(text: &str, sep: ParaSep) -> Vec<&str> {

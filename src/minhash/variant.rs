@@ -23,7 +23,7 @@ pub enum Variant {
     OnePermutation,
 }
 
-crate::config::by_setting_name!(Variant);
+crate::setting_names::by_setting_name!(Variant);
 
 /// A signer of either construction.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn variant_has_one_name_per_value() {
-        crate::config::assert_one_name_per_value::<Variant>();
+        crate::setting_names::assert_one_name_per_value::<Variant>();
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub enum Language {
     Mixed,
 }
 
-crate::config::by_setting_name!(Language);
+crate::setting_names::by_setting_name!(Language);
 
 /// The unit the ground truth is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -103,7 +103,7 @@ pub enum Level {
     Paragraph,
 }
 
-crate::config::by_setting_name!(Level);
+crate::setting_names::by_setting_name!(Level);
 
 /// What to generate (serialisable, so a run can record it next to its output).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -669,13 +669,13 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn language_has_one_name_per_value() {
-        crate::config::assert_one_name_per_value::<Language>();
+        crate::setting_names::assert_one_name_per_value::<Language>();
     }
 
     #[cfg(feature = "cli")]
     #[test]
     fn level_has_one_name_per_value() {
-        crate::config::assert_one_name_per_value::<Level>();
+        crate::setting_names::assert_one_name_per_value::<Level>();
     }
 
     fn committed() -> Sources {

@@ -39,7 +39,7 @@ pub enum Tokenizer {
     Char,
 }
 
-crate::config::by_setting_name!(Tokenizer);
+crate::setting_names::by_setting_name!(Tokenizer);
 
 /// Everything that decides which shingles a text has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -396,7 +396,7 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn tokenizer_has_one_name_per_value() {
-        crate::config::assert_one_name_per_value::<Tokenizer>();
+        crate::setting_names::assert_one_name_per_value::<Tokenizer>();
     }
 
     fn shingler(tokenizer: Tokenizer, ngram: usize) -> Shingler {
