@@ -21,7 +21,7 @@ pub mod verify;
 
 pub use bands::{band_key, band_slice, usable_bands};
 pub use candidates::{bucket_pairs, candidate_pairs, candidate_pairs_by_key, BAND_BYTES_PER_UNIT};
-pub use verify::verify_by_signature;
+pub use verify::{judge_estimate, settled_by_estimate, verify_by_signature, Judgement};
 
 #[cfg(test)]
 mod tests {

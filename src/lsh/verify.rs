@@ -1,14 +1,67 @@
-//! Verification of LSH candidates by full-signature comparison.
+//! Judging LSH candidates by their full signatures: the one rule every run uses.
 //!
 //! Sharing one band only says two units *might* be similar; a single band
-//! match is likely even well below the threshold. This module owns the
-//! second filter: it compares the complete signatures of each candidate pair
-//! and keeps those whose estimated Jaccard similarity reaches the threshold.
-//! It is cheap (`num_perm` comparisons per pair), runs in parallel and keeps
-//! the input order so downstream steps stay deterministic.
+//! match is likely even well below the threshold. [`judge_estimate`] is the
+//! second filter: it judges a pair by the estimated Jaccard of its complete
+//! signatures, keeping, dropping, or (with exact verification) leaving it to the
+//! exact Jaccard when the estimate is too close to the threshold to tell. Runs
+//! call it through [`crate::pipeline::verify`]; [`verify_by_signature`] applies it
+//! to plain signature arrays.
 
+use crate::config::Verify;
 use crate::minhash::estimate_jaccard;
 use rayon::prelude::*;
+
+/// How many standard deviations of a `k`-value signature estimate separate a pair
+/// settled by its estimate from the threshold. Six binomial deviations also cover
+/// the somewhat larger spread of densified one-permutation estimates on short
+/// units (at most twice the variance in the tests), leaving an error chance per
+/// pair far below 1e-4.
+const VERIFY_MARGIN_SIGMAS: f64 = 6.0;
+
+/// Estimates below the first bound prove a pair is under `threshold`, estimates at
+/// or above the second prove it reaches it; only pairs in between need the exact
+/// Jaccard.
+pub fn settled_by_estimate(threshold: f64, k: usize) -> (f64, f64) {
+    let k = k as f64;
+    let margin = VERIFY_MARGIN_SIGMAS * (threshold * (1.0 - threshold) / k).sqrt() + 1.0 / k;
+    (threshold - margin, threshold + margin)
+}
+
+/// What a pair's signature estimate says about it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Judgement {
+    /// A duplicate, with this similarity.
+    Keep(f32),
+    /// Too close to the threshold to tell: exact Jaccard decides.
+    Doubtful,
+    /// Not a duplicate.
+    Drop,
+}
+
+/// The one rule that judges a MinHash pair by its signature `estimate` (of `k`
+/// values) against `threshold`, as `verify` says: `None` keeps every candidate,
+/// `Signature` keeps estimates at or above the threshold, `Exact` keeps or drops
+/// the pairs the estimate settles ([`settled_by_estimate`]) and leaves the rest
+/// doubtful. Single-process, indexed and distributed runs all judge through it.
+pub fn judge_estimate(verify: Verify, threshold: f64, k: usize, estimate: f32) -> Judgement {
+    let value = f64::from(estimate);
+    match verify {
+        Verify::None => Judgement::Keep(estimate),
+        Verify::Signature if value >= threshold => Judgement::Keep(estimate),
+        Verify::Signature => Judgement::Drop,
+        Verify::Exact => {
+            let (floor, ceiling) = settled_by_estimate(threshold, k);
+            if value >= ceiling {
+                Judgement::Keep(estimate)
+            } else if value >= floor {
+                Judgement::Doubtful
+            } else {
+                Judgement::Drop
+            }
+        }
+    }
+}
 
 /// Keeps the candidate pairs whose estimated Jaccard similarity (fraction of
 /// equal signature positions) is at least `threshold`, returning
@@ -33,8 +86,11 @@ pub fn verify_by_signature(
     candidates
         .par_iter()
         .filter_map(|&(a, b)| {
-            let estimate = estimate_jaccard(signature(a)?, signature(b)?);
-            (estimate >= threshold).then_some((a, b, estimate as f32))
+            let estimate = estimate_jaccard(signature(a)?, signature(b)?) as f32;
+            match judge_estimate(Verify::Signature, threshold, num_perm, estimate) {
+                Judgement::Keep(similarity) => Some((a, b, similarity)),
+                Judgement::Doubtful | Judgement::Drop => None,
+            }
         })
         .collect()
 }
@@ -42,6 +98,13 @@ pub fn verify_by_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settled_band_narrows_with_more_permutations_and_brackets_the_threshold() {
+        let (lo128, hi128) = settled_by_estimate(0.3, 128);
+        let (lo512, hi512) = settled_by_estimate(0.3, 512);
+        assert!(lo128 < lo512 && lo512 < 0.3 && 0.3 < hi512 && hi512 < hi128);
+    }
 
     #[test]
     fn keeps_pairs_at_or_above_threshold_in_order() {

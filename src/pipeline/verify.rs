@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+pub use crate::lsh::verify::{judge_estimate, settled_by_estimate, Judgement};
+
 use super::scan::UnitMeta;
 use super::sketch::Signatures;
 use super::{Algo, DedupConfig, Progress, Verify};
@@ -16,59 +18,8 @@ use crate::minhash::compact;
 use crate::text::shingle::Scratch;
 use crate::text::{ShingleSet, Shingler};
 
-/// How many standard deviations of a `k`-value signature estimate separate a pair
-/// settled by its estimate from the threshold. Six binomial deviations also cover
-/// the somewhat larger spread of densified one-permutation estimates on short
-/// units (at most twice the variance in the tests), leaving an error chance per
-/// pair far below 1e-4.
-const VERIFY_MARGIN_SIGMAS: f64 = 6.0;
-
 /// Bytes of memory a shingle set takes per shingle (one `u64`).
 const SET_BYTES_PER_SHINGLE: u64 = 8;
-
-/// Estimates below the first bound prove a pair is under `threshold`, estimates at
-/// or above the second prove it reaches it; only pairs in between need the exact
-/// Jaccard.
-pub fn settled_by_estimate(threshold: f64, k: usize) -> (f64, f64) {
-    let k = k as f64;
-    let margin = VERIFY_MARGIN_SIGMAS * (threshold * (1.0 - threshold) / k).sqrt() + 1.0 / k;
-    (threshold - margin, threshold + margin)
-}
-
-/// What a pair's signature estimate says about it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Judgement {
-    /// A duplicate, with this similarity.
-    Keep(f32),
-    /// Too close to the threshold to tell: exact Jaccard decides.
-    Doubtful,
-    /// Not a duplicate.
-    Drop,
-}
-
-/// The one rule that judges a MinHash pair by its signature `estimate` (of `k`
-/// values) against `threshold`, as `verify` says: `None` keeps every candidate,
-/// `Signature` keeps estimates at or above the threshold, `Exact` keeps or drops
-/// the pairs the estimate settles ([`settled_by_estimate`]) and leaves the rest
-/// doubtful. Single-process, indexed and distributed runs all judge through it.
-pub fn judge_estimate(verify: Verify, threshold: f64, k: usize, estimate: f32) -> Judgement {
-    let value = f64::from(estimate);
-    match verify {
-        Verify::None => Judgement::Keep(estimate),
-        Verify::Signature if value >= threshold => Judgement::Keep(estimate),
-        Verify::Signature => Judgement::Drop,
-        Verify::Exact => {
-            let (floor, ceiling) = settled_by_estimate(threshold, k);
-            if value >= ceiling {
-                Judgement::Keep(estimate)
-            } else if value >= floor {
-                Judgement::Doubtful
-            } else {
-                Judgement::Drop
-            }
-        }
-    }
-}
 
 /// Where the text of the run's units is, for exact verification.
 pub struct UnitTexts<'a> {
@@ -212,16 +163,4 @@ fn verify_exact_batch(
             (j >= threshold).then_some((a, b, j as f32))
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settled_band_narrows_with_more_permutations_and_brackets_the_threshold() {
-        let (lo128, hi128) = settled_by_estimate(0.3, 128);
-        let (lo512, hi512) = settled_by_estimate(0.3, 512);
-        assert!(lo128 < lo512 && lo512 < 0.3 && 0.3 < hi512 && hi512 < hi128);
-    }
 }
