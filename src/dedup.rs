@@ -78,9 +78,6 @@ pub struct Finished {
     /// The files this process wrote into the output folder, by name (`*` for
     /// the kind of a distributed run's part).
     pub written: Vec<String>,
-    /// Warnings from the other workers of a distributed run (a single-process
-    /// run gives them to [`Progress::warn`] as they arise).
-    pub notes: Vec<String>,
 }
 
 /// The single-process run's output files, `report.json` last.
@@ -161,6 +158,8 @@ impl Dedup {
             corpus: &corpus,
             config: &config,
             index: index.as_ref(),
+            index_path: self.against.as_deref(),
+            refuse_indexed: self.save_index.is_some(),
             work_dir: Some(work_dir.clone()),
             memory_budget: self.memory_budget,
             shard_bytes: self.shard_bytes,
@@ -174,20 +173,6 @@ impl Dedup {
                 return Err(e);
             }
         };
-        if let (Some(index), Some(path)) = (&index, &self.against) {
-            let again = index.already_indexed(
-                outcome
-                    .units
-                    .iter()
-                    .map(|u| (&outcome.records[u.record as usize].id, u.para)),
-            );
-            if let Err(e) = self.check_not_indexed(path, &again, &outcome, progress) {
-                if self.work_dir.is_none() {
-                    let _ = std::fs::remove_dir_all(&work_dir);
-                }
-                return Err(e);
-            }
-        }
         if let Some(target) = &mut save_target {
             let mut saved = index.unwrap_or_else(|| SignatureIndex::new(&config));
             let units = outcome
@@ -227,7 +212,6 @@ impl Dedup {
         Ok(Finished {
             report: Some(report),
             written: OUTPUT_FILES.iter().map(|s| s.to_string()).collect(),
-            notes: Vec::new(),
         })
     }
 
@@ -263,6 +247,7 @@ impl Dedup {
             shard_bytes: self.shard_bytes,
             log_stages: self.log_stages,
             index: index.map(Arc::new),
+            index_path: self.against.clone(),
             save_index: self.save_index.is_some(),
         };
         let index = job.index.clone();
@@ -279,7 +264,6 @@ impl Dedup {
                 let _ = std::fs::remove_dir(&self.out);
             }
         })?;
-        let mut notes = Vec::new();
         let report = match summary {
             Some(summary) => {
                 if let (Some(mut target), Some((units, signatures))) =
@@ -297,7 +281,6 @@ impl Dedup {
                         ))
                     })?;
                 }
-                notes = summary.notes;
                 Some(summary.report)
             }
             None => None,
@@ -313,11 +296,7 @@ impl Dedup {
             .map(|w| cluster.process * cluster.workers + w)
             .map(|w| crate::distributed::part_name("*", w, cluster.total_workers()))
             .collect();
-        Ok(Finished {
-            report,
-            written,
-            notes,
-        })
+        Ok(Finished { report, written })
     }
 
     /// Reads the index compared against; settings given explicitly must agree
@@ -336,33 +315,6 @@ impl Dedup {
         }
         index.check_compatible(config, path)?;
         Ok(index)
-    }
-
-    /// Refuses a run whose units are already in the index `path` when the index
-    /// is to be saved (they would be indexed twice); otherwise notes them.
-    /// `again` are positions in the run's units.
-    fn check_not_indexed(
-        &self,
-        path: &Path,
-        again: &[usize],
-        outcome: &DedupOutcome,
-        progress: &dyn Progress,
-    ) -> Result<()> {
-        if again.is_empty() {
-            return Ok(());
-        }
-        let what = describe_already_indexed(again, outcome, path);
-        if self.save_index.is_some() {
-            return Err(Error::Config(format!(
-                "{what}: was this corpus added before? Nothing was written. Ids must be unique \
-                 across everything an index holds (see the id field)"
-            )));
-        }
-        progress.warn(&format!(
-            "{what}: if they are the indexed units themselves, they are reported as \
-             duplicates of themselves"
-        ));
-        Ok(())
     }
 
     /// A run that failed (rather than being interrupted) has nothing worth
@@ -421,31 +373,4 @@ fn note_kept_scratch(work_dir: &Path, progress: &dyn Progress) {
             crate::work::disk_bytes(work_dir) as f64 / 1e6
         ));
     }
-}
-
-/// "INDEX: N of the M units are already in the index (same id and paragraph),
-/// e.g. ...", for the positions `again` in the run's units.
-fn describe_already_indexed(again: &[usize], outcome: &DedupOutcome, path: &Path) -> String {
-    const SHOWN: usize = 5;
-    let examples: Vec<String> = again
-        .iter()
-        .take(SHOWN)
-        .map(|&i| {
-            let unit = &outcome.units[i];
-            let id = &outcome.records[unit.record as usize].id;
-            match unit.para {
-                Some(para) => format!("{id} paragraph {para}"),
-                None => id.to_string(),
-            }
-        })
-        .collect();
-    let more = if again.len() > SHOWN { ", ..." } else { "" };
-    format!(
-        "{}: {} of the {} units of this run are already in the index (same id and \
-         paragraph), e.g. {}{more}",
-        path.display(),
-        again.len(),
-        outcome.units.len(),
-        examples.join(", ")
-    )
 }

@@ -58,6 +58,12 @@ impl<T: WireSize> WireSize for Option<T> {
     }
 }
 
+impl WireSize for (u64, u64, Vec<String>) {
+    fn wire_size(&self) -> usize {
+        16 + self.2.wire_size()
+    }
+}
+
 impl WireSize for String {
     fn wire_size(&self) -> usize {
         8 + self.len()

@@ -12,7 +12,7 @@ use neardedup::dedup::Dedup;
 use neardedup::distributed::{LaunchSettings, Launcher, Placement};
 use neardedup::minhash::Variant;
 use neardedup::output::report::Report;
-use neardedup::pipeline::{self, Algo, ClusterMode, DedupConfig, Progress, UnitKind, Verify};
+use neardedup::pipeline::{self, Algo, ClusterMode, DedupConfig, UnitKind, Verify};
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
 use super::limits;
@@ -356,9 +356,6 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
             .context("could not start worker threads")?;
         pool.install(|| dedup.run(&progress))
     }?;
-    for note in &finished.notes {
-        progress.warn(note);
-    }
     let Some(report) = &finished.report else {
         if !args.quiet {
             let cluster = dedup

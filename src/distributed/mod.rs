@@ -198,6 +198,8 @@ pub struct Job {
     pub log_stages: bool,
     /// A saved index to compare against (every process reads it).
     pub index: Option<Arc<crate::index::SignatureIndex>>,
+    /// Where that index is, for messages.
+    pub index_path: Option<PathBuf>,
     /// Gather every unit's name and compact signature on process 0, to save
     /// them as an index; units already in `index` are then refused.
     pub save_index: bool,
@@ -247,7 +249,7 @@ pub fn run(
                     worker::run(&mut exchange, &corpus, &job, shown)
                 }));
                 let outcome = match outcome {
-                    Ok(result) => Outcome::Finished(result),
+                    Ok(result) => Outcome::Finished(Box::new(result)),
                     Err(payload) => {
                         let text = peer_loss::payload_text(payload.as_ref())
                             .unwrap_or("a panic without a message")
@@ -294,14 +296,16 @@ pub fn run(
         }
         match outcome {
             Outcome::Progress(event) => event.show(progress),
-            Outcome::Finished(Ok(Some(s))) => summary = Some(s),
-            Outcome::Finished(Ok(None)) => {}
-            Outcome::Finished(Err(e)) => {
-                // Keep a worker's own error over the echo of another's.
-                if first_error.is_none() || matches!(first_error, Some(Error::Peer { .. })) {
-                    first_error = Some(e);
+            Outcome::Finished(result) => match *result {
+                Ok(Some(s)) => summary = Some(s),
+                Ok(None) => {}
+                Err(e) => {
+                    // Keep a worker's own error over the echo of another's.
+                    if first_error.is_none() || matches!(first_error, Some(Error::Peer { .. })) {
+                        first_error = Some(e);
+                    }
                 }
-            }
+            },
             Outcome::Stopped(text) => {
                 stopped = true;
                 if text != peer_loss::STOP && internal.is_none() {
@@ -340,7 +344,7 @@ enum Outcome {
     /// Progress of the first worker of the process.
     Progress(Event),
     /// It returned.
-    Finished(Result<Option<RunSummary>>),
+    Finished(Box<Result<Option<RunSummary>>>),
     /// It unwound, with this panic message ([`peer_loss::STOP`] when it was
     /// stopped because the run cannot finish).
     Stopped(String),

@@ -22,8 +22,6 @@ pub struct RunSummary {
     /// With [`Job::save_index`]: every unit of the run, in order, and their
     /// compact signatures back to back.
     pub indexed: Option<(Vec<IndexedUnit>, Vec<u8>)>,
-    /// Things to tell the user that are not errors.
-    pub notes: Vec<String>,
 }
 
 /// A unit's name and signature on its way to worker 0, for the saved index.
@@ -41,20 +39,6 @@ impl WireSize for ToIndex {
     }
 }
 
-/// Units of a run already in the index it compares against: how many, and the
-/// first few (as `id` or `id paragraph N`), from one worker.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct AlreadyIndexed {
-    count: u64,
-    examples: Vec<String>,
-}
-
-impl WireSize for AlreadyIndexed {
-    fn wire_size(&self) -> usize {
-        8 + self.examples.wire_size()
-    }
-}
-
 /// Runs this worker's part of `job`; `Some` on worker 0.
 pub(super) fn run(
     ex: &mut TimelyExchange<'_>,
@@ -68,6 +52,8 @@ pub(super) fn run(
         corpus,
         config: &job.config,
         index: job.index.as_deref(),
+        index_path: job.index_path.as_deref(),
+        refuse_indexed: job.save_index,
         work_dir: Some(job.work_dir.clone()),
         memory_budget: job.memory_budget,
         shard_bytes: job.shard_bytes,
@@ -75,84 +61,13 @@ pub(super) fn run(
         log_stages: job.log_stages,
     };
     let mut worker = engine::run(ex, &run, progress)?;
-    let notes = check_not_indexed(ex, job, &worker)?;
     let indexed = if job.save_index {
         gather_for_index(ex, &mut worker)?
     } else {
         None
     };
     let summary = parts::write(ex, corpus, &job.out, &job.config, job.memory_budget, worker)?;
-    Ok(summary.map(|report| RunSummary {
-        report,
-        indexed,
-        notes,
-    }))
-}
-
-/// Units already in the index compared against: refused on every worker when
-/// the run saves the index (they would be indexed twice), a note otherwise.
-fn check_not_indexed(
-    ex: &mut TimelyExchange<'_>,
-    job: &Job,
-    worker: &WorkerOutcome,
-) -> Result<Vec<String>> {
-    const SHOWN: usize = 5;
-    let Some(index) = &job.index else {
-        return Ok(Vec::new());
-    };
-    let outcome = &worker.outcome;
-    let again = index.already_indexed(
-        outcome
-            .units
-            .iter()
-            .map(|u| (&outcome.records[u.record as usize].id, u.para)),
-    );
-    let examples = again
-        .iter()
-        .take(SHOWN)
-        .map(|&i| {
-            let unit = &outcome.units[i];
-            let id = &outcome.records[unit.record as usize].id;
-            match unit.para {
-                Some(para) => format!("{id} paragraph {para}"),
-                None => id.to_string(),
-            }
-        })
-        .collect();
-    let all = ex.all_gather(AlreadyIndexed {
-        count: again.len() as u64,
-        examples,
-    });
-    let count: u64 = all.iter().map(|a| a.count).sum();
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    let examples: Vec<String> = all
-        .into_iter()
-        .flat_map(|a| a.examples)
-        .take(SHOWN)
-        .collect();
-    let more = if count as usize > examples.len() {
-        ", ..."
-    } else {
-        ""
-    };
-    let what = format!(
-        "{count} of the {} units of this run are already in the index (same id and \
-         paragraph), e.g. {}{more}",
-        outcome.stats.units,
-        examples.join(", ")
-    );
-    if job.save_index {
-        return Err(Error::Config(format!(
-            "{what}: was this corpus added before? Nothing was written. Ids must be unique \
-             across everything an index holds (see the id field)"
-        )));
-    }
-    Ok(vec![format!(
-        "{what}: if they are the indexed units themselves, they are reported as \
-         duplicates of themselves"
-    )])
+    Ok(summary.map(|report| RunSummary { report, indexed }))
 }
 
 /// Sends every unit's name and compact signature to worker 0, which returns

@@ -246,7 +246,7 @@ pub fn simhash<E: Exchange>(
     near.dedup_by_key(|&mut (a, b, _)| (a, b));
     let limit = max_pairs(budget);
     let found: u64 = ex.all_gather(near.len() as u64).iter().sum();
-    if found > limit as u64 {
+    if found > limit {
         return Err(too_many_pairs(
             &sample,
             distinct,

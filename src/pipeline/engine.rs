@@ -13,7 +13,7 @@
 //! past the sketch stage too).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,11 @@ pub struct Job<'a> {
     /// A saved index to deduplicate against: its units are numbered first and
     /// kept before any unit of the run.
     pub index: Option<&'a SignatureIndex>,
+    /// Where that index is, for messages.
+    pub index_path: Option<&'a Path>,
+    /// Refuse a run with units already in the index (it is about to be saved
+    /// with them again); otherwise they are only warned about.
+    pub refuse_indexed: bool,
     /// Scratch folder for checkpoints (each worker of a distributed run uses a
     /// `worker-NNNNN` folder inside it); `None`: a temporary folder.
     pub work_dir: Option<PathBuf>,
@@ -185,6 +190,9 @@ pub fn run<E: Exchange>(
     let duplicate_ids = check_records(ex, corpus, &sketched)?;
     clock.lap("read+sketch", ex, progress);
 
+    if let Some(index) = job.index {
+        check_not_indexed(ex, job, index, &sketched, progress)?;
+    }
     let share = Share::number(ex, sketched, job.index)?;
     let k = config.num_perm;
     let prior_signatures: &[u8] = match job.index {
@@ -272,8 +280,6 @@ pub fn run<E: Exchange>(
     } else {
         Vec::new()
     };
-    drop(settle);
-    drop(signatures);
     let outcome = into_outcome(
         share,
         labels,
@@ -296,6 +302,70 @@ pub fn run<E: Exchange>(
         exchanged: clock.exchanged,
         label_rounds,
     })
+}
+
+/// Units of a run already in the index it compares against (same id and
+/// paragraph): refused on every worker when the run saves the index (they would
+/// be indexed twice), a warning otherwise.
+fn check_not_indexed<E: Exchange>(
+    ex: &mut E,
+    job: &Job<'_>,
+    index: &SignatureIndex,
+    sketched: &sketch::Sketched,
+    progress: &dyn Progress,
+) -> Result<()> {
+    const SHOWN: usize = 5;
+    let again = index.already_indexed(
+        sketched
+            .units
+            .iter()
+            .map(|u| (&sketched.records[u.record as usize].id, u.para)),
+    );
+    let examples: Vec<String> = again
+        .iter()
+        .take(SHOWN)
+        .map(|&i| {
+            let unit = &sketched.units[i];
+            let id = &sketched.records[unit.record as usize].id;
+            match unit.para {
+                Some(para) => format!("{id} paragraph {para}"),
+                None => id.to_string(),
+            }
+        })
+        .collect();
+    let all = ex.all_gather((again.len() as u64, sketched.units.len() as u64, examples));
+    let count: u64 = all.iter().map(|a| a.0).sum();
+    if count == 0 {
+        return Ok(());
+    }
+    let units: u64 = all.iter().map(|a| a.1).sum();
+    let examples: Vec<String> = all.into_iter().flat_map(|a| a.2).take(SHOWN).collect();
+    let more = if count as usize > examples.len() {
+        ", ..."
+    } else {
+        ""
+    };
+    let path = job
+        .index_path
+        .map_or_else(|| "the index".into(), |p| p.display().to_string());
+    let what = format!(
+        "{path}: {count} of the {units} units of this run are already in the index (same id \
+         and paragraph), e.g. {}{more}",
+        examples.join(", ")
+    );
+    if job.refuse_indexed {
+        return Err(Error::Config(format!(
+            "{what}: was this corpus added before? Nothing was written. Ids must be unique \
+             across everything an index holds (see `id_field`)"
+        )));
+    }
+    if ex.index() == 0 {
+        progress.warn(&format!(
+            "{what}: if they are the indexed units themselves, they are reported as duplicates \
+             of themselves"
+        ));
+    }
+    Ok(())
 }
 
 /// This worker's scratch folder: the run's folder itself with one worker, a

@@ -243,6 +243,8 @@ pub fn run_with(
         corpus,
         config,
         index: options.index,
+        index_path: None,
+        refuse_indexed: false,
         work_dir: options.work_dir.clone(),
         memory_budget: options.memory_budget,
         shard_bytes: options.shard_bytes,
