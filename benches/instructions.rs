@@ -14,6 +14,7 @@
 
 mod common;
 
+use neardedup::config::SketchConfig;
 use std::hint::black_box;
 
 use iai_callgrind::{library_benchmark, library_benchmark_group, main};
@@ -91,7 +92,10 @@ fn small_corpus() -> (Corpus, rayon::ThreadPool) {
 fn end_to_end(input: (Corpus, rayon::ThreadPool)) -> u64 {
     let (corpus, pool) = input;
     let config = DedupConfig {
-        unit: UnitKind::Paragraph,
+        sketch: SketchConfig {
+            unit: UnitKind::Paragraph,
+            ..DedupConfig::default().sketch
+        },
         ..DedupConfig::default()
     };
     let outcome = pool

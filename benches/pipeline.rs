@@ -6,6 +6,7 @@
 
 mod common;
 
+use neardedup::config::SketchConfig;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -37,7 +38,10 @@ fn end_to_end(c: &mut Criterion) {
         ] {
             let config = DedupConfig {
                 algo,
-                unit,
+                sketch: SketchConfig {
+                    unit,
+                    ..DedupConfig::default().sketch
+                },
                 ..DedupConfig::default()
             };
             group.bench_function(BenchmarkId::new("neardedup", algo_name), |b| {

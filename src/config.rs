@@ -82,27 +82,54 @@ pub const DEFAULT_HAMMING: u32 = 12;
 /// would match.
 pub const MAX_HAMMING: u32 = 32;
 
-/// Everything one run needs to know.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DedupConfig {
-    /// The algorithm.
-    pub algo: Algo,
+/// How units are cut, shingled and signed: the settings that give a unit's
+/// sketch its meaning. A saved index keeps them as its header
+/// ([`crate::index::IndexHeader`]), and a run against it takes them.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SketchConfig {
+    /// Normalisation, tokeniser and n.
+    pub shingle: ShingleConfig,
+    /// MinHash construction.
+    pub minhash_variant: Variant,
+    /// MinHash permutations (signature length).
+    pub num_perm: usize,
+    /// Seed of the MinHash permutations.
+    pub seed: u64,
     /// Articles or paragraphs.
     pub unit: UnitKind,
     /// Paragraph convention (for `unit = paragraph`).
     pub para_sep: ParaSep,
     /// Paragraphs with fewer characters (after trimming) are kept but not compared.
     pub min_para_chars: usize,
-    /// Normalisation, tokeniser and n.
-    pub shingle: ShingleConfig,
+}
+
+impl Default for SketchConfig {
+    fn default() -> Self {
+        SketchConfig {
+            shingle: ShingleConfig {
+                ngram: DEFAULT_NGRAM,
+                ..ShingleConfig::default()
+            },
+            minhash_variant: Variant::OnePermutation,
+            num_perm: 128,
+            seed: 1,
+            unit: UnitKind::Article,
+            para_sep: ParaSep::Line,
+            min_para_chars: 0,
+        }
+    }
+}
+
+/// Everything one run needs to know.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DedupConfig {
+    /// The algorithm.
+    pub algo: Algo,
+    /// How units are cut, shingled and signed.
+    #[serde(flatten)]
+    pub sketch: SketchConfig,
     /// Jaccard threshold for MinHash (and for SimHash with exact verification).
     pub threshold: f64,
-    /// MinHash construction.
-    pub minhash_variant: Variant,
-    /// MinHash permutations.
-    pub num_perm: usize,
-    /// Seed of the MinHash permutations.
-    pub seed: u64,
     /// LSH bands (with `rows`) instead of the automatic choice.
     pub bands: Option<usize>,
     /// LSH rows per band (with `bands`).
@@ -122,17 +149,8 @@ impl Default for DedupConfig {
     fn default() -> Self {
         DedupConfig {
             algo: Algo::Minhash,
-            unit: UnitKind::Article,
-            para_sep: ParaSep::Line,
-            min_para_chars: 0,
-            shingle: ShingleConfig {
-                ngram: DEFAULT_NGRAM,
-                ..ShingleConfig::default()
-            },
+            sketch: SketchConfig::default(),
             threshold: DEFAULT_THRESHOLD,
-            minhash_variant: Variant::OnePermutation,
-            num_perm: 128,
-            seed: 1,
             bands: None,
             rows: None,
             verify: Verify::Exact,
@@ -154,20 +172,21 @@ impl DedupConfig {
             ));
         }
         let most = crate::minhash::oph::MAX_BINS;
-        if self.num_perm == 0 || self.num_perm > most {
+        let num_perm = self.sketch.num_perm;
+        if num_perm == 0 || num_perm > most {
             return Err(Error::invalid_setting(
                 "num_perm",
-                self.num_perm,
+                num_perm,
                 format!("between 1 and {most}"),
             ));
         }
-        self.shingle.validate()?;
+        self.sketch.shingle.validate()?;
         match (self.bands, self.rows) {
             (Some(b), Some(r)) => {
-                if b == 0 || r == 0 || b.saturating_mul(r) > self.num_perm {
+                if b == 0 || r == 0 || b.saturating_mul(r) > num_perm {
                     return Err(Error::Config(format!(
-                        "`bands` {b} x `rows` {r} must be positive and at most `num_perm` {}",
-                        self.num_perm
+                        "`bands` {b} x `rows` {r} must be positive and at most `num_perm` \
+                         {num_perm}"
                     )));
                 }
             }
@@ -225,7 +244,10 @@ mod tests {
                 ..ok.clone()
             },
             DedupConfig {
-                num_perm: 0,
+                sketch: SketchConfig {
+                    num_perm: 0,
+                    ..ok.sketch
+                },
                 ..ok.clone()
             },
             DedupConfig {

@@ -347,8 +347,8 @@ fn write_outputs(
         &|kind, fill| staged.write(&format!("{kind}.jsonl"), |w| fill(w)),
         corpus,
         outcome,
-        config.unit,
-        config.para_sep,
+        config.sketch.unit,
+        config.sketch.para_sep,
     )?;
     progress.finish_stage();
     let mut timings = outcome.timings.clone();

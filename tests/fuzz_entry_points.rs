@@ -5,6 +5,7 @@
 //! the first checks, valid inputs with damage. Nothing may panic; where a result
 //! comes back, it must hold the same invariants the fuzz targets check.
 
+use neardedup::config::SketchConfig;
 use std::path::{Path, PathBuf};
 
 use neardedup::corpus::{jsonl, paragraphs, Corpus, CorpusOptions, Format, ParaSep, RecordId};
@@ -373,7 +374,10 @@ fn sample_index_file() -> &'static [u8] {
     static FILE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     FILE.get_or_init(|| {
         let config = DedupConfig {
-            num_perm: 3,
+            sketch: SketchConfig {
+                num_perm: 3,
+                ..DedupConfig::default().sketch
+            },
             ..DedupConfig::default()
         };
         let mut index = SignatureIndex::new(&config);

@@ -12,6 +12,7 @@
 //! How the defaults were chosen, and the figures on the full benchmark, are in
 //! `datasets/labelled/compare.md`.
 
+use neardedup::config::SketchConfig;
 use std::path::{Path, PathBuf};
 
 use neardedup::compare::run::run_one;
@@ -41,7 +42,10 @@ fn run_all(dir: &Path, unit: UnitKind, configs: &[DedupConfig], what: &str) -> V
         .enumerate()
         .map(|(i, config)| {
             let config = DedupConfig {
-                unit,
+                sketch: SketchConfig {
+                    unit,
+                    ..config.sketch
+                },
                 ..config.clone()
             };
             let r = run_one(&corpus, &truth, &config, i + 1).expect("run");

@@ -1,6 +1,7 @@
 //! `neardedup compare`: run a grid of algorithms and settings on a labelled corpus
 //! and write `compare.md`, `compare.json` and plots.
 
+use neardedup::config::SketchConfig;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -113,9 +114,12 @@ impl CompareArgs {
             clusters: self.cluster.clone(),
         };
         let base = DedupConfig {
-            unit: self.unit,
-            para_sep: self.para_sep,
-            seed: self.seed,
+            sketch: SketchConfig {
+                unit: self.unit,
+                para_sep: self.para_sep,
+                seed: self.seed,
+                ..DedupConfig::default().sketch
+            },
             ..DedupConfig::default()
         };
         Ok(CompareJob {

@@ -1,6 +1,7 @@
 //! `neardedup dedup`: read the inputs, find duplicates, write the output folder and
 //! print a one-screen summary.
 
+use neardedup::config::SketchConfig;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -279,29 +280,31 @@ impl DedupArgs {
     fn config(&self) -> anyhow::Result<DedupConfig> {
         let config = DedupConfig {
             algo: self.algo,
-            unit: self.unit,
-            para_sep: self.para_sep,
-            min_para_chars: self.min_para_chars,
-            shingle: ShingleConfig {
-                tokenizer: self.tokenizer,
-                ngram: self.ngram,
-                normalize: NormalizeOptions {
-                    nfkc: !self.no_nfkc,
-                    lowercase: !self.keep_case,
-                    fold_punctuation: !self.keep_punctuation,
-                    fold_whitespace: true,
-                },
-            },
             threshold: self.threshold,
-            minhash_variant: self.minhash_variant,
-            num_perm: self.num_perm,
-            seed: self.seed,
             bands: self.bands,
             rows: self.rows,
             verify: self.verify,
             hamming: self.hamming,
             cluster: self.cluster,
             skip_invalid: self.skip_invalid,
+            sketch: SketchConfig {
+                unit: self.unit,
+                para_sep: self.para_sep,
+                min_para_chars: self.min_para_chars,
+                shingle: ShingleConfig {
+                    tokenizer: self.tokenizer,
+                    ngram: self.ngram,
+                    normalize: NormalizeOptions {
+                        nfkc: !self.no_nfkc,
+                        lowercase: !self.keep_case,
+                        fold_punctuation: !self.keep_punctuation,
+                        fold_whitespace: true,
+                    },
+                },
+                minhash_variant: self.minhash_variant,
+                num_perm: self.num_perm,
+                seed: self.seed,
+            },
         };
         config.validate()?;
         Ok(config)
@@ -526,9 +529,9 @@ fn print_summary(args: &DedupArgs, report: &Report) -> anyhow::Result<()> {
                 .unwrap_or_default();
             format!(
                 "minhash ({}), threshold {}, {} permutations{lsh}, verify {}",
-                as_typed(&config.minhash_variant),
+                as_typed(&config.sketch.minhash_variant),
                 config.threshold,
-                config.num_perm,
+                config.sketch.num_perm,
                 as_typed(&config.verify)
             )
         }
@@ -607,7 +610,7 @@ fn print_summary(args: &DedupArgs, report: &Report) -> anyhow::Result<()> {
         out,
         "  units            {} {}s",
         s.units,
-        as_typed(&config.unit)
+        as_typed(&config.sketch.unit)
     )?;
     writeln!(
         out,

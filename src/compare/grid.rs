@@ -92,9 +92,9 @@ impl Grid {
                                 for &threshold in &self.thresholds {
                                     let mut c = base.clone();
                                     c.algo = algo;
-                                    c.shingle.tokenizer = tokenizer;
-                                    c.shingle.ngram = ngram;
-                                    c.num_perm = num_perm;
+                                    c.sketch.shingle.tokenizer = tokenizer;
+                                    c.sketch.shingle.ngram = ngram;
+                                    c.sketch.num_perm = num_perm;
                                     c.verify = verify;
                                     c.threshold = threshold;
                                     out.push(c);
@@ -127,8 +127,8 @@ impl Grid {
                                 for &hamming in &self.hammings {
                                     let mut c = base.clone();
                                     c.algo = algo;
-                                    c.shingle.tokenizer = tokenizer;
-                                    c.shingle.ngram = ngram;
+                                    c.sketch.shingle.tokenizer = tokenizer;
+                                    c.sketch.shingle.ngram = ngram;
                                     c.verify = verify;
                                     c.threshold = threshold;
                                     c.hamming = hamming;
@@ -176,14 +176,14 @@ pub fn describe(config: &DedupConfig) -> String {
 fn describe_sketch(config: &DedupConfig) -> String {
     let shingle = format!(
         "{}-{}",
-        tokenizer_name(config.shingle.tokenizer),
-        config.shingle.ngram
+        tokenizer_name(config.sketch.shingle.tokenizer),
+        config.sketch.shingle.ngram
     );
     match config.algo {
         Algo::Minhash => format!(
             "t={} k={} {shingle} verify={}",
             config.threshold,
-            config.num_perm,
+            config.sketch.num_perm,
             verify_name(config.verify)
         ),
         Algo::Simhash => {

@@ -64,7 +64,7 @@ pub fn compare(job: &CompareJob, done: impl FnMut(&RunResult)) -> Result<Summary
     let summary = Summary {
         corpus: job.inputs.iter().map(|p| p.display().to_string()).collect(),
         truth: job.truth.display().to_string(),
-        unit: grid::unit_name(job.base.unit).into(),
+        unit: grid::unit_name(job.base.sketch.unit).into(),
         input_bytes: corpus.total_bytes(),
         threads: rayon::current_num_threads(),
         runs,

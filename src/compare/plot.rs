@@ -194,9 +194,9 @@ fn scurve_chart<DB: DrawingBackend>(
             .label(format!(
                 "run {}: {}-{} k={}",
                 names.join(", "),
-                super::grid::tokenizer_name(cfg.shingle.tokenizer),
-                cfg.shingle.ngram,
-                cfg.num_perm
+                super::grid::tokenizer_name(cfg.sketch.shingle.tokenizer),
+                cfg.sketch.shingle.ngram,
+                cfg.sketch.num_perm
             ))
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
     }
@@ -217,13 +217,13 @@ fn pr_series(runs: &[RunResult]) -> BTreeMap<String, Vec<&RunResult>> {
         let c = &r.config;
         let shingle = format!(
             "{}-{}",
-            super::grid::tokenizer_name(c.shingle.tokenizer),
-            c.shingle.ngram
+            super::grid::tokenizer_name(c.sketch.shingle.tokenizer),
+            c.sketch.shingle.ngram
         );
         let key = match c.algo {
             crate::pipeline::Algo::Minhash => format!(
                 "minhash k={} {shingle} {}",
-                c.num_perm,
+                c.sketch.num_perm,
                 super::grid::verify_name(c.verify)
             ),
             crate::pipeline::Algo::Simhash if c.verify == crate::pipeline::Verify::Exact => {

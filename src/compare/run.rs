@@ -193,8 +193,8 @@ pub fn truth_pair_samples(
     let Some(params) = outcome.lsh else {
         return Ok(Vec::new());
     };
-    let shingler = Shingler::new(config.shingle)?;
-    let hasher = MinHasher::new(config.num_perm, config.seed);
+    let shingler = Shingler::new(config.sketch.shingle)?;
+    let hasher = MinHasher::new(config.sketch.num_perm, config.sketch.seed);
     let index: HashMap<UnitKey, usize> = outcome
         .units
         .iter()

@@ -191,7 +191,7 @@ fn remove_stale_partials(folder: &Path, file_name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DedupConfig;
+    use crate::config::{DedupConfig, SketchConfig};
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
@@ -204,7 +204,10 @@ mod tests {
 
     fn small_index() -> SignatureIndex {
         SignatureIndex::new(&DedupConfig {
-            num_perm: 4,
+            sketch: SketchConfig {
+                num_perm: 4,
+                ..DedupConfig::default().sketch
+            },
             ..DedupConfig::default()
         })
     }

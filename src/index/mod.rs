@@ -35,12 +35,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
-use crate::config::{Algo, DedupConfig, UnitKind};
-use crate::corpus::{ParaSep, RecordId};
+use crate::config::{Algo, DedupConfig, SketchConfig};
+use crate::corpus::RecordId;
 use crate::error::{Error, Result};
 use crate::minhash::compact::BYTES_PER_VALUE;
-use crate::minhash::Variant;
-use crate::text::ShingleConfig;
 use crate::work::codec::{Decoder, Truncated};
 
 /// First bytes of every index file.
@@ -50,48 +48,19 @@ pub const MAGIC: &[u8; 8] = b"NDDXINDX";
 /// signature values) is no longer read: rebuild such an index.
 pub const FORMAT_VERSION: u32 = 2;
 
-/// The settings that give an index's signatures their meaning.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IndexHeader {
-    /// Normalisation, tokenizer and n.
-    pub shingle: ShingleConfig,
-    /// MinHash construction.
-    pub minhash_variant: Variant,
-    /// Signature length.
-    pub num_perm: usize,
-    /// MinHash seed.
-    pub seed: u64,
-    /// Article or paragraph units.
-    pub unit: UnitKind,
-    /// Paragraph convention.
-    pub para_sep: ParaSep,
-    /// Shortest paragraph compared.
-    pub min_para_chars: usize,
-}
+/// The settings that give an index's signatures their meaning: the sketch
+/// settings of the runs that built it.
+pub type IndexHeader = SketchConfig;
 
 impl IndexHeader {
     /// The header a run with `config` would write.
     pub fn for_config(config: &DedupConfig) -> IndexHeader {
-        IndexHeader {
-            shingle: config.shingle,
-            minhash_variant: config.minhash_variant,
-            num_perm: config.num_perm,
-            seed: config.seed,
-            unit: config.unit,
-            para_sep: config.para_sep,
-            min_para_chars: config.min_para_chars,
-        }
+        config.sketch
     }
 
-    /// Sets the signature-defining fields of `config` from this header.
+    /// Sets the signature-defining settings of `config` from this header.
     pub fn apply_to(&self, config: &mut DedupConfig) {
-        config.shingle = self.shingle;
-        config.minhash_variant = self.minhash_variant;
-        config.num_perm = self.num_perm;
-        config.seed = self.seed;
-        config.unit = self.unit;
-        config.para_sep = self.para_sep;
-        config.min_para_chars = self.min_para_chars;
+        config.sketch = *self;
     }
 }
 
@@ -138,7 +107,7 @@ impl IndexHeader {
     /// The settings among `given` (names from [`FIXED_SETTINGS`]) whose value in
     /// `config` differs from this header's, in the order of `given`.
     pub fn differences(&self, config: &DedupConfig, given: &[&str]) -> Vec<SettingDifference> {
-        let run = IndexHeader::for_config(config);
+        let run = config.sketch;
         FIXED_SETTINGS
             .iter()
             .filter(|name| given.contains(name))
@@ -233,8 +202,8 @@ impl SignatureIndex {
         if wanted == self.header {
             return None;
         }
-        let have = serde_json::to_value(&self.header).unwrap_or_default();
-        let want = serde_json::to_value(&wanted).unwrap_or_default();
+        let have = serde_json::to_value(self.header).unwrap_or_default();
+        let want = serde_json::to_value(wanted).unwrap_or_default();
         let differing: Vec<String> = match (have.as_object(), want.as_object()) {
             (Some(h), Some(w)) => h
                 .iter()
@@ -413,7 +382,10 @@ mod tests {
 
     fn sample() -> SignatureIndex {
         let config = DedupConfig {
-            num_perm: 4,
+            sketch: SketchConfig {
+                num_perm: 4,
+                ..DedupConfig::default().sketch
+            },
             ..DedupConfig::default()
         };
         let mut index = SignatureIndex::new(&config);
@@ -508,7 +480,10 @@ mod tests {
     fn incompatible_settings_are_named() {
         let index = sample();
         let config = DedupConfig {
-            num_perm: 8,
+            sketch: SketchConfig {
+                num_perm: 8,
+                ..DedupConfig::default().sketch
+            },
             ..DedupConfig::default()
         };
         let err = index
@@ -519,7 +494,10 @@ mod tests {
             "{err}"
         );
         let same = DedupConfig {
-            num_perm: 4,
+            sketch: SketchConfig {
+                num_perm: 4,
+                ..DedupConfig::default().sketch
+            },
             ..DedupConfig::default()
         };
         assert!(index.check_compatible(&same, Path::new("i.ndx")).is_ok());

@@ -127,8 +127,8 @@ pub fn write<E: Exchange>(
         &|kind, fill| write_synced(place(kind), |w| fill(w)),
         corpus,
         outcome,
-        config.unit,
-        config.para_sep,
+        config.sketch.unit,
+        config.sketch.para_sep,
     );
     if written.is_err() {
         for (temporary, _) in &staged {

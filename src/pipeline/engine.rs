@@ -177,7 +177,7 @@ pub fn run<E: Exchange>(
         job.memory_budget.max(1)
     };
 
-    let shingler = Shingler::new(config.shingle)?;
+    let shingler = Shingler::new(config.sketch.shingle)?;
     let (chunks, shards) = share::plan_shards(corpus, job.shard_bytes, ex.peers(), budget);
     let mine = share::shards_of(&chunks, &shards, ex.index(), ex.peers());
     let first_line = share::first_line(ex, corpus, &chunks, &shards[mine.clone()]);
@@ -194,7 +194,7 @@ pub fn run<E: Exchange>(
         check_not_indexed(ex, job, index, &sketched, progress)?;
     }
     let share = Share::number(ex, sketched, job.index)?;
-    let k = config.num_perm;
+    let k = config.sketch.num_perm;
     let prior_signatures: &[u8] = match job.index {
         Some(index) if ex.index() == 0 => &index.signatures,
         _ => &[],

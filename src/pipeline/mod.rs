@@ -264,8 +264,13 @@ pub fn lsh_params(config: &DedupConfig) -> Result<LshParams> {
                 Verify::Exact | Verify::Signature => LSH_VERIFIED_WEIGHTS,
                 Verify::None => LSH_UNVERIFIED_WEIGHTS,
             };
-            optimal_params(config.threshold, config.num_perm, fp_weight, fn_weight)
-                .map_err(|e| Error::Config(e.to_string()))
+            optimal_params(
+                config.threshold,
+                config.sketch.num_perm,
+                fp_weight,
+                fn_weight,
+            )
+            .map_err(|e| Error::Config(e.to_string()))
         }
     }
 }

@@ -132,7 +132,7 @@ pub fn verify<E: Exchange>(
     drop(local);
 
     // Pairs with another worker's `b`, in rounds.
-    let k = settle.config.num_perm;
+    let k = settle.config.sketch.num_perm;
     let attached_bytes = (k * compact::BYTES_PER_VALUE + 128) as u64;
     let my_rounds = (outgoing.len() as u64 * attached_bytes).div_ceil((settle.budget / 2).max(1));
     let rounds = ex

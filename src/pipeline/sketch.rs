@@ -105,13 +105,13 @@ impl<'a> SketchPlan<'a> {
             chunks,
             shards,
             split: UnitSplit {
-                kind: config.unit,
-                para_sep: config.para_sep,
-                min_para_chars: config.min_para_chars,
+                kind: config.sketch.unit,
+                para_sep: config.sketch.para_sep,
+                min_para_chars: config.sketch.min_para_chars,
             },
             skip_invalid: config.skip_invalid,
             words_per_unit: match config.algo {
-                Algo::Minhash => config.num_perm,
+                Algo::Minhash => config.sketch.num_perm,
                 Algo::Simhash | Algo::Exact => 1,
             },
             first_line,
@@ -132,8 +132,12 @@ pub fn sketch_units(
     let features = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     match config.algo {
         Algo::Minhash => {
-            let hasher = Signer::new(config.minhash_variant, config.num_perm, config.seed);
-            let k = config.num_perm;
+            let hasher = Signer::new(
+                config.sketch.minhash_variant,
+                config.sketch.num_perm,
+                config.sketch.seed,
+            );
+            let k = config.sketch.num_perm;
             sketch_shards(
                 plan,
                 work,

@@ -69,7 +69,7 @@ impl Judge<'_> {
                     Verify::Exact if a < self.prior => Verify::Signature,
                     verify => verify,
                 };
-                judge_estimate(verify, config.threshold, config.num_perm, estimate)
+                judge_estimate(verify, config.threshold, config.sketch.num_perm, estimate)
             }
             Algo::Simhash if config.verify == Verify::Exact => Judgement::Doubtful,
             Algo::Simhash | Algo::Exact => Judgement::Keep(similarity),
