@@ -31,6 +31,8 @@
 //! - [`synth`], [`eval`], [`compare`]: labelled corpora, scoring, and grids of runs.
 //! - [`review`]: an HTML page of a finished run's sampled pairs, to check before
 //!   deleting.
+//! - `simd` (internal): every piece of CPU-specific code (the MinHash signing
+//!   loops, the JSONL and word byte scanners), each with its portable twin.
 //!
 //! # Example
 //!
@@ -74,6 +76,7 @@ pub mod output;
 pub mod pipeline;
 pub mod review;
 mod setting_names;
+pub(crate) mod simd;
 pub mod simhash;
 pub mod synth;
 pub mod text;

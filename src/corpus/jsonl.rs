@@ -12,6 +12,7 @@ use std::fmt;
 
 use super::id::RecordId;
 use super::source::str_from_utf8;
+use crate::simd::jsonl::plain_string_len;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 /// The fields of one record that a run needs.
@@ -237,46 +238,6 @@ impl<'a> Plain<'a> {
             _ => None,
         }
     }
-}
-
-/// Length of the leading run of `bytes` without `"`, `\\` or control characters
-/// (below 0x20), looked at sixteen bytes at a time.
-#[inline]
-fn plain_string_len(bytes: &[u8]) -> usize {
-    let mut pos = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        while let Some(chunk) = bytes.get(pos..pos + 16) {
-            // SAFETY: SSE2 is part of x86_64; the load is unaligned and reads the
-            // sixteen bytes of `chunk`.
-            let mask = unsafe {
-                let v = _mm_loadu_si128(chunk.as_ptr().cast());
-                let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-                let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-                // Unsigned v <= 0x1F exactly when max(v, 0x1F) == 0x1F.
-                let low = _mm_set1_epi8(0x1F);
-                let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
-                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
-            };
-            if mask != 0 {
-                return pos + mask.trailing_zeros() as usize;
-            }
-            pos += 16;
-        }
-    }
-    plain_string_len_bytewise(bytes, pos)
-}
-
-/// [`plain_string_len`] one byte at a time from `pos`.
-fn plain_string_len_bytewise(bytes: &[u8], mut pos: usize) -> usize {
-    while let Some(&b) = bytes.get(pos) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            break;
-        }
-        pos += 1;
-    }
-    pos
 }
 
 struct RecordSeed<'f> {
@@ -519,27 +480,6 @@ mod tests {
             }
             if let Some(plain) = plain {
                 proptest::prop_assert!(same(&Ok(plain), &serde), "{:?}", line);
-            }
-        }
-    }
-
-    proptest::proptest! {
-        /// Bytes rich in quotes, backslashes, control and high bytes, from every
-        /// starting offset: the run found sixteen bytes at a time is the one found
-        /// byte by byte.
-        #[test]
-        fn plain_string_run_matches_the_bytewise_scan(
-            bytes in proptest::collection::vec(proptest::prop_oneof![
-                proptest::sample::select(vec![b'"', b'\\', 0x00, 0x1F, 0x20, b'a', 0x7F, 0x80, 0x9F, 0xA2, 0xDC, 0xFF]),
-                proptest::num::u8::ANY,
-            ], 0..120),
-            plain_prefix in 0usize..60,
-        ) {
-            let mut bytes = bytes;
-            bytes.splice(0..0, std::iter::repeat_n(b'x', plain_prefix));
-            for from in 0..=bytes.len().min(20) {
-                let b = &bytes[from..];
-                proptest::prop_assert_eq!(plain_string_len(b), plain_string_len_bytewise(b, 0));
             }
         }
     }

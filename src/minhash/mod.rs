@@ -15,7 +15,6 @@
 //! `crate::lsh`.
 
 pub mod compact;
-pub mod kernels;
 pub mod oph;
 pub mod params;
 pub mod signer;

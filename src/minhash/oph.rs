@@ -73,7 +73,7 @@ impl OnePermHasher {
         const BLOCK: usize = 256;
         let mut packed = [0u64; BLOCK];
         for block in shingles.chunks(BLOCK) {
-            super::kernels::oph_bins(self.seed, self.bins as u64, block, &mut packed);
+            crate::simd::minhash::oph_bins(self.seed, self.bins as u64, block, &mut packed);
             for &p in &packed[..block.len()] {
                 let (bin, value) = ((p >> 32) as usize, p as u32);
                 debug_assert!(bin < out.len());

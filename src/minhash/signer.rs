@@ -17,7 +17,7 @@
 //! With `x < 2^32`, `a * x` splits into two products of 32-bit halves that each
 //! fit in 64 bits, and the reduction modulo `p` uses the Mersenne identity
 //! `2^61 ≡ 1 (mod p)` (shifts, masks and adds). That arithmetic needs no 128-bit
-//! multiply, so the per-permutation loop vectorises; [`super::kernels`] runs it
+//! multiply, so the per-permutation loop vectorises; `crate::simd::minhash` runs it
 //! with AVX2 or AVX-512 where the CPU has them, with results identical to the
 //! portable loop.
 
@@ -157,7 +157,7 @@ impl MinHasher {
             "signature buffer length must equal num_perm"
         );
         out.fill(EMPTY_SLOT);
-        super::kernels::sign(&self.a_lo, &self.a_hi, &self.b, shingles, out);
+        crate::simd::minhash::sign(&self.a_lo, &self.a_hi, &self.b, shingles, out);
     }
 
     /// The coefficient arrays the signing kernels take: low and high halves of

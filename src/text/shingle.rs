@@ -25,6 +25,7 @@ use super::normalize::{
     ascii_table_for, is_hangul_syllable_at, normalize_into, utf8_len, NormalizeOptions, ASCII_SPACE,
 };
 use crate::error::{Error, Result};
+use crate::simd::shingle::lower_alnum_prefix;
 
 /// How text is cut into tokens before n-grams are formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -214,36 +215,6 @@ fn plain_word_hashes(text: &str, options: NormalizeOptions, tokens: &mut Vec<u64
             xxh3_64(word)
         });
     }
-}
-
-/// How many of the leading bytes of `chunk` are ASCII lower-case letters or
-/// digits (bytes that every byte map keeps as they are inside a word).
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn lower_alnum_prefix(chunk: &[u8; 16]) -> usize {
-    use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of x86_64; the load is unaligned and reads 16 bytes.
-    let mask = unsafe {
-        let v = _mm_loadu_si128(chunk.as_ptr().cast());
-        let within = |lo: u8, hi: u8| {
-            // Signed compares: bytes from 0x80 are negative, so outside both ranges.
-            _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
-                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
-            )
-        };
-        _mm_movemask_epi8(_mm_or_si128(within(b'a', b'z'), within(b'0', b'9'))) as u32
-    };
-    (!mask).trailing_zeros() as usize
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn lower_alnum_prefix(chunk: &[u8; 16]) -> usize {
-    chunk
-        .iter()
-        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        .count()
 }
 
 /// The hash of `word` (ASCII letters and digits and Hangul syllables) with its
@@ -534,23 +505,6 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(fast, reference, "{:?}", text);
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn lower_alnum_prefix_counts_leading_lower_case_letters_and_digits(
-            chunk: [u8; 16],
-            plain in proptest::collection::vec(proptest::sample::select(
-                b"abcxyz0189".to_vec()), 0..16),
-        ) {
-            let mut chunk = chunk;
-            chunk[..plain.len()].copy_from_slice(&plain);
-            let expected = chunk
-                .iter()
-                .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                .count();
-            proptest::prop_assert_eq!(lower_alnum_prefix(&chunk), expected);
         }
     }
 

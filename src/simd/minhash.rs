@@ -1,0 +1,221 @@
+//! The MinHash signing loops, compiled for the best instruction set the CPU has.
+//!
+//! Each loop body (`sign_body`, `oph_body`) is written once in portable Rust, in a
+//! shape the compiler vectorises (32×32→64-bit multiplies, shifts, masks, `min`).
+//! It is compiled three times: plain (any CPU), with AVX2, and with AVX-512; the
+//! CPU is checked once and the choice cached. Because every version runs the same
+//! integer arithmetic, their results are bit-identical, which the tests check.
+
+use super::Isa;
+use crate::minhash::signer::{fold32, mul_add_mod_x32, EMPTY_SLOT};
+use crate::text::shingle::fmix64;
+
+/// A signing kernel: coefficient halves, additive terms, the shingles, and the
+/// output (pre-filled with the empty value).
+type SignKernel = fn(&[u32], &[u32], &[u64], &[u64], &mut [u32]);
+
+/// Min-updates `out` with every permutation of every shingle: for each shingle
+/// `x` (folded to 32 bits) and each `i < out.len()`, with `a = a_hi[i] << 32 |
+/// a_lo[i]`, the low 32 bits of `(a * x + b[i]) mod (2^61 - 1)`.
+///
+/// The coefficients must hold at least `out.len()` values each, with `a` and
+/// `b[i]` below `2^61 - 1`.
+pub(crate) fn sign(a_lo: &[u32], a_hi: &[u32], b: &[u64], shingles: &[u64], out: &mut [u32]) {
+    static CHOSEN: std::sync::OnceLock<SignKernel> = std::sync::OnceLock::new();
+    let kernel = CHOSEN.get_or_init(|| super::best(select_sign).unwrap_or(sign_portable));
+    kernel(a_lo, a_hi, b, shingles, out);
+}
+
+/// The signing kernel built for `isa`, if there is one and this CPU can run it.
+fn select_sign(isa: Isa) -> Option<SignKernel> {
+    match isa {
+        Isa::Portable => Some(sign_portable),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if isa.is_available() => Some(|a_lo, a_hi, b, shingles, out| {
+            // SAFETY: this function is only handed out after checking above that
+            // the CPU has AVX2.
+            unsafe { x86_64::sign_avx2(a_lo, a_hi, b, shingles, out) }
+        }),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if isa.is_available() => Some(|a_lo, a_hi, b, shingles, out| {
+            // SAFETY: as above, for AVX-512 F, DQ and VL.
+            unsafe { x86_64::sign_avx512(a_lo, a_hi, b, shingles, out) }
+        }),
+        _ => None,
+    }
+}
+
+/// [`sign`] on any CPU.
+fn sign_portable(a_lo: &[u32], a_hi: &[u32], b: &[u64], shingles: &[u64], out: &mut [u32]) {
+    sign_body(a_lo, a_hi, b, shingles, out);
+}
+
+/// The loop every signing kernel runs: for each shingle, each permutation's
+/// value, min-updated into `out`.
+#[inline(always)]
+fn sign_body(a_lo: &[u32], a_hi: &[u32], b: &[u64], shingles: &[u64], out: &mut [u32]) {
+    let k = out.len();
+    let (a_lo, a_hi, b) = (&a_lo[..k], &a_hi[..k], &b[..k]);
+    for &shingle in shingles {
+        let x = fold32(shingle);
+        for i in 0..k {
+            let h = mul_add_mod_x32(a_lo[i], a_hi[i], x, b[i]) as u32;
+            out[i] = out[i].min(h);
+        }
+    }
+}
+
+/// A one-permutation kernel: the hashing key, the number of bins, the
+/// shingles, and one packed `bin << 32 | value` per shingle.
+type OphKernel = fn(u64, u64, &[u64], &mut [u64]);
+
+/// Bins and values of one-permutation MinHash for `shingles`, written to the
+/// front of `out` (at least as long), one `bin << 32 | value` per shingle: each
+/// shingle is hashed once; the high 32 bits of the hash pick the bin (fast range
+/// reduction, so `bin < bins`), the low 32 bits are the value, with
+/// [`EMPTY_SLOT`] reserved for "empty".
+pub(crate) fn oph_bins(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+    static CHOSEN: std::sync::OnceLock<OphKernel> = std::sync::OnceLock::new();
+    let kernel = CHOSEN.get_or_init(|| super::best(select_oph).unwrap_or(oph_portable));
+    kernel(key, bins, shingles, out);
+}
+
+/// The one-permutation kernel built for `isa`, if there is one and this CPU can
+/// run it.
+fn select_oph(isa: Isa) -> Option<OphKernel> {
+    match isa {
+        Isa::Portable => Some(oph_portable),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if isa.is_available() => Some(|key, bins, shingles, out| {
+            // SAFETY: this function is only handed out after checking above that
+            // the CPU has AVX2.
+            unsafe { x86_64::oph_avx2(key, bins, shingles, out) }
+        }),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if isa.is_available() => Some(|key, bins, shingles, out| {
+            // SAFETY: as above, for AVX-512 F, DQ and VL.
+            unsafe { x86_64::oph_avx512(key, bins, shingles, out) }
+        }),
+        _ => None,
+    }
+}
+
+/// [`oph_bins`] on any CPU.
+fn oph_portable(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+    oph_body(key, bins, shingles, out);
+}
+
+/// The loop every one-permutation kernel runs.
+#[inline(always)]
+fn oph_body(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+    let out = &mut out[..shingles.len()];
+    for (o, &shingle) in out.iter_mut().zip(shingles) {
+        let h = fmix64(shingle ^ key);
+        let bin = ((h >> 32) * bins) >> 32;
+        let value = (h as u32).min(EMPTY_SLOT - 1);
+        *o = bin << 32 | u64::from(value);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64 {
+    use super::{oph_body, sign_body};
+
+    /// The signing loop compiled with AVX2.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn sign_avx2(
+        a_lo: &[u32],
+        a_hi: &[u32],
+        b: &[u64],
+        shingles: &[u64],
+        out: &mut [u32],
+    ) {
+        sign_body(a_lo, a_hi, b, shingles, out);
+    }
+
+    /// The signing loop compiled with AVX-512.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX-512 F, DQ and VL.
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+    pub(super) unsafe fn sign_avx512(
+        a_lo: &[u32],
+        a_hi: &[u32],
+        b: &[u64],
+        shingles: &[u64],
+        out: &mut [u32],
+    ) {
+        sign_body(a_lo, a_hi, b, shingles, out);
+    }
+
+    /// The one-permutation loop compiled with AVX2.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn oph_avx2(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+        oph_body(key, bins, shingles, out);
+    }
+
+    /// The one-permutation loop compiled with AVX-512.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX-512 F, DQ and VL.
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+    pub(super) unsafe fn oph_avx512(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
+        oph_body(key, bins, shingles, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{length, start};
+    use super::*;
+    use crate::minhash::MinHasher;
+    use proptest::prelude::*;
+
+    backend_tests! {
+        sign_kernels: select_sign, entry sign;
+        (
+            k in length(300).prop_map(|k| k.max(1)),
+            shingles in length(200).prop_flat_map(|n| prop::collection::vec(any::<u64>(), n)),
+            seed in any::<u64>(),
+            coefficients_from in start(),
+            shingles_from in start(),
+            out_from in start(),
+        ) => |kernel| {
+            // Coefficients, shingles and output all start at unaligned offsets.
+            let h = MinHasher::new(coefficients_from + k, seed);
+            let (a_lo, a_hi, b) = h.kernel_coefficients();
+            let c = coefficients_from;
+            let shingles = &shingles[shingles_from.min(shingles.len())..];
+            let mut out = vec![EMPTY_SLOT; out_from + k];
+            kernel(&a_lo[c..], &a_hi[c..], &b[c..], shingles, &mut out[out_from..]);
+            out
+        }
+    }
+
+    backend_tests! {
+        oph_kernels: select_oph, entry oph_bins;
+        (
+            shingles in length(300).prop_flat_map(|n| prop::collection::vec(any::<u64>(), n)),
+            bins in prop_oneof![Just(1u64), Just(4096), 1u64..=4096],
+            key in any::<u64>(),
+            shingles_from in start(),
+            out_from in start(),
+        ) => |kernel| {
+            let shingles = &shingles[shingles_from.min(shingles.len())..];
+            // A longer output than needed: the kernel writes only the front.
+            let mut out = vec![u64::MAX; out_from + shingles.len() + 3];
+            kernel(key, bins, shingles, &mut out[out_from..]);
+            out
+        }
+    }
+}
