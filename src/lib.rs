@@ -57,10 +57,13 @@
 //! ```
 
 pub mod cluster;
+#[cfg(feature = "research")]
 pub mod compare;
 pub mod corpus;
+#[cfg(feature = "distributed")]
 pub mod distributed;
 pub mod error;
+#[cfg(feature = "research")]
 pub mod eval;
 pub mod exact;
 pub mod index;
@@ -71,6 +74,7 @@ pub mod output;
 pub mod pipeline;
 pub mod review;
 pub mod simhash;
+#[cfg(feature = "research")]
 pub mod synth;
 pub mod text;
 pub mod work;
