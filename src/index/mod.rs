@@ -28,6 +28,7 @@
 //! [`SignatureIndex::already_indexed`]): it would be a duplicate of itself.
 
 pub mod file;
+pub mod memory;
 
 use std::collections::HashSet;
 use std::path::Path;
