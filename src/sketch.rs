@@ -269,7 +269,8 @@ mod tests {
             hasher.hash(text),
             crate::simhash::fingerprint64(&shingler.shingles(text))
         );
-        let other = hasher.hash("시는 지난 5일 더플라자호텔 서울에서 열린 혁신대상에서 최우수상을 수상했다");
+        let other = hasher
+            .hash("시는 지난 5일 더플라자호텔 서울에서 열린 혁신대상에서 최우수상을 수상했다");
         assert_eq!(
             SimHasher::distance(hasher.hash(text), other),
             (hasher.hash(text) ^ other).count_ones()

@@ -161,7 +161,11 @@ impl Index {
 
     /// Adds a signature made by [`Index::hasher`] (or with the same settings)
     /// under `id`; refused when its length is not the index's.
-    pub fn insert_signature(&mut self, id: impl Into<RecordId>, signature: &Signature) -> Result<()> {
+    pub fn insert_signature(
+        &mut self,
+        id: impl Into<RecordId>,
+        signature: &Signature,
+    ) -> Result<()> {
         self.check_length(signature)?;
         let unit = IndexedUnit {
             id: id.into(),
@@ -320,7 +324,8 @@ mod tests {
             .filter(|(_, s)| !s.is_empty_set() && !query.is_empty_set())
             .filter(|(_, s)| {
                 (0..bands).any(|b| {
-                    compact::band_key(s.bytes(), b, rows) == compact::band_key(query.bytes(), b, rows)
+                    compact::band_key(s.bytes(), b, rows)
+                        == compact::band_key(query.bytes(), b, rows)
                 })
             })
             .map(|(i, s)| (i as u64, query.jaccard(s) as f32))
@@ -373,7 +378,12 @@ mod tests {
     #[test]
     fn insert_if_new_refuses_duplicates_and_keeps_the_rest() {
         let mut index = Index::new(&config()).expect("valid");
-        assert_eq!(index.insert_if_new(1, "river stone lamp seven").expect("ok"), None);
+        assert_eq!(
+            index
+                .insert_if_new(1, "river stone lamp seven")
+                .expect("ok"),
+            None
+        );
         let again = index
             .insert_if_new(2, "river stone lamp seven north")
             .expect("ok")
