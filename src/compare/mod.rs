@@ -10,10 +10,10 @@
 //! writes the table and [`plot`] the figures. [`compare`] ties them together.
 
 pub mod grid;
-pub mod plot;
+mod plot;
 pub mod report;
 pub mod run;
-pub mod scurve;
+mod scurve;
 
 use std::path::{Path, PathBuf};
 

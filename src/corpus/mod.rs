@@ -17,12 +17,12 @@
 //!
 //! Paragraph splitting ([`split`]) turns a record's text into paragraph units.
 
-pub mod discover;
+mod discover;
 pub mod id;
 pub mod jsonl;
-pub mod lines;
+mod lines;
 pub mod source;
-pub mod split;
+mod split;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};

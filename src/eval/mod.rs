@@ -13,9 +13,9 @@
 //! unit the truth does not know is an error: it means the two files describe
 //! different corpora (or different unit levels).
 
-pub mod load;
-pub mod metrics;
-pub mod pairs;
+mod load;
+mod metrics;
+mod pairs;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -12,9 +12,9 @@
 //! `pairs.jsonl`.
 
 pub mod diff;
-pub mod html;
+mod html;
 pub mod run;
-pub mod sample;
+mod sample;
 
 use std::collections::BTreeSet;
 use std::fs;
