@@ -88,7 +88,7 @@ impl Signature {
     /// A signature from its compact bytes (as [`Signature::bytes`] gives them);
     /// refused when they are not a whole, non-zero number of values.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Signature> {
-        if bytes.is_empty() || bytes.len() % BYTES_PER_VALUE != 0 {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(BYTES_PER_VALUE) {
             return Err(Error::Config(format!(
                 "a compact signature is a positive multiple of {BYTES_PER_VALUE} bytes, got {}",
                 bytes.len()

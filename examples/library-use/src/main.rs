@@ -25,15 +25,16 @@ const INDEXED: [(&str, &str); 4] = [
     ),
 ];
 
-/// Documents queried afterwards: near-copies of indexed ones, and a new one.
+/// Documents queried afterwards: near-copies of indexed ones (the last word
+/// changed), and a new one.
 const QUERIES: [(&str, &str); 3] = [
     (
         "seoul-award-2",
-        "시는 지난 5일 더플라자호텔 서울에서 열린 2024 대한민국 혁신대상에서 행정혁신부문 최우수상을 수상했다고 밝혔다",
+        "시는 지난 5일 더플라자호텔 서울에서 열린 2024 대한민국 혁신대상에서 행정혁신부문 대상을 수상했다고 전했다",
     ),
     (
         "budget-2",
-        "The city council approved the annual budget on Wednesday after a long debate about road repairs and school funding",
+        "The city council approved the annual budget on Tuesday after a long debate about road repairs and school buses",
     ),
     (
         "harbour",
