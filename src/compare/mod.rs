@@ -10,10 +10,10 @@
 //! writes the table and [`plot`] the figures. [`compare`] ties them together.
 
 pub mod grid;
-mod plot;
+pub mod plot;
 pub mod report;
 pub mod run;
-mod scurve;
+pub mod scurve;
 
 use std::path::{Path, PathBuf};
 

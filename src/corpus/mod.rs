@@ -22,7 +22,7 @@ pub mod id;
 pub mod jsonl;
 mod lines;
 pub mod source;
-mod split;
+pub mod split;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};

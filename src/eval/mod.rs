@@ -14,8 +14,8 @@
 //! different corpora (or different unit levels).
 
 mod load;
-mod metrics;
-mod pairs;
+pub mod metrics;
+pub mod pairs;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -12,9 +12,9 @@
 //! `pairs.jsonl`.
 
 pub mod diff;
-mod html;
+pub mod html;
 pub mod run;
-mod sample;
+pub mod sample;
 
 use std::collections::BTreeSet;
 use std::fs;
