@@ -17,10 +17,10 @@
 //!
 //! Paragraph splitting ([`split`]) turns a record's text into paragraph units.
 
-pub mod discover;
+mod discover;
 pub mod id;
 pub mod jsonl;
-pub mod lines;
+mod lines;
 pub mod source;
 pub mod split;
 

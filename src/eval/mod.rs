@@ -13,7 +13,7 @@
 //! unit the truth does not know is an error: it means the two files describe
 //! different corpora (or different unit levels).
 
-pub mod load;
+mod load;
 pub mod metrics;
 pub mod pairs;
 

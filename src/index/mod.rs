@@ -20,7 +20,7 @@
 //! ```
 //!
 //! Files are written to a temporary name, synced and renamed only once the run's
-//! other outputs are complete ([`file`]), so a failed or killed run leaves the
+//! other outputs are complete ([`file`](mod@file)), so a failed or killed run leaves the
 //! index as it was; a damaged file fails its checksum.
 //!
 //! An indexed unit is known by its record id and paragraph number. Adding a unit
@@ -28,6 +28,7 @@
 //! [`SignatureIndex::already_indexed`]): it would be a duplicate of itself.
 
 pub mod file;
+pub mod memory;
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -15,9 +15,9 @@
 //!
 //! Unit indices are `u32` throughout.
 
-pub mod bands;
+mod bands;
 pub mod candidates;
-pub mod verify;
+mod verify;
 
 pub use bands::{band_key, band_slice, usable_bands};
 pub use candidates::{bucket_pairs, candidate_pairs, candidate_pairs_by_key, BAND_BYTES_PER_UNIT};

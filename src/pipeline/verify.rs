@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-pub use crate::lsh::verify::{judge_estimate, settled_by_estimate, Judgement};
+pub use crate::lsh::{judge_estimate, settled_by_estimate, Judgement};
 
 use super::scan::UnitMeta;
 use super::sketch::Signatures;

@@ -44,10 +44,10 @@
 
 mod article;
 pub mod cipher;
-pub mod edits;
+mod edits;
 mod paragraph;
-pub mod similarity;
-pub mod sources;
+mod similarity;
+mod sources;
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
