@@ -287,8 +287,12 @@ fn a_process_killed_mid_run_fails_the_run_with_a_clear_message() {
     loop {
         let saved = std::fs::read_dir(&shards)
             .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .any(|e| e.file_name().to_string_lossy().starts_with("shard-"))
+                // A complete checkpoint: written under a `.partial-` name
+                // first, then renamed.
+                d.filter_map(|e| e.ok()).any(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.starts_with("shard-") && !name.contains(".partial")
+                })
             })
             .unwrap_or(false);
         if saved {
