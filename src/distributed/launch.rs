@@ -40,6 +40,8 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+use super::address::is_dns_name;
+pub use super::address::{is_address, MAX_ADDRESS_LEN};
 use super::{rendezvous, Cluster, DEFAULT_BASE_PORT};
 
 /// Environment variables by name.
@@ -49,10 +51,6 @@ pub type Env = HashMap<String, String>;
 /// enough that a typing slip (`node[1-99999999]`) is an error, not an
 /// allocation of gigabytes.
 pub const MAX_HOSTS: usize = 1 << 16;
-
-/// Longest `host:port` address taken from outside (a DNS name is at most 253
-/// bytes, plus brackets, colon and port).
-pub const MAX_ADDRESS_LEN: usize = 264;
 
 /// This process's environment, for [`place`] (variables whose name or value is
 /// not UTF-8 are left out: none of those read here can be).
@@ -649,30 +647,6 @@ fn kubernetes(env: &Env, settings: &LaunchSettings) -> Result<Option<Found>> {
         process,
         addresses: Some(addresses),
     }))
-}
-
-fn is_dns_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-}
-
-/// Whether `address` is a plausible `host:port` (an IPv6 host in brackets): what
-/// is read from outside is checked before it is handed to the network layer.
-pub fn is_address(address: &str) -> bool {
-    let Some((host, port)) = address.rsplit_once(':') else {
-        return false;
-    };
-    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
-        None => is_dns_name(host) || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
-    };
-    address.len() <= MAX_ADDRESS_LEN
-        && !host.is_empty()
-        && host_ok
-        && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 /// Expands a Slurm hostlist: `node[01-03,07],gpu-a[1-2]` is `node01`, `node02`,

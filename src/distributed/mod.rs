@@ -23,6 +23,7 @@
 //! processes are comes from explicit settings, a hostfile, a cluster launcher
 //! (Slurm, MPI, Kubernetes) or a rendezvous: see [`launch`] and [`rendezvous`].
 
+mod address;
 pub mod collective;
 pub mod launch;
 mod peer_loss;

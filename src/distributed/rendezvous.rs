@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-use super::launch::{is_address, MAX_ADDRESS_LEN};
+use super::address::{is_address, MAX_ADDRESS_LEN};
 
 /// Names the protocol (and its version) in every greeting, so anything else that
 /// connects is told apart.

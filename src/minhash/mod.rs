@@ -15,6 +15,7 @@
 //! `crate::lsh`.
 
 pub mod compact;
+pub(crate) mod family;
 pub mod oph;
 pub mod params;
 pub mod signer;

@@ -7,7 +7,7 @@
 //! integer arithmetic, their results are bit-identical, which the tests check.
 
 use super::Isa;
-use crate::minhash::signer::{fold32, mul_add_mod_x32, EMPTY_SLOT};
+use crate::minhash::family::{fold32, mul_add_mod_x32, EMPTY_SLOT};
 use crate::text::shingle::fmix64;
 
 /// A signing kernel: coefficient halves, additive terms, the shingles, and the
