@@ -1,7 +1,8 @@
 //! The one engine seen from outside: a distributed run gives the single-process
 //! run's outputs for every algorithm, unit kind and cluster rule; `--against`
 //! and `--save-index` work distributed and save the same index; a restarted
-//! distributed run takes its later stages back from each worker's checkpoints.
+//! distributed run (after a kill, or with one worker's checkpoint gone) takes its
+//! later stages back from each worker's checkpoints.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -47,9 +48,8 @@ fn run_single(inputs: &[&Path], out: &Path, extra: &[&str]) {
         .success();
 }
 
-/// Runs every process of a loopback cluster of `processes` to the end, each with
-/// two workers.
-fn run_cluster(inputs: &[&Path], out: &Path, processes: usize, extra: &[&str]) {
+/// A hostfile of `processes` free loopback ports, next to `out`.
+fn hostfile_for(out: &Path, processes: usize) -> PathBuf {
     let listeners: Vec<TcpListener> = (0..processes)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
         .collect();
@@ -57,9 +57,22 @@ fn run_cluster(inputs: &[&Path], out: &Path, processes: usize, extra: &[&str]) {
         .iter()
         .map(|l| format!("127.0.0.1:{}\n", l.local_addr().expect("address").port()))
         .collect();
-    drop(listeners);
     let hostfile = out.with_extension("hosts");
     std::fs::write(&hostfile, hosts).expect("hostfile");
+    hostfile
+}
+
+/// Runs every process of a loopback cluster of `processes` to the end, each with
+/// two workers.
+fn run_cluster(inputs: &[&Path], out: &Path, processes: usize, extra: &[&str]) {
+    let hostfile = hostfile_for(out, processes);
+    let mut options = vec!["--workers", "2"];
+    options.extend(extra);
+    run_processes(inputs, out, processes, &hostfile, &options);
+}
+
+/// Runs every process of the cluster on `hostfile` to the end.
+fn run_processes(inputs: &[&Path], out: &Path, processes: usize, hostfile: &Path, extra: &[&str]) {
     let children: Vec<Child> = (0..processes)
         .map(|p| {
             std::process::Command::new(bin())
@@ -67,11 +80,11 @@ fn run_cluster(inputs: &[&Path], out: &Path, processes: usize, extra: &[&str]) {
                 .args(inputs)
                 .arg("--out")
                 .arg(out)
-                .args(["--quiet", "--id-field", "id", "--workers", "2"])
+                .args(["--quiet", "--id-field", "id"])
                 .args(["--processes", &processes.to_string()])
                 .args(["--process", &p.to_string()])
                 .arg("--hostfile")
-                .arg(&hostfile)
+                .arg(hostfile)
                 .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -210,16 +223,7 @@ fn against_and_save_index_work_distributed_as_in_one_process() {
     // Saving the same units again is refused on every process.
     let again = dir.path().join("again");
     let grown = dir.path().join("spread.ndx");
-    let listeners: Vec<TcpListener> = (0..2)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
-        .collect();
-    let hosts: String = listeners
-        .iter()
-        .map(|l| format!("127.0.0.1:{}\n", l.local_addr().expect("address").port()))
-        .collect();
-    drop(listeners);
-    let hostfile = dir.path().join("again.hosts");
-    std::fs::write(&hostfile, hosts).expect("hostfile");
+    let hostfile = hostfile_for(&again, 2);
     let children: Vec<Child> = (0..2)
         .map(|p| {
             std::process::Command::new(bin())
@@ -309,4 +313,88 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+#[test]
+fn a_distributed_run_killed_after_its_candidates_resumes_from_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Eight renamed copies of the article corpus: verification has many
+    // pairs, so the run is still verifying when the candidates are saved.
+    let input = dir.path().join("big.jsonl");
+    let text = std::fs::read_to_string(dataset("article")).expect("dataset");
+    let mut big = String::new();
+    for copy in 0..8 {
+        for line in text.lines() {
+            let mut record: Value = serde_json::from_str(line).expect("record");
+            record["id"] = format!("{copy}-{}", record["id"]).into();
+            big.push_str(&record.to_string());
+            big.push('\n');
+        }
+    }
+    std::fs::write(&input, big).expect("write");
+    let out = dir.path().join("out");
+    let work = dir.path().join("work");
+    let hostfile = hostfile_for(&out, 2);
+    let start = |process: usize| {
+        std::process::Command::new(bin())
+            .arg("dedup")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .args(["--quiet", "--id-field", "id", "--shard-size", "64KB"])
+            .args(["--processes", "2", "--process", &process.to_string()])
+            .arg("--hostfile")
+            .arg(&hostfile)
+            .arg("--work-dir")
+            .arg(&work)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start")
+    };
+    let survivor = start(0);
+    let mut victim = start(1);
+    let saved = [
+        work.join("process-00000/worker-00000/candidates"),
+        work.join("process-00001/worker-00001/candidates"),
+    ];
+    let started = std::time::Instant::now();
+    let mut killed = false;
+    while started.elapsed() < std::time::Duration::from_secs(120) {
+        if victim.try_wait().expect("poll").is_some() {
+            break; // the run finished before the kill
+        }
+        if saved.iter().all(|p| p.exists()) {
+            victim.kill().expect("SIGKILL");
+            killed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    victim.wait().expect("reap");
+    let output = survivor.wait_with_output().expect("survivor");
+    if killed {
+        assert!(!output.status.success(), "process 0 succeeded alone");
+        assert!(!out.join("report.json").exists());
+    }
+
+    // Started again, both processes take their candidates back.
+    let work_arg = work.to_str().expect("path");
+    run_processes(
+        &[&input],
+        &out,
+        2,
+        &hostfile,
+        &["--shard-size", "64KB", "--work-dir", work_arg],
+    );
+    if killed {
+        let resumed = &report(&out)["resumed"];
+        let stages = resumed["stages_reused"].to_string();
+        assert!(stages.contains("candidates"), "stages reused: {stages}");
+        assert_eq!(resumed["shards_reused"], resumed["shards"]);
+    } else {
+        eprintln!("the first run finished before the kill");
+    }
+    let alone = dir.path().join("single");
+    run_single(&[&input], &alone, &["--shard-size", "64KB"]);
+    assert_same_outputs(&alone, &out, "killed after candidates, resumed");
 }
