@@ -247,12 +247,12 @@ mod tests {
         );
         assert_eq!(
             error_message(&err.into()),
-            "--num-perm must be between 1 and 4096, got 0"
+            "--num-perm 0 is out of range: --num-perm must be between 1 and 4096"
         );
         let err = Error::invalid_setting("shard_bytes", 1, "at least 4096");
         assert_eq!(
             error_message(&err.into()),
-            "--shard-size must be at least 4096, got 1"
+            "--shard-size 1 is out of range: --shard-size must be at least 4096"
         );
         let library = neardedup::pipeline::DedupConfig {
             hamming: 40,
@@ -260,7 +260,7 @@ mod tests {
         };
         let err = anyhow::Error::from(library.validate().expect_err("too wide"));
         assert!(
-            error_message(&err).starts_with("--hamming must be at most 32"),
+            error_message(&err).starts_with("--hamming 40 is out of range: --hamming must be at most 32"),
             "{}",
             error_message(&err)
         );
