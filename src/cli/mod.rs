@@ -260,7 +260,8 @@ mod tests {
         };
         let err = anyhow::Error::from(library.validate().expect_err("too wide"));
         assert!(
-            error_message(&err).starts_with("--hamming 40 is out of range: --hamming must be at most 32"),
+            error_message(&err)
+                .starts_with("--hamming 40 is out of range: --hamming must be at most 32"),
             "{}",
             error_message(&err)
         );

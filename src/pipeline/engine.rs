@@ -266,12 +266,15 @@ pub fn run<E: Exchange>(
         &verified,
     );
     let stats = run_stats(ex, counts, duplicate_ids);
-    // Names of the other workers' units that this worker's edges mention.
+    // Names of the other workers' units that this worker's edges and labels
+    // mention (the kept unit of a cluster may be another worker's).
+    let foreign = |unit: u32| unit >= share.prior && unit < share.first_unit;
     let wanted: Vec<u32> = verified
         .edges
         .iter()
         .map(|e| e.a)
-        .filter(|&a| a < share.first_unit)
+        .chain(labels.iter().copied())
+        .filter(|&unit| foreign(unit) && !named.contains_key(&unit))
         .collect();
     named.extend(name_units(ex, &share, wanted)?);
 
