@@ -275,6 +275,16 @@ pub fn lsh_params(config: &DedupConfig) -> Result<LshParams> {
     }
 }
 
+/// A hash started with what decides a run's results besides its inputs: the
+/// program version, the settings and how records are read.
+fn settings_hash(corpus: &Corpus, config: &DedupConfig) -> Result<Xxh3> {
+    let mut h = Xxh3::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(&serde_json::to_vec(config).map_err(|e| Error::Config(e.to_string()))?);
+    h.update(format!("{:?}", corpus.options()).as_bytes());
+    Ok(h)
+}
+
 /// A hash of everything that decides a run's results: the program version, the
 /// settings, how records are read, each input file's path, size and modification
 /// time, and the index compared against. Checkpoints carry it, so a restarted run
@@ -284,10 +294,7 @@ fn run_fingerprint(
     config: &DedupConfig,
     index: Option<&SignatureIndex>,
 ) -> Result<u64> {
-    let mut h = Xxh3::new();
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(&serde_json::to_vec(config).map_err(|e| Error::Config(e.to_string()))?);
-    h.update(format!("{:?}", corpus.options()).as_bytes());
+    let mut h = settings_hash(corpus, config)?;
     for file in corpus.files() {
         // A file removed since it was mapped is still readable through the map; it
         // just has no modification time any more.
@@ -318,10 +325,7 @@ pub(crate) fn input_signature(
     config: &DedupConfig,
     index: Option<&SignatureIndex>,
 ) -> Result<u64> {
-    let mut h = Xxh3::new();
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(&serde_json::to_vec(config).map_err(|e| Error::Config(e.to_string()))?);
-    h.update(format!("{:?}", corpus.options()).as_bytes());
+    let mut h = settings_hash(corpus, config)?;
     for file in corpus.files() {
         let name = file.path.file_name().unwrap_or_default();
         h.update(name.as_encoded_bytes());
