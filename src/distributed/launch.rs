@@ -242,7 +242,9 @@ fn ports_from(base: u16, count: usize) -> Result<Vec<u16>> {
             "base_port",
             base,
             format!(
-                "{count} consecutive ports from it must end at 65535 or below (they end at {last})"
+                "at most {} so that {count} consecutive ports end at 65535 or below (they end at \
+                 {last})",
+                (usize::from(u16::MAX) + 1).saturating_sub(count)
             ),
         ));
     }
@@ -300,7 +302,10 @@ pub fn place(settings: &LaunchSettings, env: &Env) -> Result<Option<Placement>> 
         return Err(Error::invalid_setting(
             "process",
             process,
-            format!("processes are numbered 0 to {}", processes - 1),
+            format!(
+                "between 0 and {} (processes are numbered from 0)",
+                processes - 1
+            ),
         ));
     }
     let addresses = if let Some(path) = &settings.hostfile {

@@ -82,7 +82,10 @@ impl Cluster {
             return Err(Error::invalid_setting(
                 "process",
                 process,
-                format!("processes are numbered 0 to {}", processes - 1),
+                format!(
+                    "between 0 and {} (processes are numbered from 0)",
+                    processes - 1
+                ),
             ));
         }
         let addresses = match hostfile {
@@ -111,7 +114,10 @@ impl Cluster {
             return Err(Error::invalid_setting(
                 "process",
                 process,
-                format!("processes are numbered 0 to {}", processes - 1),
+                format!(
+                    "between 0 and {} (processes are numbered from 0)",
+                    processes - 1
+                ),
             ));
         }
         Ok(Cluster {

@@ -95,7 +95,7 @@ pub fn exchange(
             "process",
             process,
             format!(
-                "processes are numbered 0 to {}",
+                "between 0 and {} (processes are numbered from 0)",
                 processes.saturating_sub(1)
             ),
         ));
