@@ -295,19 +295,7 @@ pub fn place(settings: &LaunchSettings, env: &Env) -> Result<Option<Placement>> 
     } else {
         return Ok(None);
     };
-    if processes == 0 {
-        return Err(Error::invalid_setting("processes", 0, "at least 1"));
-    }
-    if process >= processes {
-        return Err(Error::invalid_setting(
-            "process",
-            process,
-            format!(
-                "between 0 and {} (processes are numbered from 0)",
-                processes - 1
-            ),
-        ));
-    }
+    super::check_placement(processes, process)?;
     let addresses = if let Some(path) = &settings.hostfile {
         Addresses::Hostfile(path.clone())
     } else if let Some(at) = &settings.rendezvous {

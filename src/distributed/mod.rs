@@ -75,19 +75,7 @@ impl Cluster {
         hostfile: Option<&Path>,
         connect_timeout: Duration,
     ) -> Result<Cluster> {
-        if processes == 0 {
-            return Err(Error::invalid_setting("processes", processes, "at least 1"));
-        }
-        if process >= processes {
-            return Err(Error::invalid_setting(
-                "process",
-                process,
-                format!(
-                    "between 0 and {} (processes are numbered from 0)",
-                    processes - 1
-                ),
-            ));
-        }
+        check_placement(processes, process)?;
         let addresses = match hostfile {
             Some(path) => read_hostfile(path, processes)?,
             None => launch::loopback_addresses(processes, DEFAULT_BASE_PORT)?,
@@ -104,21 +92,9 @@ impl Cluster {
         connect_timeout: Duration,
     ) -> Result<Cluster> {
         let processes = addresses.len();
-        if processes == 0 {
-            return Err(Error::invalid_setting("processes", 0, "at least 1"));
-        }
+        check_placement(processes, process)?;
         if workers == 0 {
             return Err(Error::invalid_setting("workers", workers, "at least 1"));
-        }
-        if process >= processes {
-            return Err(Error::invalid_setting(
-                "process",
-                process,
-                format!(
-                    "between 0 and {} (processes are numbered from 0)",
-                    processes - 1
-                ),
-            ));
         }
         Ok(Cluster {
             processes,
@@ -153,6 +129,25 @@ impl Cluster {
             worker: timely::WorkerConfig::default(),
         }
     }
+}
+
+/// Checks that a run has at least one process and that `process` is one of
+/// them (numbered from 0).
+pub(crate) fn check_placement(processes: usize, process: usize) -> Result<()> {
+    if processes == 0 {
+        return Err(Error::invalid_setting("processes", processes, "at least 1"));
+    }
+    if process >= processes {
+        return Err(Error::invalid_setting(
+            "process",
+            process,
+            format!(
+                "between 0 and {} (processes are numbered from 0)",
+                processes - 1
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads `processes` addresses from a hostfile.

@@ -90,16 +90,7 @@ pub fn exchange(
     process: usize,
     timeout: Duration,
 ) -> Result<Vec<String>> {
-    if process >= processes {
-        return Err(Error::invalid_setting(
-            "process",
-            process,
-            format!(
-                "between 0 and {} (processes are numbered from 0)",
-                processes.saturating_sub(1)
-            ),
-        ));
-    }
+    super::check_placement(processes, process)?;
     let deadline = Instant::now() + timeout;
     let server = if process == 0 {
         let listener = listen(rendezvous)?;
