@@ -126,8 +126,12 @@ impl Dedup {
             .into_iter()
             .filter(|p| !p.exists())
             .collect();
-        let opened =
-            Corpus::open_in(&self.inputs, self.corpus.clone(), self.memory_budget, &scratch);
+        let opened = Corpus::open_in(
+            &self.inputs,
+            self.corpus.clone(),
+            self.memory_budget,
+            &scratch,
+        );
         if opened.is_err() {
             for dir in absent.iter().rev() {
                 let _ = std::fs::remove_dir(dir);
