@@ -122,7 +122,11 @@ fn cluster_lines(out: &Path) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn expected(lines: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+/// Each unit's id, and the id of the unit kept in its place (`None`: the unit
+/// is kept; `-`: removed with none named).
+type Expected = [(&'static str, Option<&'static str>)];
+
+fn expected(lines: &Expected) -> Vec<(String, Option<String>)> {
     lines
         .iter()
         .map(|(id, kept)| (id.to_string(), kept.map(str::to_string)))
@@ -138,7 +142,7 @@ fn report(out: &Path) -> Value {
 fn every_policy_keeps_its_own_unit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = corpus(dir.path());
-    let cases: [(&str, &[&str], &[(&str, Option<&str>)]); 9] = [
+    let cases: [(&str, &[&str], &Expected); 9] = [
         // The copies tie on edges (the first is kept); `b` has the most.
         (
             "central",

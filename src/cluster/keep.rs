@@ -107,7 +107,10 @@ impl fmt::Display for KeepPolicy {
 }
 
 impl Serialize for KeepPolicy {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
 }
@@ -418,9 +421,7 @@ fn int_against_float(i: i128, f: f64) -> Ordering {
     let whole = f.trunc();
     match i.cmp(&(whole as i128)) {
         // Same integer part: the float's fraction decides.
-        Ordering::Equal => 0.0f64
-            .partial_cmp(&(f - whole))
-            .unwrap_or(Ordering::Equal),
+        Ordering::Equal => 0.0f64.partial_cmp(&(f - whole)).unwrap_or(Ordering::Equal),
         unequal => unequal,
     }
 }
@@ -610,7 +611,10 @@ mod tests {
         }
         assert_eq!(KeepPolicy::default(), KeepPolicy::Central);
         let err = "biggest".parse::<KeepPolicy>().expect_err("unknown");
-        assert!(err.contains("\"drop-all\"") && err.contains("\"max:FIELD\""), "{err}");
+        assert!(
+            err.contains("\"drop-all\"") && err.contains("\"max:FIELD\""),
+            "{err}"
+        );
         for bad in ["max:", "min:a..b", "max:.a", "max:a."] {
             let err = bad.parse::<KeepPolicy>().expect_err(bad);
             assert!(err.contains("field path"), "{bad}: {err}");
@@ -661,18 +665,35 @@ mod tests {
             n("1700000000000000001").compare(n("1700000000000000000")),
             Ordering::Greater
         );
-        assert_eq!(n("18446744073709551615").compare(n("-1")), Ordering::Greater);
+        assert_eq!(
+            n("18446744073709551615").compare(n("-1")),
+            Ordering::Greater
+        );
         assert_eq!(n("2.5").compare(n("2")), Ordering::Greater);
         assert_eq!(n("-2.5").compare(n("-2")), Ordering::Less);
         assert_eq!(n("2.0").compare(n("2")), Ordering::Equal);
         assert_eq!(n("-0.0").compare(n("0")), Ordering::Equal);
-        assert_eq!(n("1e300").compare(n("18446744073709551615")), Ordering::Greater);
-        assert_eq!(n("-1e300").compare(n("-9223372036854775808")), Ordering::Less);
+        assert_eq!(
+            n("1e300").compare(n("18446744073709551615")),
+            Ordering::Greater
+        );
+        assert_eq!(
+            n("-1e300").compare(n("-9223372036854775808")),
+            Ordering::Less
+        );
     }
 
     #[test]
     fn a_run_mixing_numbers_and_strings_is_refused_at_the_later_record() {
-        let place = |at, path: &str, line| Some((at, Place { path: path.into(), line }));
+        let place = |at, path: &str, line| {
+            Some((
+                at,
+                Place {
+                    path: path.into(),
+                    line,
+                },
+            ))
+        };
         let policy = KeepPolicy::Max("ts".into());
         let numbers = FieldKinds {
             number: place(3, "a.jsonl", 4),
@@ -686,7 +707,10 @@ mod tests {
         let err = FieldKinds::check_one_kind(&policy, &[numbers.clone(), strings.clone()])
             .expect_err("mixed")
             .to_string();
-        assert!(err.starts_with("b.jsonl:2: field \"ts\" is a string"), "{err}");
+        assert!(
+            err.starts_with("b.jsonl:2: field \"ts\" is a string"),
+            "{err}"
+        );
         assert!(err.contains("a.jsonl:4"), "{err}");
         let both = FieldKinds {
             number: place(8, "a.jsonl", 9),
@@ -695,7 +719,10 @@ mod tests {
         let err = FieldKinds::check_one_kind(&policy, &[FieldKinds::default(), both])
             .expect_err("mixed")
             .to_string();
-        assert!(err.starts_with("a.jsonl:9: field \"ts\" is a number"), "{err}");
+        assert!(
+            err.starts_with("a.jsonl:9: field \"ts\" is a number"),
+            "{err}"
+        );
     }
 
     fn number() -> impl Strategy<Value = Number> {

@@ -14,7 +14,7 @@ pub mod keep;
 mod star;
 mod union_find;
 
-pub use keep::{FieldKinds, Key, KeepPolicy, Keys, Number, Ranking};
+pub use keep::{FieldKinds, KeepPolicy, Key, Keys, Number, Ranking};
 pub use star::{
     component_joins, component_labels, similarity_to_labels, star_joins, star_labels, Join,
 };

@@ -212,7 +212,7 @@ pub fn similarity_to_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::{Key, KeepPolicy, Keys, Number};
+    use crate::cluster::{KeepPolicy, Key, Keys, Number};
     use proptest::prelude::*;
     use std::cmp::Reverse;
 
@@ -235,7 +235,11 @@ mod tests {
     /// The rule, written the slow and obvious way: units in `order`, each
     /// joining the most similar centre it has an edge with (the smaller on a
     /// tie), or else becoming a centre.
-    fn naive(units: usize, edges: &[(u32, u32, f32)], order: &[u32]) -> (Vec<u32>, Vec<Option<f32>>) {
+    fn naive(
+        units: usize,
+        edges: &[(u32, u32, f32)],
+        order: &[u32],
+    ) -> (Vec<u32>, Vec<Option<f32>>) {
         let mut labels: Vec<u32> = (0..units as u32).collect();
         let mut similarity = vec![None; units];
         let mut centres: Vec<u32> = Vec::new();
@@ -285,7 +289,11 @@ mod tests {
             }
         }
         (0..units as u32)
-            .map(|c| (0..units as u32).filter(|&u| label[u as usize] == c).collect::<Vec<u32>>())
+            .map(|c| {
+                (0..units as u32)
+                    .filter(|&u| label[u as usize] == c)
+                    .collect::<Vec<u32>>()
+            })
             .filter(|members| members.len() > 1)
             .collect()
     }

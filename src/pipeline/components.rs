@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use super::share::Owners;
 use super::Edge;
-use crate::cluster::{component_joins, star_joins, ClusterMode, Key, KeepPolicy, Keys, Ranking, UnionFind};
+use crate::cluster::{
+    component_joins, star_joins, ClusterMode, KeepPolicy, Key, Keys, Ranking, UnionFind,
+};
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
 use crate::index::IndexedUnit;
@@ -117,30 +119,26 @@ pub fn kept_labels<E: Exchange>(
         let mut roots: Vec<u32> = held.iter().map(|&(label, ..)| label).collect();
         roots.sort_unstable();
         roots.dedup();
-        let read = || -> Result<(Vec<KeyedUnit>, Vec<(u32, Key)>)> {
-            let mut members = Vec::new();
-            for (unit, &label) in (first_unit..).zip(component) {
-                if label != unit {
-                    members.push(KeyedUnit {
-                        component: label,
-                        unit,
-                        key: key(unit)?,
-                    });
-                }
-            }
-            let roots = roots
-                .iter()
-                .map(|&unit| Ok((unit, key(unit)?)))
-                .collect::<Result<Vec<_>>>()?;
-            Ok((members, roots))
-        };
-        let (members, roots) = ex.agree("cluster", read())?;
+        // Members of components go to the owner of their label; the label
+        // units, held here, stay.
+        let members = (first_unit..)
+            .zip(component)
+            .filter(|&(unit, &label)| label != unit);
+        let read: Result<Vec<KeyedUnit>> = members
+            .map(|(unit, &label)| (unit, label))
+            .chain(roots.iter().map(|&root| (root, root)))
+            .map(|(unit, label)| {
+                Ok(KeyedUnit {
+                    component: label,
+                    unit,
+                    key: key(unit)?,
+                })
+            })
+            .collect();
+        let keyed = ex.agree("cluster", read)?;
         let route = owners.clone();
-        let got = ex.shuffle(members, move |k: &KeyedUnit| route.of(k.component));
-        got.into_iter()
-            .map(|k| (k.unit, k.key))
-            .chain(roots)
-            .collect()
+        let got = ex.shuffle(keyed, move |k: &KeyedUnit| route.of(k.component));
+        got.into_iter().map(|k| (k.unit, k.key)).collect()
     } else {
         Keys::none()
     };
@@ -405,9 +403,10 @@ mod tests {
                 policy,
                 preferred_below: 0,
             };
-            let (labels, similarity, _) =
-                kept_labels(&mut ex, &mine, &component, &owners, first, &name, &key, rule)
-                    .expect("clusters");
+            let (labels, similarity, _) = kept_labels(
+                &mut ex, &mine, &component, &owners, first, &name, &key, rule,
+            )
+            .expect("clusters");
             (first, labels, similarity)
         })
         .expect("timely");

@@ -27,7 +27,7 @@ use super::settle::{self, Settle};
 use super::share::{self, Share};
 use super::sketch::{self, Signatures, SketchPlan};
 use super::{Algo, DedupConfig, DedupOutcome, Edge, StageTiming, Stats};
-use crate::cluster::{similarity_to_labels, ClusterMode, FieldKinds, Key, KeepPolicy};
+use crate::cluster::{similarity_to_labels, ClusterMode, FieldKinds, KeepPolicy, Key};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
@@ -501,7 +501,11 @@ fn cluster<E: Exchange>(
                     return Ok(Key::Missing);
                 }
                 let meta = &share.sketched.units[share.local(unit)];
-                policy.key(corpus, &share.sketched.records[meta.record as usize], meta.len)
+                policy.key(
+                    corpus,
+                    &share.sketched.records[meta.record as usize],
+                    meta.len,
+                )
             };
             let rule = components::Rule {
                 mode: config.cluster,
