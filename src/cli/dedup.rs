@@ -105,21 +105,31 @@ pub struct DedupArgs {
     /// Which unit of a cluster is kept: `central` (star clusters: the most
     /// connected unit; components: the first), `first` (in input order),
     /// `longest` or `shortest` (in bytes), `drop-all` (none of a cluster of two
-    /// or more), `max:FIELD` or `min:FIELD` (by a JSONL field, a dotted path
-    /// such as meta.timestamp: numbers or strings; records without it rank
-    /// last). Ties go to the earlier unit; units of --against are kept first.
+    /// or more), `max:FIELD` or `min:FIELD` (by a JSONL field or Parquet
+    /// column, a dotted path such as meta.timestamp: numbers or strings;
+    /// records without it rank last). Ties go to the earlier unit; units of
+    /// --against are kept first.
     #[arg(long, value_name = "POLICY", default_value_t = KeepPolicy::Central)]
     keep: KeepPolicy,
 
-    /// JSONL field holding the text.
+    /// JSONL field (or Parquet column) holding the text; a dotted path such as
+    /// `body.text` reaches into nested objects.
     #[arg(long, default_value = "text")]
     text_field: String,
 
-    /// JSONL field holding the id (default: the line number).
+    /// JSONL field (or Parquet column) holding the id, dotted paths allowed
+    /// (`meta.url`). Default: the records' `id` field when the first record has
+    /// a string or integer one, else the line number.
     #[arg(long)]
     id_field: Option<String>,
 
-    /// Read every input as this format instead of going by extension.
+    /// Number records by line even when they carry an `id` field.
+    #[arg(long, conflicts_with = "id_field")]
+    line_ids: bool,
+
+    /// Read every input as this format instead of going by its name.
+    /// Compressed files (gzip, zstd, bzip2, xz) and Parquet tables are known
+    /// by their leading bytes.
     #[arg(long, value_enum)]
     format: Option<Format>,
 
@@ -327,6 +337,7 @@ impl DedupArgs {
             format: self.format,
             skip_invalid: self.skip_invalid,
             allow_duplicate_ids: self.allow_duplicate_ids,
+            ids_from_records: !self.line_ids,
         })
     }
 }

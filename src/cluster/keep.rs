@@ -202,7 +202,7 @@ impl KeepPolicy {
             Some(Value::Array(_)) => "an array",
             Some(Value::Object(_)) => "an object",
         };
-        Err(Error::at_line(
+        Err(corpus.record_error(
             corpus.path(record.file),
             record.line,
             format!(
@@ -286,9 +286,11 @@ impl KeepPolicy {
             return Err(error);
         }
         let place = |i: usize| {
+            let record = &records[i];
             let place = Place {
-                path: corpus.path(records[i].file).display().to_string(),
-                line: records[i].line,
+                file: record.file,
+                line: record.line,
+                shown: corpus.place(record),
             };
             (i as u64, place)
         };
@@ -299,19 +301,16 @@ impl KeepPolicy {
     }
 }
 
-/// A record, as an error names it.
+/// Where a record is, for messages (every worker numbers the input files
+/// alike).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Place {
-    /// Its file, as the user named it.
-    pub path: String,
+    /// Its file, an index into [`Corpus::files`].
+    pub file: u32,
     /// Its 1-based line.
     pub line: u64,
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.path, self.line)
-    }
+    /// How messages name it ([`Corpus::place`]).
+    pub shown: String,
 }
 
 /// What kinds of value a share of the input has in the field a policy ranks
@@ -329,7 +328,7 @@ impl FieldKinds {
     /// Checks that the shares `all` (in input order) together hold numbers or
     /// strings, not both; the error names the first record of the kind that
     /// came second, and the first of the other.
-    pub fn check_one_kind(policy: &KeepPolicy, all: &[FieldKinds]) -> Result<()> {
+    pub fn check_one_kind(policy: &KeepPolicy, corpus: &Corpus, all: &[FieldKinds]) -> Result<()> {
         type Pick = fn(&FieldKinds) -> Option<&(u64, Place)>;
         let first = |pick: Pick| {
             all.iter()
@@ -347,12 +346,13 @@ impl FieldKinds {
             (number, "a number", text, "a string")
         };
         let field = policy.field().unwrap_or_default();
-        Err(Error::at_line(
-            &later.path,
+        Err(corpus.record_error(
+            corpus.path(later.file),
             later.line,
             format!(
-                "field {field:?} is {later_kind}, but at {earlier} it is {earlier_kind}: \
-                 `keep` {policy} ranks by numbers or by strings, not both"
+                "field {field:?} is {later_kind}, but at {} it is {earlier_kind}: `keep` \
+                 {policy} ranks by numbers or by strings, not both",
+                earlier.shown
             ),
         ))
     }
@@ -558,34 +558,6 @@ impl Ranking<'_> {
     }
 }
 
-/// Until the reader provides it, record fields are read here (to be removed
-/// when `Corpus::record_field` exists).
-trait RecordField {
-    fn record_field(&self, record: &RecordMeta, path: &str) -> Result<Option<serde_json::Value>>;
-}
-
-impl RecordField for Corpus {
-    fn record_field(&self, record: &RecordMeta, path: &str) -> Result<Option<serde_json::Value>> {
-        let file = &self.files()[record.file as usize];
-        if file.format == Format::Text {
-            return Err(Error::in_file(
-                &file.path,
-                "plain-text records have no fields",
-            ));
-        }
-        let value: serde_json::Value = serde_json::from_slice(self.record_bytes(record))
-            .map_err(|e| Error::at_line(&file.path, record.line, format!("invalid JSON: {e}")))?;
-        let mut at = &value;
-        for name in path.split('.') {
-            match at.get(name) {
-                Some(inner) => at = inner,
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(at.clone()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -685,38 +657,40 @@ mod tests {
 
     #[test]
     fn a_run_mixing_numbers_and_strings_is_refused_at_the_later_record() {
-        let place = |at, path: &str, line| {
-            Some((
-                at,
-                Place {
-                    path: path.into(),
-                    line,
-                },
-            ))
+        let file = |name: &str| (name.into(), Format::Jsonl, b"{\"text\": \"x\"}\n".to_vec());
+        let corpus = Corpus::from_memory(
+            [file("a.jsonl"), file("b.jsonl")],
+            crate::corpus::CorpusOptions::default(),
+        )
+        .expect("corpus");
+        let place = |at, file: u32, line| {
+            let shown = format!("{}:{line}", ["a.jsonl", "b.jsonl"][file as usize]);
+            Some((at, Place { file, line, shown }))
         };
         let policy = KeepPolicy::Max("ts".into());
         let numbers = FieldKinds {
-            number: place(3, "a.jsonl", 4),
+            number: place(3, 0, 4),
             text: None,
         };
         let strings = FieldKinds {
             number: None,
-            text: place(0, "b.jsonl", 2),
+            text: place(0, 1, 2),
         };
-        assert!(FieldKinds::check_one_kind(&policy, &[numbers.clone(), numbers.clone()]).is_ok());
-        let err = FieldKinds::check_one_kind(&policy, &[numbers.clone(), strings.clone()])
+        let check = |all: &[FieldKinds]| FieldKinds::check_one_kind(&policy, &corpus, all);
+        assert!(check(&[numbers.clone(), numbers.clone()]).is_ok());
+        let err = check(&[numbers.clone(), strings.clone()])
             .expect_err("mixed")
             .to_string();
         assert!(
             err.starts_with("b.jsonl:2: field \"ts\" is a string"),
             "{err}"
         );
-        assert!(err.contains("a.jsonl:4"), "{err}");
+        assert!(err.contains("at a.jsonl:4 it is a number"), "{err}");
         let both = FieldKinds {
-            number: place(8, "a.jsonl", 9),
-            text: place(2, "a.jsonl", 3),
+            number: place(8, 0, 9),
+            text: place(2, 0, 3),
         };
-        let err = FieldKinds::check_one_kind(&policy, &[FieldKinds::default(), both])
+        let err = check(&[FieldKinds::default(), both])
             .expect_err("mixed")
             .to_string();
         assert!(

@@ -391,13 +391,13 @@ fn check_keep_field<E: Exchange>(
     }
     let kinds = ex.agree("keep", policy.survey(corpus, &sketched.records))?;
     let all = ex.all_gather(kinds);
-    FieldKinds::check_one_kind(policy, &all)
+    FieldKinds::check_one_kind(policy, corpus, &all)
 }
 
 impl WireSize for FieldKinds {
     fn wire_size(&self) -> usize {
         let place = |p: &Option<(u64, crate::cluster::keep::Place)>| {
-            1 + p.as_ref().map_or(0, |(_, p)| 16 + 8 + p.path.len())
+            1 + p.as_ref().map_or(0, |(_, p)| 8 + 4 + 8 + 8 + p.shown.len())
         };
         place(&self.number) + place(&self.text)
     }
