@@ -12,11 +12,12 @@
 //! Every setting that takes one of a few named values (here [`Algo`], [`UnitKind`],
 //! [`Verify`]; elsewhere [`ClusterMode`], [`ParaSep`], the tokenizer, the MinHash
 //! variant, the input format) has one name per value: the name `report.json` and
-//! the index file store. [`parse_name`] reads a value from that name for every such
+//! the index file store. [`KeepPolicy`], whose values may name a field
+//! (`max:meta.timestamp`), is read and written as one such string too. [`parse_name`] reads a value from that name for every such
 //! type by one rule, and with the `cli` feature each derives `clap::ValueEnum` with
 //! the same names (the tests next to each type hold the two together).
 
-pub use crate::cluster::ClusterMode;
+pub use crate::cluster::{ClusterMode, KeepPolicy};
 use crate::corpus::ParaSep;
 use crate::error::{Error, Result};
 use crate::minhash::Variant;
@@ -141,6 +142,8 @@ pub struct DedupConfig {
     pub hamming: u32,
     /// How verified edges become clusters.
     pub cluster: ClusterMode,
+    /// Which unit of a cluster is kept.
+    pub keep: KeepPolicy,
     /// Skip (and count) records that cannot be read instead of failing.
     pub skip_invalid: bool,
 }
@@ -156,6 +159,7 @@ impl Default for DedupConfig {
             verify: Verify::Exact,
             hamming: DEFAULT_HAMMING,
             cluster: ClusterMode::Star,
+            keep: KeepPolicy::Central,
             skip_invalid: false,
         }
     }

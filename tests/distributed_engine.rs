@@ -1,5 +1,5 @@
 //! The one engine seen from outside: a distributed run gives the single-process
-//! run's outputs for every algorithm, unit kind and cluster rule; `--against`
+//! run's outputs for every algorithm, unit kind, cluster rule and keep policy; `--against`
 //! and `--save-index` work distributed and save the same index; a restarted
 //! distributed run (after a kill, or with one worker's checkpoint gone) takes its
 //! later stages back from each worker's checkpoints.
@@ -197,6 +197,60 @@ fn every_algorithm_unit_kind_and_cluster_rule_matches_one_process() {
         found_duplicates > 100,
         "{found_duplicates} duplicates in all"
     );
+}
+
+/// A labelled corpus's first `lines` records with a `meta.score` field: a
+/// number for most records, null for some, absent for others.
+fn with_scores(dir: &Path, name: &str, lines: usize) -> PathBuf {
+    let text = std::fs::read_to_string(head(dir, name, 0, lines)).expect("head");
+    let scored: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut record: Value = serde_json::from_str(line).expect("record");
+            if i % 7 != 0 {
+                let score = if i % 11 == 0 {
+                    Value::Null
+                } else {
+                    ((i * 7919) % 1000).into()
+                };
+                record["meta"] = serde_json::json!({ "score": score });
+            }
+            format!("{record}\n")
+        })
+        .collect();
+    let path = dir.join(format!("{name}-scored-{lines}.jsonl"));
+    std::fs::write(&path, scored).expect("write");
+    path
+}
+
+#[test]
+fn keep_policies_match_one_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = with_scores(dir.path(), "paragraph", 400);
+    let mut dropped = 0;
+    for keep in ["longest", "max:meta.score", "drop-all"] {
+        for (unit, cluster) in [
+            ("article", "star"),
+            ("paragraph", "star"),
+            ("article", "components"),
+        ] {
+            let what = format!("--keep {keep}, {unit}, {cluster}");
+            let name = format!("{keep}-{unit}-{cluster}").replace(':', "-");
+            let extra = ["--keep", keep, "--unit", unit, "--cluster", cluster];
+            let alone = dir.path().join(format!("{name}-single"));
+            run_single(&[&input], &alone, &extra);
+            let spread = dir.path().join(format!("{name}-spread"));
+            run_cluster(&[&input], &spread, 2, &extra);
+            assert_same_outputs(&alone, &spread, &what);
+            if keep == "drop-all" {
+                dropped += report(&alone)["counts"]["duplicate_units"]
+                    .as_u64()
+                    .expect("count");
+            }
+        }
+    }
+    assert!(dropped > 100, "{dropped} units dropped in all");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use neardedup::dedup::Dedup;
 use neardedup::distributed::{LaunchSettings, Launcher, Placement};
 use neardedup::minhash::Variant;
 use neardedup::output::report::Report;
-use neardedup::pipeline::{self, Algo, ClusterMode, DedupConfig, UnitKind, Verify};
+use neardedup::pipeline::{self, Algo, ClusterMode, DedupConfig, KeepPolicy, UnitKind, Verify};
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
 use super::limits;
@@ -101,6 +101,16 @@ pub struct DedupArgs {
     /// look-alikes together.
     #[arg(long, value_enum, default_value_t = ClusterMode::Star)]
     cluster: ClusterMode,
+
+    /// Which unit of a cluster is kept: `central` (star clusters: the most
+    /// connected unit; components: the first), `first` (in input order),
+    /// `longest` or `shortest` (in bytes), `drop-all` (none of a cluster of two
+    /// or more), `max:FIELD` or `min:FIELD` (by a JSONL field or Parquet
+    /// column, a dotted path such as meta.timestamp: numbers or strings;
+    /// records without it rank last). Ties go to the earlier unit; units of
+    /// --against are kept first.
+    #[arg(long, value_name = "POLICY", default_value_t = KeepPolicy::Central)]
+    keep: KeepPolicy,
 
     /// JSONL field (or Parquet column) holding the text; a dotted path such as
     /// `body.text` reaches into nested objects.
@@ -295,6 +305,7 @@ impl DedupArgs {
             verify: self.verify,
             hamming: self.hamming,
             cluster: self.cluster,
+            keep: self.keep.clone(),
             skip_invalid: self.skip_invalid,
             sketch: SketchConfig {
                 unit: self.unit,

@@ -6,14 +6,18 @@
 //! - [`component_labels`]: connected components by [`UnionFind`], the classic
 //!   transitive closure.
 //!
-//! Both label every unit with the unit its cluster keeps (for star clusters the
-//! most connected unit, for components the first in input order), so labels are
-//! deterministic.
+//! Both label every unit with the unit its cluster keeps, chosen by the run's
+//! [`KeepPolicy`] ([`keep`]): by default, for star clusters the most connected
+//! unit, for components the first in input order. Labels are deterministic.
 
+pub mod keep;
 mod star;
 mod union_find;
 
-pub use star::{component_labels, similarity_to_labels, star_joins, star_labels, Join};
+pub use keep::{FieldKinds, KeepPolicy, Key, Keys, Number, Ranking};
+pub use star::{
+    component_joins, component_labels, similarity_to_labels, star_joins, star_labels, Join,
+};
 pub use union_find::UnionFind;
 
 /// How verified edges become clusters.
@@ -32,17 +36,17 @@ crate::setting_names::by_setting_name!(ClusterMode);
 
 impl ClusterMode {
     /// Each of `units` units' label (the kept unit of its cluster) and its
-    /// similarity to that unit where a verified edge gives it, under this rule.
-    /// Units below `preferred_below` (indexed ones) are kept before any other.
+    /// similarity to that unit where a verified edge gives it, under this rule,
+    /// with units ranked for keeping by `ranking`.
     pub fn labels(
         self,
         units: usize,
         edges: &[(u32, u32, f32)],
-        preferred_below: u32,
+        ranking: &Ranking<'_>,
     ) -> (Vec<u32>, Vec<Option<f32>>) {
         match self {
-            ClusterMode::Star => star_labels(units, edges, preferred_below),
-            ClusterMode::Components => component_labels(units, edges),
+            ClusterMode::Star => star_labels(units, edges, ranking),
+            ClusterMode::Components => component_labels(units, edges, ranking),
         }
     }
 }

@@ -8,22 +8,28 @@
 //! cluster has a bounded diameter instead (Aslam, Pelekhov and Rus, "The star
 //! clustering algorithm", 2004, in its greedy form):
 //!
-//! 1. units are visited by decreasing degree (number of verified edges), the
-//!    earlier unit in input order first among equals; units listed as preferred
-//!    (indexed units, kept by an earlier run) come before all others;
+//! 1. units are visited in the order of the keep policy's [`Ranking`]: by
+//!    default by decreasing degree (number of verified edges), the earlier unit
+//!    in input order first among equals; units listed as preferred (indexed
+//!    units, kept by an earlier run) come before all others;
 //! 2. a unit with a verified edge to a unit already chosen as a centre joins the
 //!    most similar such centre (the earlier one on a tie) and is removed;
 //! 3. any other unit becomes a centre, the unit its cluster keeps.
 //!
 //! Every removed unit is therefore a verified near-duplicate of the unit that
-//! stays, and the kept unit is the one most units were verified against (for a
-//! family of edited copies, usually the original, wherever it stands in the
-//! input). The result depends only on the set of edges, not on their order, so it
+//! stays, and the first unit of each component in the visiting order is kept:
+//! by default the one most units were verified against (for a family of edited
+//! copies, usually the original, wherever it stands in the input), under
+//! another policy its best unit. The result depends only on the set of edges
+//! (and the units' keys), not on their order, so it
 //! is the same for any thread count, shard size or number of processes, and it
 //! can be computed on any subset of edges closed under connected components (a
 //! distributed run gives each worker whole components).
+//!
+//! Connected components ([`component_labels`], [`component_joins`]) are here
+//! too: they keep each component's best unit under the same [`Ranking`].
 
-use super::UnionFind;
+use super::{Ranking, UnionFind};
 
 /// One unit that joins a cluster: the unit, the kept unit (centre) it joins and
 /// its verified similarity to that centre.
@@ -33,18 +39,13 @@ pub struct Join {
     pub member: u32,
     /// The kept unit whose cluster it joins.
     pub centre: u32,
-    /// The similarity of the verified edge between them.
-    pub similarity: f32,
+    /// The similarity of the verified edge between them: always there in a
+    /// star cluster; in a component, only where an edge joins the two.
+    pub similarity: Option<f32>,
 }
 
-/// The joins of the star clustering of `edges`, given as `(a, b, similarity)`
-/// with `a != b` in any order and with any unit numbering; units below
-/// `preferred_below` are visited first. Sorted by member.
-///
-/// Only units that join a cluster are listed: every other unit is a centre of
-/// its own cluster.
-pub fn star_joins(edges: &[(u32, u32, f32)], preferred_below: u32) -> Vec<Join> {
-    // Both directions of every edge, grouped by unit: an adjacency list.
+/// Both directions of every edge, grouped by unit: an adjacency list.
+fn adjacency(edges: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
     let mut adjacent: Vec<(u32, u32, f32)> = Vec::with_capacity(edges.len() * 2);
     for &(a, b, s) in edges {
         adjacent.push((a, b, s));
@@ -52,21 +53,29 @@ pub fn star_joins(edges: &[(u32, u32, f32)], preferred_below: u32) -> Vec<Join> 
     }
     adjacent.sort_unstable_by_key(|&(u, v, _)| (u, v));
     adjacent.dedup_by_key(|&mut (u, v, _)| (u, v));
+    adjacent
+}
+
+/// The joins of the star clustering of `edges`, given as `(a, b, similarity)`
+/// with `a != b` in any order and with any unit numbering; units are visited
+/// in the order of `ranking`. Sorted by member.
+///
+/// Only units that join a cluster are listed: every other unit is a centre of
+/// its own cluster.
+pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join> {
+    let adjacent = adjacency(edges);
     let groups: Vec<&[(u32, u32, f32)]> = adjacent.chunk_by(|x, y| x.0 == y.0).collect();
     let position = |unit: u32| {
         groups
             .binary_search_by_key(&unit, |g| g[0].0)
             .expect("every neighbour has an adjacency list")
     };
+    let ranked: Vec<_> = groups
+        .iter()
+        .map(|g| (g[0].0, g.len(), ranking.keys.get(g[0].0)))
+        .collect();
     let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_unstable_by_key(|&i| {
-        let unit = groups[i][0].0;
-        (
-            unit >= preferred_below,
-            std::cmp::Reverse(groups[i].len()),
-            unit,
-        )
-    });
+    order.sort_unstable_by(|&i, &j| ranking.visit_order(ranked[i], ranked[j]));
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         Unvisited,
@@ -89,7 +98,7 @@ pub fn star_joins(edges: &[(u32, u32, f32)], preferred_below: u32) -> Vec<Join> 
                 joins.push(Join {
                     member: groups[i][0].0,
                     centre,
-                    similarity,
+                    similarity: Some(similarity),
                 });
                 State::Member
             }
@@ -102,32 +111,82 @@ pub fn star_joins(edges: &[(u32, u32, f32)], preferred_below: u32) -> Vec<Join> 
 
 /// Each of `units` units' cluster label under star clustering of `edges`: the
 /// kept unit of its cluster (itself when kept), with the similarity to it
-/// (`None` for kept units). Units below `preferred_below` are visited first.
+/// (`None` for kept units). Units are visited in the order of `ranking`.
 pub fn star_labels(
     units: usize,
     edges: &[(u32, u32, f32)],
-    preferred_below: u32,
+    ranking: &Ranking<'_>,
 ) -> (Vec<u32>, Vec<Option<f32>>) {
+    labels_from_joins(units, star_joins(edges, ranking))
+}
+
+/// Each of `units` units' label and similarity to it, given the joins.
+fn labels_from_joins(units: usize, joins: Vec<Join>) -> (Vec<u32>, Vec<Option<f32>>) {
     let mut labels: Vec<u32> = (0..units as u32).collect();
     let mut similarity = vec![None; units];
-    for join in star_joins(edges, preferred_below) {
+    for join in joins {
         labels[join.member as usize] = join.centre;
-        similarity[join.member as usize] = Some(join.similarity);
+        similarity[join.member as usize] = join.similarity;
     }
     (labels, similarity)
 }
 
-/// Each unit's label under union-find over `edges` (connected components: the
-/// chain-prone, classic way), with the similarity of a direct edge to the label
-/// unit where there is one.
-pub fn component_labels(units: usize, edges: &[(u32, u32, f32)]) -> (Vec<u32>, Vec<Option<f32>>) {
-    let mut uf = UnionFind::new(units);
+/// Each unit's label under connected components of `edges` (the chain-prone,
+/// classic way): the component's best unit by `ranking`, with the similarity
+/// of a direct edge to it where there is one.
+pub fn component_labels(
+    units: usize,
+    edges: &[(u32, u32, f32)],
+    ranking: &Ranking<'_>,
+) -> (Vec<u32>, Vec<Option<f32>>) {
+    labels_from_joins(units, component_joins(edges, ranking))
+}
+
+/// The joins of the connected components of `edges` (as for [`star_joins`]):
+/// every unit of a component but its best by `ranking` joins that best unit,
+/// with the similarity of a direct edge between them where there is one.
+/// Sorted by member.
+pub fn component_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join> {
+    let mut nodes: Vec<u32> = edges.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let dense = |unit: u32| {
+        nodes
+            .binary_search(&unit)
+            .expect("every end of an edge is a node") as u32
+    };
+    let mut uf = UnionFind::new(nodes.len());
     for &(a, b, _) in edges {
-        uf.union(a, b);
+        uf.union(dense(a), dense(b));
     }
-    let labels = uf.labels();
-    let similarity = similarity_to_labels(&labels, 0, edges.iter().copied());
-    (labels, similarity)
+    let roots = uf.labels();
+    // The best unit of each component, at its root.
+    let mut best: Vec<u32> = nodes.clone();
+    for (i, &root) in roots.iter().enumerate() {
+        let (unit, kept) = (nodes[i], best[root as usize]);
+        if ranking.best_first(unit, kept).is_lt() {
+            best[root as usize] = unit;
+        }
+    }
+    let mut similarity: Vec<Option<f32>> = vec![None; nodes.len()];
+    for &(a, b, s) in edges {
+        for (member, other) in [(a, b), (b, a)] {
+            let at = dense(member) as usize;
+            if best[roots[at] as usize] == other {
+                similarity[at] = Some(similarity[at].map_or(s, |t: f32| t.max(s)));
+            }
+        }
+    }
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &unit)| best[roots[i] as usize] != unit)
+        .map(|(i, &unit)| Join {
+            member: unit,
+            centre: best[roots[i] as usize],
+            similarity: similarity[i],
+        })
+        .collect()
 }
 
 /// For each unit numbered `first + i` with label `labels[i]`, the largest
@@ -153,19 +212,38 @@ pub fn similarity_to_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::{KeepPolicy, Key, Keys, Number};
     use proptest::prelude::*;
+    use std::cmp::Reverse;
 
-    /// The rule, written the slow and obvious way: units by decreasing degree
-    /// (then input order), each joining the most similar centre it has an edge
-    /// with (the smaller on a tie), or else becoming a centre.
-    fn naive(units: usize, edges: &[(u32, u32, f32)]) -> (Vec<u32>, Vec<Option<f32>>) {
-        let degree = |u: u32| edges.iter().filter(|&&(a, b, _)| a == u || b == u).count();
+    fn central() -> Ranking<'static> {
+        Ranking::central(0)
+    }
+
+    fn degree(edges: &[(u32, u32, f32)], u: u32) -> usize {
+        edges.iter().filter(|&&(a, b, _)| a == u || b == u).count()
+    }
+
+    /// The default visiting order, written the slow and obvious way: units by
+    /// decreasing degree, then input order.
+    fn by_degree(units: usize, edges: &[(u32, u32, f32)]) -> Vec<u32> {
         let mut order: Vec<u32> = (0..units as u32).collect();
-        order.sort_by_key(|&u| (std::cmp::Reverse(degree(u)), u));
+        order.sort_by_key(|&u| (Reverse(degree(edges, u)), u));
+        order
+    }
+
+    /// The rule, written the slow and obvious way: units in `order`, each
+    /// joining the most similar centre it has an edge with (the smaller on a
+    /// tie), or else becoming a centre.
+    fn naive(
+        units: usize,
+        edges: &[(u32, u32, f32)],
+        order: &[u32],
+    ) -> (Vec<u32>, Vec<Option<f32>>) {
         let mut labels: Vec<u32> = (0..units as u32).collect();
         let mut similarity = vec![None; units];
         let mut centres: Vec<u32> = Vec::new();
-        for u in order {
+        for &u in order {
             let mut best: Option<(u32, f32)> = None;
             for &(a, b, s) in edges {
                 let other = if a == u {
@@ -192,23 +270,52 @@ mod tests {
         (labels, similarity)
     }
 
+    /// Connected components the slow way: repeated relabelling until stable.
+    fn naive_components(units: usize, edges: &[(u32, u32, f32)]) -> Vec<Vec<u32>> {
+        let mut label: Vec<u32> = (0..units as u32).collect();
+        loop {
+            let mut changed = false;
+            for &(a, b, _) in edges {
+                let low = label[a as usize].min(label[b as usize]);
+                for u in [a, b] {
+                    if label[u as usize] != low {
+                        label[u as usize] = low;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        (0..units as u32)
+            .map(|c| {
+                (0..units as u32)
+                    .filter(|&u| label[u as usize] == c)
+                    .collect::<Vec<u32>>()
+            })
+            .filter(|members| members.len() > 1)
+            .collect()
+    }
+
     #[test]
     fn a_chain_of_look_alikes_does_not_merge_its_ends() {
         // 0 ~ 1 ~ 2 ~ 3, but 0 and 2 (or 1 and 3) were never verified together.
         // Units 1 and 2 have the most edges; 1 comes first and keeps 0 and 2,
         // and 3, verified only against the removed 2, stays.
         let edges = [(0, 1, 0.6), (1, 2, 0.6), (2, 3, 0.6)];
-        let (labels, similarity) = star_labels(4, &edges, 0);
+        let (labels, similarity) = star_labels(4, &edges, &central());
         assert_eq!(labels, vec![1, 1, 1, 3]);
         assert_eq!(similarity, vec![Some(0.6), None, Some(0.6), None]);
-        let (components, _) = component_labels(4, &edges);
+        let (components, similarity) = component_labels(4, &edges, &central());
         assert_eq!(components, vec![0, 0, 0, 0]);
+        assert_eq!(similarity, vec![None, Some(0.6), None, None]);
     }
 
     #[test]
     fn a_unit_joins_the_most_similar_centre_and_the_earlier_on_a_tie() {
         let edges = [(0, 2, 0.5), (1, 2, 0.9), (0, 3, 0.7), (1, 3, 0.7)];
-        let (labels, similarity) = star_labels(4, &edges, 0);
+        let (labels, similarity) = star_labels(4, &edges, &central());
         assert_eq!(labels, vec![0, 1, 1, 0]);
         assert_eq!(similarity[2], Some(0.9));
         assert_eq!(similarity[3], Some(0.7));
@@ -217,7 +324,7 @@ mod tests {
     #[test]
     fn copies_of_one_text_form_one_star() {
         let edges: Vec<_> = (1..6).map(|b| (0, b, 1.0)).chain([(1, 2, 1.0)]).collect();
-        let (labels, _) = star_labels(6, &edges, 0);
+        let (labels, _) = star_labels(6, &edges, &central());
         assert_eq!(labels, vec![0; 6]);
     }
 
@@ -226,11 +333,48 @@ mod tests {
         // An edited copy (0) comes first; the original (2) is verified against
         // every copy, while the copies 0 and 3 are too far apart.
         let edges = [(0, 2, 0.7), (1, 2, 0.9), (2, 3, 0.7), (0, 1, 0.6)];
-        let (labels, _) = star_labels(4, &edges, 0);
+        let (labels, _) = star_labels(4, &edges, &central());
         assert_eq!(labels, vec![2, 2, 2, 2]);
         // Preferred units (indexed ones) are centres before any other.
-        let (labels, _) = star_labels(4, &edges, 1);
+        let (labels, _) = star_labels(4, &edges, &Ranking::central(1));
         assert_eq!(labels, vec![0, 0, 0, 3]);
+    }
+
+    #[test]
+    fn a_policy_chooses_the_centre_and_the_units_verified_against_it() {
+        // The same four copies as above, with lengths: the longest (3) is
+        // kept, and 0, never verified against 3, stays on its own.
+        let edges = [(0, 2, 0.7), (1, 2, 0.9), (2, 3, 0.7), (0, 1, 0.6)];
+        let keys: Keys = [10, 20, 30, 40]
+            .into_iter()
+            .enumerate()
+            .map(|(u, len)| (u as u32, Key::Length(len)))
+            .collect();
+        let longest = Ranking {
+            policy: &KeepPolicy::Longest,
+            keys: &keys,
+            preferred_below: 0,
+        };
+        let (labels, similarity) = star_labels(4, &edges, &longest);
+        assert_eq!(labels, vec![1, 1, 3, 3]);
+        assert_eq!(similarity, vec![Some(0.6), None, Some(0.7), None]);
+        // Components keep the longest of all four, with a similarity only
+        // where an edge joins a unit to it.
+        let (labels, similarity) = component_labels(4, &edges, &longest);
+        assert_eq!(labels, vec![3, 3, 3, 3]);
+        assert_eq!(similarity, vec![None, None, Some(0.7), None]);
+        let first = Ranking {
+            policy: &KeepPolicy::First,
+            ..longest
+        };
+        assert_eq!(star_labels(4, &edges, &first).0, vec![0, 0, 0, 3]);
+        // Preferred units still come first.
+        let preferred = Ranking {
+            preferred_below: 1,
+            ..longest
+        };
+        assert_eq!(star_labels(4, &edges, &preferred).0, vec![0, 0, 0, 3]);
+        assert_eq!(component_labels(4, &edges, &preferred).0, vec![0; 4]);
     }
 
     fn edge_sets() -> impl Strategy<Value = (usize, Vec<(u32, u32, f32)>)> {
@@ -243,12 +387,96 @@ mod tests {
         })
     }
 
+    /// A field value per unit: a small number, or none (`None`).
+    fn field_values() -> impl Strategy<Value = Vec<Option<i64>>> {
+        prop::collection::vec(prop::option::weighted(0.8, -3i64..4), 24)
+    }
+
     proptest! {
         #[test]
         fn star_labels_match_the_naive_rule((units, mut edges) in edge_sets()) {
             edges.sort_by_key(|&(a, b, _)| (a, b));
             edges.dedup_by_key(|&mut (a, b, _)| (a, b));
-            prop_assert_eq!(star_labels(units, &edges, 0), naive(units, &edges));
+            let order = by_degree(units, &edges);
+            prop_assert_eq!(star_labels(units, &edges, &central()), naive(units, &edges, &order));
+        }
+
+        #[test]
+        fn star_clusters_by_a_field_keep_the_best_of_each_component(
+            (units, mut edges) in edge_sets(),
+            values in field_values(),
+            preferred_below in 0u32..3,
+            largest in any::<bool>(),
+        ) {
+            edges.sort_by_key(|&(a, b, _)| (a, b));
+            edges.dedup_by_key(|&mut (a, b, _)| (a, b));
+            let value = |u: u32| values[u as usize];
+            // The order written out: preferred units, then present values
+            // (largest or smallest first), then missing ones, then input order.
+            let mut order: Vec<u32> = (0..units as u32).collect();
+            order.sort_by_key(|&u| {
+                let v = value(u).map(|v| if largest { -v } else { v });
+                (u >= preferred_below, v.is_none(), v, u)
+            });
+            let policy = if largest {
+                KeepPolicy::Max("f".into())
+            } else {
+                KeepPolicy::Min("f".into())
+            };
+            let keys: Keys = (0..units as u32)
+                .filter_map(|u| value(u).map(|v| (u, Key::Number(Number::Int(v)))))
+                .collect();
+            let ranking = Ranking { policy: &policy, keys: &keys, preferred_below };
+            let (labels, similarity) = star_labels(units, &edges, &ranking);
+            prop_assert_eq!(
+                (labels.clone(), similarity),
+                naive(units, &edges, &order)
+            );
+            let visited = |u: u32| order.iter().position(|&o| o == u).expect("visited");
+            let linked = |x: u32, y: u32| {
+                edges.iter().any(|&(a, b, _)| (a, b) == (x.min(y), x.max(y)))
+            };
+            for (unit, &centre) in labels.iter().enumerate() {
+                let unit = unit as u32;
+                prop_assert_eq!(labels[centre as usize], centre);
+                if centre != unit {
+                    // Every member has a verified edge to its centre.
+                    prop_assert!(linked(unit, centre));
+                } else {
+                    // No centre has an edge to an earlier-visited centre.
+                    for other in 0..units as u32 {
+                        if other != unit && labels[other as usize] == other && linked(unit, other) {
+                            prop_assert!(false, "centres {} and {} are linked", unit, other);
+                        }
+                    }
+                }
+            }
+            // The best unit of each component is kept, by star clusters and
+            // by components alike.
+            let (components, _) = component_labels(units, &edges, &ranking);
+            for members in naive_components(units, &edges) {
+                let best = *members.iter().min_by_key(|&&u| visited(u)).expect("members");
+                prop_assert_eq!(labels[best as usize], best);
+                for &u in &members {
+                    prop_assert_eq!(components[u as usize], best);
+                }
+            }
+        }
+
+        #[test]
+        fn components_by_input_order_are_union_find_labels((units, edges) in edge_sets()) {
+            let mut uf = UnionFind::new(units);
+            for &(a, b, _) in &edges {
+                uf.union(a, b);
+            }
+            let labels = uf.labels();
+            let first = KeepPolicy::First;
+            let ranking = Ranking { policy: &first, ..central() };
+            prop_assert_eq!(
+                component_labels(units, &edges, &ranking),
+                (labels.clone(), similarity_to_labels(&labels, 0, edges.iter().copied()))
+            );
+            prop_assert_eq!(component_labels(units, &edges, &central()).0, labels);
         }
 
         #[test]
@@ -258,7 +486,7 @@ mod tests {
         ) {
             edges.sort_by_key(|&(a, b, _)| (a, b));
             edges.dedup_by_key(|&mut (a, b, _)| (a, b));
-            let (labels, _) = star_labels(units, &edges, 0);
+            let (labels, _) = star_labels(units, &edges, &central());
             for (unit, &centre) in labels.iter().enumerate() {
                 prop_assert_eq!(labels[centre as usize], centre);
                 if centre as usize != unit {
@@ -274,7 +502,7 @@ mod tests {
                 shuffled.reverse();
             }
             let spread: Vec<_> = shuffled.iter().map(|&(a, b, s)| (a * 7 + 3, b * 7 + 3, s)).collect();
-            let joins: Vec<_> = star_joins(&spread, 0)
+            let joins: Vec<_> = star_joins(&spread, &central())
                 .into_iter()
                 .map(|j| ((j.member - 3) / 7, (j.centre - 3) / 7))
                 .collect();

@@ -682,7 +682,7 @@ impl Corpus {
 
     /// The error `message` about the record on `line` of the file at `path`:
     /// `path:line: message`, or `path: row N: message` for a Parquet table.
-    fn record_error(&self, path: &Path, line: u64, message: impl Into<String>) -> Error {
+    pub(crate) fn record_error(&self, path: &Path, line: u64, message: impl Into<String>) -> Error {
         let parquet = self
             .files
             .iter()

@@ -196,6 +196,8 @@ pub fn write<E: Exchange>(
         records: Vec::new(),
         units: Vec::new(),
         labels: Vec::new(),
+        cluster_sizes: Vec::new(),
+        keep: outcome.keep.clone(),
         kept_similarity: Vec::new(),
         first_unit: 0,
         edges: Vec::new(),

@@ -114,8 +114,12 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
         // A duplicate of indexed text is named by `indexed_match`; any other
         // duplicate by the unit its cluster keeps, which is its label (always
         // known with star clusters; in a distributed run with components, only
-        // when a verified edge joins the two).
-        let kept = (indexed_match.is_none() && label != run_wide)
+        // when a verified edge joins the two); none when the cluster keeps no
+        // unit (`drop-all`).
+        let centre_kept = outcome
+            .keep
+            .keeps(true, false, outcome.cluster_sizes[unit as usize]);
+        let kept = (indexed_match.is_none() && label != run_wide && centre_kept)
             .then(|| known_unit_ref(outcome, label))
             .flatten();
         let line = Line {

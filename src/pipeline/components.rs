@@ -1,7 +1,9 @@
 //! The cluster stage across workers: connected components of the verified
 //! edges (each unit's label becomes the smallest unit number in its component),
-//! and star clusters within each component. With one worker every exchange is a
-//! no-op and this is the plain union-find and star clustering of [`crate::cluster`].
+//! and the clusters kept within each component ([`kept_labels`]: star clusters,
+//! or components that keep their best unit by a keep policy's key). With one
+//! worker every exchange is a no-op and this is the plain union-find and star
+//! clustering of [`crate::cluster`].
 //!
 //! 1. Each worker contracts the edges it holds with a local union-find: every
 //!    member of a local component gets one edge to the component's smallest
@@ -18,7 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use super::share::Owners;
 use super::Edge;
-use crate::cluster::{star_joins, UnionFind};
+use crate::cluster::{
+    component_joins, star_joins, ClusterMode, KeepPolicy, Key, Keys, Ranking, UnionFind,
+};
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
 use crate::index::IndexedUnit;
@@ -29,7 +33,7 @@ use crate::index::IndexedUnit;
 struct NamedJoin {
     member: u32,
     centre: u32,
-    similarity: f32,
+    similarity: Option<f32>,
     /// The centre's id as JSON text, and its paragraph (filled in by its owner).
     centre_id: String,
     centre_para: Option<u32>,
@@ -37,32 +41,65 @@ struct NamedJoin {
 
 impl WireSize for NamedJoin {
     fn wire_size(&self) -> usize {
-        12 + 8 + self.centre_id.len() + 5
+        13 + 8 + self.centre_id.len() + 5
     }
 }
 
-/// The star-cluster labels of the units a worker holds and their similarity to
-/// their kept unit, and the names of the other workers' kept units among them.
-pub type StarLabels = (Vec<u32>, Vec<Option<f32>>, HashMap<u32, IndexedUnit>);
+/// A unit's key on its way to the owner of its component, which ranks the
+/// component's units.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KeyedUnit {
+    component: u32,
+    unit: u32,
+    key: Key,
+}
 
-/// Star clusters ([`crate::cluster::star_joins`]) of the verified edges across
-/// workers. Star clustering needs whole components, so each edge goes to the
-/// owner of its component's label (found by [`labels`]), which clusters the
-/// components it owns exactly as a single process does; each join then goes to
-/// the owner of its centre, which names the centre, and on to the owner of the
-/// unit that joins. `edges` are the edges whose `b` this worker holds;
-/// `component` is the component label of each unit this worker holds, numbered
-/// from `first_unit`; `name` gives such a unit's id and paragraph. Units below
-/// `preferred_below` (indexed ones) are kept before any other.
-pub fn star_labels<E: Exchange>(
+impl WireSize for KeyedUnit {
+    fn wire_size(&self) -> usize {
+        8 + self.key.encoded_len()
+    }
+}
+
+/// How the units of each component are clustered and which is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule<'a> {
+    /// Star clusters or components.
+    pub mode: ClusterMode,
+    /// Which unit is kept.
+    pub policy: &'a KeepPolicy,
+    /// Units below this (indexed ones) are kept before any other.
+    pub preferred_below: u32,
+}
+
+/// The cluster labels of the units a worker holds and their similarity to
+/// their kept unit, and the names of the other workers' kept units among them.
+pub type KeptLabels = (Vec<u32>, Vec<Option<f32>>, HashMap<u32, IndexedUnit>);
+
+/// Clusters of the verified edges across workers, kept units chosen by
+/// `rule`: star clusters ([`crate::cluster::star_joins`]), or components that
+/// keep their best unit ([`crate::cluster::component_joins`]). Both need whole
+/// components, so each edge goes to the owner of its component's label (found
+/// by [`labels`]), which clusters the components it owns exactly as a single
+/// process does; each join then goes to the owner of its centre, which names
+/// the centre, and on to the owner of the unit that joins.
+///
+/// `edges` are the edges whose `b` this worker holds; `component` is the
+/// component label of each unit this worker holds, numbered from
+/// `first_unit`; `name` gives such a unit's id and paragraph, and `key` its key
+/// under the policy (asked only when the policy ranks by key: every unit then
+/// sends its key along to the owner of its component, which holds the
+/// component's label unit itself).
+#[allow(clippy::too_many_arguments)]
+pub fn kept_labels<E: Exchange>(
     ex: &mut E,
     edges: &[Edge],
     component: &[u32],
     owners: &Owners,
     first_unit: u32,
     name: &dyn Fn(u32) -> IndexedUnit,
-    preferred_below: u32,
-) -> Result<StarLabels> {
+    key: &dyn Fn(u32) -> Result<Key>,
+    rule: Rule<'_>,
+) -> Result<KeptLabels> {
     let routed: Vec<(u32, u32, u32, f32)> = edges
         .iter()
         .map(|e| {
@@ -78,8 +115,45 @@ pub fn star_labels<E: Exchange>(
     let held = ex.shuffle(routed, move |&(label, ..): &(u32, u32, u32, f32)| {
         route.of(label)
     });
+    let keys = if rule.policy.ranks_by_key() {
+        let mut roots: Vec<u32> = held.iter().map(|&(label, ..)| label).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        // Members of components go to the owner of their label; the label
+        // units, held here, stay.
+        let members = (first_unit..)
+            .zip(component)
+            .filter(|&(unit, &label)| label != unit);
+        let read: Result<Vec<KeyedUnit>> = members
+            .map(|(unit, &label)| (unit, label))
+            .chain(roots.iter().map(|&root| (root, root)))
+            .map(|(unit, label)| {
+                Ok(KeyedUnit {
+                    component: label,
+                    unit,
+                    key: key(unit)?,
+                })
+            })
+            .collect();
+        let keyed = ex.agree("cluster", read)?;
+        let route = owners.clone();
+        let got = ex.shuffle(keyed, move |k: &KeyedUnit| route.of(k.component));
+        got.into_iter().map(|k| (k.unit, k.key)).collect()
+    } else {
+        Keys::none()
+    };
     let held: Vec<(u32, u32, f32)> = held.into_iter().map(|(_, a, b, s)| (a, b, s)).collect();
-    let joins: Vec<NamedJoin> = star_joins(&held, preferred_below)
+    let ranking = Ranking {
+        policy: rule.policy,
+        keys: &keys,
+        preferred_below: rule.preferred_below,
+    };
+    let joins = match rule.mode {
+        ClusterMode::Star => star_joins(&held, &ranking),
+        ClusterMode::Components => component_joins(&held, &ranking),
+    };
+    drop(keys);
+    let joins: Vec<NamedJoin> = joins
         .into_iter()
         .map(|join| NamedJoin {
             member: join.member,
@@ -104,7 +178,7 @@ pub fn star_labels<E: Exchange>(
     let mut named = HashMap::new();
     for join in mine {
         labels[(join.member - first_unit) as usize] = join.centre;
-        similarity[(join.member - first_unit) as usize] = Some(join.similarity);
+        similarity[(join.member - first_unit) as usize] = join.similarity;
         if !(first_unit..first_unit + units).contains(&join.centre) {
             let id = serde_json::from_str(&join.centre_id).map_err(|e| {
                 Error::Distributed(format!("a unit id did not survive the exchange: {e}"))
@@ -286,6 +360,98 @@ mod tests {
                 uf.union(a, b);
             }
             prop_assert_eq!(distributed_labels(units, edges, workers), uf.labels());
+        }
+    }
+
+    /// Labels and similarities to the kept unit that `workers` in-process
+    /// timely workers find with [`kept_labels`], each owning an even range of
+    /// units and holding the edges whose later unit it owns.
+    #[cfg(feature = "distributed")]
+    fn kept_on_workers(
+        units: u32,
+        edges: Vec<(u32, u32, f32)>,
+        lengths: Vec<u64>,
+        mode: ClusterMode,
+        policy: KeepPolicy,
+        workers: usize,
+    ) -> (Vec<u32>, Vec<Option<f32>>) {
+        let shared = Arc::new((edges, lengths, policy));
+        let guards = timely::execute(timely::Config::process(workers), move |worker| {
+            let (edges, lengths, policy) = &*shared;
+            let mut ex = crate::distributed::collective::TimelyExchange::new(worker, workers);
+            let me = ex.index();
+            let bases: Vec<u32> = (0..workers)
+                .map(|w| (units as usize * w / workers) as u32)
+                .collect();
+            let first = bases[me];
+            let end = bases.get(me + 1).copied().unwrap_or(units);
+            let owners = Owners::new(bases.clone());
+            let mine: Vec<Edge> = edges
+                .iter()
+                .filter(|&&(_, b, _)| owners.of(b) == me)
+                .map(|&(a, b, similarity)| Edge { a, b, similarity })
+                .collect();
+            let pairs: Vec<(u32, u32)> = mine.iter().map(|e| (e.a, e.b)).collect();
+            let (component, _) = labels(&mut ex, &pairs, &owners, first, (end - first) as usize);
+            let name = |unit: u32| IndexedUnit {
+                id: crate::corpus::RecordId::Int(u64::from(unit)),
+                para: None,
+            };
+            let key = |unit: u32| -> Result<Key> { Ok(Key::Length(lengths[unit as usize])) };
+            let rule = Rule {
+                mode,
+                policy,
+                preferred_below: 0,
+            };
+            let (labels, similarity, _) = kept_labels(
+                &mut ex, &mine, &component, &owners, first, &name, &key, rule,
+            )
+            .expect("clusters");
+            (first, labels, similarity)
+        })
+        .expect("timely");
+        let mut parts: Vec<(u32, Vec<u32>, Vec<Option<f32>>)> = guards
+            .join()
+            .into_iter()
+            .map(|r| r.expect("worker"))
+            .collect();
+        parts.sort_by_key(|p| p.0);
+        let labels = parts.iter().flat_map(|p| p.1.clone()).collect();
+        let similarity = parts.into_iter().flat_map(|p| p.2).collect();
+        (labels, similarity)
+    }
+
+    #[cfg(feature = "distributed")]
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        #[test]
+        fn kept_labels_on_workers_equal_one_process(
+            units in 2u32..60,
+            raw in proptest::collection::vec((0u32..1000, 0u32..1000, 1u8..=10), 0..90),
+            lengths in proptest::collection::vec(0u64..5, 60),
+            workers in 2usize..4,
+            longest in any::<bool>(),
+            star in any::<bool>(),
+        ) {
+            let mut edges: Vec<(u32, u32, f32)> = raw
+                .into_iter()
+                .map(|(a, b, s)| (a % units, b % units, f32::from(s) / 10.0))
+                .filter(|(a, b, _)| a != b)
+                .map(|(a, b, s)| (a.min(b), a.max(b), s))
+                .collect();
+            edges.sort_by_key(|&(a, b, _)| (a, b));
+            edges.dedup_by_key(|&mut (a, b, _)| (a, b));
+            let policy = if longest { KeepPolicy::Longest } else { KeepPolicy::Central };
+            let mode = if star { ClusterMode::Star } else { ClusterMode::Components };
+            let keys: Keys = lengths
+                .iter()
+                .enumerate()
+                .map(|(u, &len)| (u as u32, Key::Length(len)))
+                .collect();
+            let ranking = Ranking { policy: &policy, keys: &keys, preferred_below: 0 };
+            let alone = mode.labels(units as usize, &edges, &ranking);
+            let spread = kept_on_workers(units, edges, lengths, mode, policy.clone(), workers);
+            prop_assert_eq!(spread, alone);
         }
     }
 

@@ -27,7 +27,7 @@ use super::settle::{self, Settle};
 use super::share::{self, Share};
 use super::sketch::{self, Signatures, SketchPlan};
 use super::{Algo, DedupConfig, DedupOutcome, Edge, StageTiming, Stats};
-use crate::cluster::{similarity_to_labels, ClusterMode};
+use crate::cluster::{similarity_to_labels, ClusterMode, FieldKinds, KeepPolicy, Key};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
@@ -156,6 +156,7 @@ pub fn run<E: Exchange>(
 ) -> Result<WorkerOutcome> {
     let (corpus, config) = (job.corpus, job.config);
     config.validate()?;
+    config.keep.check_inputs(corpus)?;
     let mut clock = Clock::start(ex, job.log_stages);
     let budget = if ex.peers() > 1 {
         let inputs = super::input_signature(corpus, config, job.index)?;
@@ -188,6 +189,7 @@ pub fn run<E: Exchange>(
     let sketched = sketch::sketch_units(&plan, &work, &mut resumed, progress, config, &shingler);
     let sketched = ex.agree("sketch", sketched)?;
     let duplicate_ids = check_records(ex, corpus, &sketched)?;
+    check_keep_field(ex, corpus, &config.keep, &sketched)?;
     clock.lap("read+sketch", ex, progress);
 
     if let Some(index) = job.index {
@@ -252,14 +254,15 @@ pub fn run<E: Exchange>(
     clock.lap("verify", ex, progress);
 
     progress.stage("cluster", None);
-    let clustered = cluster(ex, &share, config.cluster, &verified)?;
+    let clustered = cluster(ex, corpus, &share, config, &verified)?;
     progress.finish_stage();
     let (labels, kept_similarity, index_matches, mut named, label_rounds) = clustered;
     clock.lap("cluster", ex, progress);
 
-    let counts = count(
+    let (counts, cluster_sizes) = count(
         ex,
         &share,
+        &config.keep,
         &labels,
         &index_matches,
         candidate_count,
@@ -286,6 +289,8 @@ pub fn run<E: Exchange>(
     let outcome = into_outcome(
         share,
         labels,
+        cluster_sizes,
+        config.keep.clone(),
         kept_similarity,
         index_matches,
         verified,
@@ -371,6 +376,33 @@ fn check_not_indexed<E: Exchange>(
     Ok(())
 }
 
+/// Checks the field a keep policy ranks by in every record of the run (each
+/// worker its own, then together): each value a number, a string, null or
+/// absent, and numbers and strings not mixed. Before any pair is searched, so
+/// a bad field stops the run early.
+fn check_keep_field<E: Exchange>(
+    ex: &mut E,
+    corpus: &Corpus,
+    policy: &KeepPolicy,
+    sketched: &sketch::Sketched,
+) -> Result<()> {
+    if policy.field().is_none() {
+        return Ok(());
+    }
+    let kinds = ex.agree("keep", policy.survey(corpus, &sketched.records))?;
+    let all = ex.all_gather(kinds);
+    FieldKinds::check_one_kind(policy, corpus, &all)
+}
+
+impl WireSize for FieldKinds {
+    fn wire_size(&self) -> usize {
+        let place = |p: &Option<(u64, crate::cluster::keep::Place)>| {
+            1 + p.as_ref().map_or(0, |(_, p)| 8 + 4 + 8 + 8 + p.shown.len())
+        };
+        place(&self.number) + place(&self.text)
+    }
+}
+
 /// This worker's scratch folder: the run's folder itself with one worker, a
 /// `worker-NNNNN` folder inside it with several. Its checkpoints carry the run's
 /// fingerprint and the number of workers (with several, each worker's later
@@ -440,8 +472,9 @@ type Clustered = (
 
 fn cluster<E: Exchange>(
     ex: &mut E,
+    corpus: &Corpus,
     share: &Share<'_>,
-    mode: ClusterMode,
+    config: &DedupConfig,
     verified: &resume::Edges,
 ) -> Result<Clustered> {
     let mut edges: Vec<Edge> = verified.index_edges.clone();
@@ -450,29 +483,47 @@ fn cluster<E: Exchange>(
     let (component, rounds) =
         components::labels(ex, &pairs, &share.owners, share.held_from, share.held());
     drop(pairs);
-    let (held_labels, held_similarity, named) = match mode {
-        ClusterMode::Star => {
-            let name = |unit: u32| share.name(unit);
-            let starred = components::star_labels(
-                ex,
-                &edges,
-                &component,
-                &share.owners,
-                share.held_from,
-                &name,
-                share.prior,
-            );
-            ex.agree("cluster", starred)?
-        }
-        ClusterMode::Components => {
+    let policy = &config.keep;
+    // Components by input order are labelled already; any other rule clusters
+    // whole components at their owners.
+    let (held_labels, held_similarity, named) =
+        if config.cluster == ClusterMode::Components && !policy.ranks_by_key() {
             let similarity = similarity_to_labels(
                 &component,
                 share.held_from,
                 edges.iter().map(|e| (e.a, e.b, e.similarity)),
             );
             (component, similarity, HashMap::new())
-        }
-    };
+        } else {
+            let name = |unit: u32| share.name(unit);
+            let key = |unit: u32| -> Result<Key> {
+                if share.is_indexed(unit) {
+                    return Ok(Key::Missing);
+                }
+                let meta = &share.sketched.units[share.local(unit)];
+                policy.key(
+                    corpus,
+                    &share.sketched.records[meta.record as usize],
+                    meta.len,
+                )
+            };
+            let rule = components::Rule {
+                mode: config.cluster,
+                policy,
+                preferred_below: share.prior,
+            };
+            let kept = components::kept_labels(
+                ex,
+                &edges,
+                &component,
+                &share.owners,
+                share.held_from,
+                &name,
+                &key,
+                rule,
+            );
+            ex.agree("cluster", kept)?
+        };
     // Only this worker's own units from here (worker 0 also holds the index's).
     let skip = (share.first_unit - share.held_from) as usize;
     let mut labels = held_labels[skip..].to_vec();
@@ -508,23 +559,47 @@ fn cluster<E: Exchange>(
     Ok((labels, similarity, matches, named, rounds))
 }
 
-/// This worker's counts: units, cluster heads and duplicates; clusters with
-/// duplicates and their sizes are counted by the holder of each cluster's label.
+/// This worker's counts (units, cluster heads and duplicates as `policy`
+/// decides them; clusters with duplicates and their sizes are counted by the
+/// holder of each cluster's label) and each own unit's cluster size, run-wide.
 fn count<E: Exchange>(
     ex: &mut E,
     share: &Share<'_>,
+    policy: &KeepPolicy,
     labels: &[u32],
     matches: &[Option<u32>],
     candidate_pairs: u64,
     verified: &resume::Edges,
-) -> Counts {
+) -> (Counts, Vec<u32>) {
     let mut counts = Counts {
         records: share.sketched.records.len() as u64,
         candidate_pairs,
         edges: (verified.edges.len() + verified.index_edges.len()) as u64,
         ..Counts::default()
     };
-    let mut duplicate_labels = Vec::new();
+    // Every unit that is not its cluster's label tells the holder of the label,
+    // which counts the cluster's units and tells each its cluster's size.
+    let members: Vec<(u32, u32)> = labels
+        .iter()
+        .zip(share.first_unit..)
+        .filter(|&(&label, unit)| label != unit)
+        .map(|(&label, unit)| (label, unit))
+        .collect();
+    let owners = share.owners.clone();
+    let mut got = ex.shuffle(members, move |&(label, _): &(u32, u32)| owners.of(label));
+    got.sort_unstable();
+    let mut sizes: Vec<u32> = vec![1; labels.len()];
+    let mut told: Vec<(u32, u32)> = Vec::with_capacity(got.len());
+    for cluster in got.chunk_by(|a, b| a.0 == b.0) {
+        let size = cluster.len() as u32 + 1;
+        sizes[share.local(cluster[0].0)] = size;
+        told.extend(cluster.iter().map(|&(_, unit)| (unit, size)));
+    }
+    let clusters_with_duplicates: Vec<u32> = sizes.iter().copied().filter(|&s| s > 1).collect();
+    let owners = share.owners.clone();
+    for (unit, size) in ex.shuffle(told, move |&(unit, _): &(u32, u32)| owners.of(unit)) {
+        sizes[share.local(unit)] = size;
+    }
     for (i, (meta, &label)) in share.sketched.units.iter().zip(labels).enumerate() {
         let unit = share.first_unit + i as u32;
         counts.units += 1;
@@ -534,29 +609,18 @@ fn count<E: Exchange>(
         }
         if label == unit {
             counts.clusters += 1;
-        } else {
-            duplicate_labels.push(label);
         }
-        if label != unit || matches[i].is_some() {
+        if !policy.keeps(label == unit, matches[i].is_some(), sizes[i]) {
             counts.duplicate_units += 1;
             counts.duplicate_bytes += meta.len as u64;
         }
     }
-    // One label per unit that is not its cluster's first: the holder of a label
-    // counts its cluster's size.
-    let owners = share.owners.clone();
-    let mut got = ex.shuffle(duplicate_labels, move |&label: &u32| owners.of(label));
-    got.sort_unstable();
-    let sizes: Vec<usize> = got
-        .chunk_by(|a, b| a == b)
-        .map(|run| run.len() + 1)
-        .collect();
-    counts.duplicate_clusters = sizes.len() as u64;
-    counts.largest_cluster = sizes
+    counts.duplicate_clusters = clusters_with_duplicates.len() as u64;
+    counts.largest_cluster = clusters_with_duplicates
         .into_iter()
         .max()
-        .unwrap_or(usize::from(counts.units > 0)) as u64;
-    counts
+        .unwrap_or(u32::from(counts.units > 0)) as u64;
+    (counts, sizes)
 }
 
 /// The run's counts from every worker's.
@@ -619,6 +683,8 @@ fn name_units<E: Exchange>(
 fn into_outcome(
     share: Share<'_>,
     labels: Vec<u32>,
+    cluster_sizes: Vec<u32>,
+    keep: KeepPolicy,
     kept_similarity: Vec<Option<f32>>,
     matches: Vec<Option<u32>>,
     verified: resume::Edges,
@@ -656,6 +722,8 @@ fn into_outcome(
         records,
         units,
         labels: labels.into_iter().map(|label| label - prior).collect(),
+        cluster_sizes,
+        keep,
         kept_similarity,
         first_unit: first_unit - prior,
         edges: verified.edges.iter().map(shifted).collect(),

@@ -25,8 +25,9 @@
 //!
 //! The result ([`DedupOutcome`]) holds everything the writers need: the records and
 //! units in input order, each unit's cluster label (the number of the unit its
-//! cluster keeps), the verified edges with their similarity, counts and stage
-//! timings. Nothing here prints or writes output files ([`crate::dedup`] does).
+//! cluster keeps, chosen by the keep policy) and cluster size, whether it is kept
+//! ([`DedupOutcome::is_kept`]), the verified edges with their similarity, counts
+//! and stage timings. Nothing here prints or writes output files ([`crate::dedup`] does).
 
 pub mod candidates;
 pub mod components;
@@ -46,7 +47,7 @@ use std::path::PathBuf;
 
 use xxhash_rust::xxh3::Xxh3;
 
-pub use config::{Algo, ClusterMode, DedupConfig, UnitKind, Verify};
+pub use config::{Algo, ClusterMode, DedupConfig, KeepPolicy, UnitKind, Verify};
 pub use progress::{NoProgress, Progress, Total};
 pub use resume::Resumed;
 pub use scan::{InvalidRecords, UnitMeta, UnitSplit};
@@ -108,7 +109,8 @@ pub struct Stats {
     pub duplicate_clusters: u64,
     /// Units in the largest cluster.
     pub largest_cluster: u64,
-    /// Units that are not the first of their cluster (what dedup removes).
+    /// Units that dedup removes: those not kept for their cluster (under
+    /// `drop-all`, every unit of a cluster of two or more).
     pub duplicate_units: u64,
     /// `duplicate_units / units`.
     pub duplicate_fraction: f64,
@@ -132,9 +134,15 @@ pub struct DedupOutcome {
     pub records: Vec<RecordMeta>,
     /// Units in input order.
     pub units: Vec<UnitMeta>,
-    /// For each unit, the number of the first unit of its cluster (in the whole
-    /// run: see [`Self::first_unit`]).
+    /// For each unit, the number of the unit its cluster keeps (in the whole
+    /// run: see [`Self::first_unit`]; for a cluster kept as an indexed unit,
+    /// its first unit of this run).
     pub labels: Vec<u32>,
+    /// For each unit, how many units of the run its cluster holds (the units
+    /// other workers hold included, in a distributed run).
+    pub cluster_sizes: Vec<u32>,
+    /// Which unit of a cluster is kept (see [`Self::is_kept`]).
+    pub keep: KeepPolicy,
     /// For each unit that is not kept, its similarity to the kept unit of its
     /// cluster where a verified edge gives it (always, with star clustering);
     /// `None` for kept units.
@@ -172,11 +180,16 @@ pub struct DedupOutcome {
 }
 
 impl DedupOutcome {
-    /// Is `units[unit]` kept by dedup (the first of its cluster, and not a
-    /// duplicate of an indexed unit)?
+    /// Is `units[unit]` kept by dedup: the unit its cluster keeps, not a
+    /// duplicate of an indexed unit, and not dropped with its whole cluster
+    /// (see [`KeepPolicy::keeps`])?
     pub fn is_kept(&self, unit: u32) -> bool {
-        self.labels[unit as usize] == self.first_unit + unit
-            && !matches!(self.index_matches.get(unit as usize), Some(Some(_)))
+        let at = unit as usize;
+        self.keep.keeps(
+            self.labels[at] == self.first_unit + unit,
+            matches!(self.index_matches.get(at), Some(Some(_))),
+            self.cluster_sizes.get(at).copied().unwrap_or(1),
+        )
     }
 }
 
