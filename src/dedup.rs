@@ -113,14 +113,51 @@ impl Dedup {
             .unwrap_or_else(|| self.out.join(".neardedup-work"))
     }
 
+    /// Opens the inputs, decoding compressed files, Parquet tables and streams
+    /// into the scratch folder. When that fails, the scratch folder and the
+    /// output folder are removed again if opening created them (and they are
+    /// empty: decoded copies are unnamed files).
+    fn open_corpus(&self) -> Result<Corpus> {
+        let scratch = self.scratch();
+        let absent: Vec<PathBuf> = [self.out.clone(), scratch.clone()]
+            .into_iter()
+            .filter(|p| !p.exists())
+            .collect();
+        let opened =
+            Corpus::open_in(&self.inputs, self.corpus.clone(), self.memory_budget, &scratch);
+        if opened.is_err() {
+            for dir in absent.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+        opened
+    }
+
     /// Runs it: reads the inputs, finds the duplicates, writes the output folder
     /// and the index. Progress and notes go to `progress`.
     pub fn run(&self, progress: &dyn Progress) -> Result<Finished> {
+        let out_absent = !self.out.exists();
+        let result = self.run_in_place(progress);
+        // Decoding inputs may have made the output folder (for the scratch
+        // folder inside it) before the run claimed it: a failed run leaves none.
+        if result.is_err() && out_absent {
+            let _ = std::fs::remove_dir(&self.out);
+        }
+        result
+    }
+
+    fn run_in_place(&self, progress: &dyn Progress) -> Result<Finished> {
         let started = Instant::now();
         let sampler = crate::memory::PeakSampler::start();
         let mut config = self.config.clone();
         config.validate()?;
-        let corpus = Corpus::open_within(&self.inputs, self.corpus.clone(), self.memory_budget)?;
+        let corpus = self.open_corpus()?;
+        if corpus.found_id_field() {
+            progress.note(&format!(
+                "records are known by their `{}` field (found in the first record)",
+                crate::corpus::FOUND_ID_FIELD
+            ));
+        }
         // Two inputs with one output name fail before any work.
         let layout = Layout::new(&corpus, &self.output)?;
         if self.save_index.is_some() && config.algo != Algo::Minhash {

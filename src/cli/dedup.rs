@@ -104,15 +104,24 @@ pub struct DedupArgs {
     #[arg(long, value_enum, default_value_t = ClusterMode::Star)]
     cluster: ClusterMode,
 
-    /// JSONL field holding the text.
+    /// JSONL field (or Parquet column) holding the text; a dotted path such as
+    /// `body.text` reaches into nested objects.
     #[arg(long, default_value = "text")]
     text_field: String,
 
-    /// JSONL field holding the id (default: the line number).
+    /// JSONL field (or Parquet column) holding the id, dotted paths allowed
+    /// (`meta.url`). Default: the records' `id` field when the first record has
+    /// a string or integer one, else the line number.
     #[arg(long)]
     id_field: Option<String>,
 
-    /// Read every input as this format instead of going by extension.
+    /// Number records by line even when they carry an `id` field.
+    #[arg(long, conflicts_with = "id_field")]
+    line_ids: bool,
+
+    /// Read every input as this format instead of going by its name.
+    /// Compressed files (gzip, zstd, bzip2, xz) and Parquet tables are known
+    /// by their leading bytes.
     #[arg(long, value_enum)]
     format: Option<Format>,
 
@@ -339,6 +348,7 @@ impl DedupArgs {
             format: self.format,
             skip_invalid: self.skip_invalid,
             allow_duplicate_ids: self.allow_duplicate_ids,
+            ids_from_records: !self.line_ids,
         })
     }
 }

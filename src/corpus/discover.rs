@@ -7,9 +7,16 @@
 //! to read: a path that does not exist, a dangling link, a link that loops back
 //! to a folder containing it, and anything in a folder that is not a regular
 //! file (a named pipe, a socket, a device) are errors naming the path. A named
-//! pipe given on the command line (process substitution) is read to its end. The format comes from
-//! `--format` or else the extension: `.jsonl`, `.ndjson` and `.json` are JSON
-//! Lines, anything else is plain text, one article per file.
+//! pipe given on the command line (process substitution) is read to its end, and
+//! `-` is standard input. The format comes from `--format` or else the name,
+//! once a compression suffix (`.gz`, `.zst`, `.bz2`, `.xz`) is taken off:
+//! `.jsonl`, `.ndjson`, `.json` and `.parquet` hold records (Parquet rows are read
+//! as JSON lines), anything else is plain text, one article per file.
+//!
+//! Each file also gets the name its outputs take ([`InputFile::relative`]): its
+//! path under the folder given, or its file name when named directly; when two
+//! inputs would get one name, the later ones are told apart by the number of the
+//! input they came from.
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +46,16 @@ pub struct InputFile {
     /// Either way a file that cannot be read is an error or, when asked for, a
     /// counted skip.
     pub explicit: bool,
+    /// Its name relative to the input it was found under: unique in a run.
+    pub relative: PathBuf,
+}
+
+/// The path that stands for standard input.
+pub const STDIN: &str = "-";
+
+/// Whether `path` stands for standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
 }
 
 /// What [`discover`] found.
@@ -53,7 +70,30 @@ pub struct Discovered {
 /// Expands `inputs` (files and directories) into files, in a deterministic order.
 pub fn discover(inputs: &[PathBuf], forced: Option<Format>) -> Result<Discovered> {
     let mut found = Discovered::default();
-    for input in inputs {
+    let several = inputs.len() > 1;
+    let mut taken = std::collections::HashSet::new();
+    let mut name = |relative: PathBuf, input: usize| -> PathBuf {
+        let relative = if taken.contains(&relative) {
+            Path::new(&format!("input-{}", input + 1)).join(relative)
+        } else {
+            relative
+        };
+        taken.insert(relative.clone());
+        relative
+    };
+    for (number, input) in inputs.iter().enumerate() {
+        if is_stdin(input) {
+            if found.files.iter().any(|f| is_stdin(&f.path)) {
+                return Err(Error::in_file(input, "standard input is given twice"));
+            }
+            found.files.push(InputFile {
+                path: input.clone(),
+                format: forced.unwrap_or(Format::Jsonl),
+                explicit: true,
+                relative: name(PathBuf::from("stdin"), number),
+            });
+            continue;
+        }
         let meta = std::fs::metadata(input).map_err(|e| not_found(input, e))?;
         if meta.is_dir() {
             let hidden = std::cell::RefCell::new(Vec::new());
@@ -92,7 +132,13 @@ pub fn discover(inputs: &[PathBuf], forced: Option<Format>) -> Result<Discovered
                 }
                 let path = entry.into_path();
                 let format = forced.unwrap_or_else(|| format_of(&path));
+                let under = path.strip_prefix(input).unwrap_or(&path);
+                let relative = match input.file_name() {
+                    Some(folder) if several => Path::new(folder).join(under),
+                    _ => under.to_path_buf(),
+                };
                 found.files.push(InputFile {
+                    relative: name(relative, number),
                     path,
                     format,
                     explicit: false,
@@ -101,10 +147,12 @@ pub fn discover(inputs: &[PathBuf], forced: Option<Format>) -> Result<Discovered
             found.hidden.extend(hidden.into_inner());
             found.hidden.extend(hidden_links);
         } else if meta.is_file() || is_stream(&meta.file_type()) {
+            let relative = input.file_name().map_or_else(|| input.clone(), PathBuf::from);
             found.files.push(InputFile {
                 path: input.clone(),
                 format: forced.unwrap_or_else(|| format_of(input)),
                 explicit: true,
+                relative: name(relative, number),
             });
         } else {
             return Err(Error::in_file(
@@ -194,13 +242,19 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
     name.to_str().is_some_and(|n| n.starts_with('.'))
 }
 
-/// The format implied by a file's extension.
+/// The format implied by a file's name, a compression suffix taken off
+/// (`a.jsonl.gz` holds JSON lines; Parquet rows are read as JSON lines).
 pub fn format_of(path: &Path) -> Format {
+    let container = super::Container::of_name(path);
+    let path = match container {
+        super::Container::Plain | super::Container::Parquet => path,
+        _ => Path::new(path.file_stem().unwrap_or_default()),
+    };
     match path.extension().and_then(|e| e.to_str()) {
         Some(ext)
-            if ext.eq_ignore_ascii_case("jsonl")
-                || ext.eq_ignore_ascii_case("ndjson")
-                || ext.eq_ignore_ascii_case("json") =>
+            if ["jsonl", "ndjson", "json", "parquet"]
+                .iter()
+                .any(|known| ext.eq_ignore_ascii_case(known)) =>
         {
             Format::Jsonl
         }
@@ -254,6 +308,51 @@ mod tests {
         assert_eq!(found[0].format, Format::Jsonl);
         assert_eq!(found[1].format, Format::Text);
         assert!(found.iter().all(|f| !f.explicit));
+    }
+
+    #[test]
+    fn every_file_gets_a_unique_output_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["jan/a.jsonl.gz", "jan/sub/b.txt", "feb/a.jsonl.gz", "c.parquet"] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, "x").expect("write");
+        }
+        let one = discover(&[dir.path().join("jan")], None).expect("walk");
+        let names: Vec<&Path> = one.files.iter().map(|f| f.relative.as_path()).collect();
+        assert_eq!(names, [Path::new("a.jsonl.gz"), Path::new("sub/b.txt")]);
+        let inputs = [
+            dir.path().join("jan"),
+            dir.path().join("feb"),
+            dir.path().join("c.parquet"),
+            dir.path().join("jan/a.jsonl.gz"),
+            PathBuf::from(STDIN),
+        ];
+        let several = discover(&inputs, None).expect("walk");
+        let names: Vec<&Path> = several.files.iter().map(|f| f.relative.as_path()).collect();
+        assert_eq!(
+            names,
+            [
+                Path::new("jan/a.jsonl.gz"),
+                Path::new("jan/sub/b.txt"),
+                Path::new("feb/a.jsonl.gz"),
+                Path::new("c.parquet"),
+                Path::new("a.jsonl.gz"),
+                Path::new("stdin"),
+            ]
+        );
+        let formats: Vec<Format> = several.files.iter().map(|f| f.format).collect();
+        assert_eq!(
+            formats,
+            [
+                Format::Jsonl,
+                Format::Text,
+                Format::Jsonl,
+                Format::Jsonl,
+                Format::Jsonl,
+                Format::Jsonl
+            ]
+        );
     }
 
     #[cfg(unix)]

@@ -6,6 +6,10 @@
 //! (the text borrowed straight from the line when it has no escapes) and skips every
 //! other value without building it. Either way the result is what serde_json gives.
 //! Errors are plain messages; the caller adds the file and line.
+//!
+//! A field name with a dot (`meta.url`) is a path into nested objects, unless the
+//! record has a top-level key of exactly that name ([`lookup`]); such records are
+//! read into a `serde_json::Value`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -30,6 +34,9 @@ pub fn extract<'a>(
     text_field: &str,
     id_field: Option<&str>,
 ) -> Result<Fields<'a>, String> {
+    if text_field.contains('.') || id_field.is_some_and(|f| f.contains('.')) {
+        return extract_nested(line, text_field, id_field);
+    }
     match extract_plain(line, text_field, id_field) {
         Some(fields) => Ok(fields),
         None => extract_serde(line, text_field, id_field),
@@ -55,6 +62,53 @@ fn extract_serde<'a>(
     let id = match id_field {
         None => None,
         Some(name) => Some(id.ok_or_else(|| format!("missing id field {name:?}"))?),
+    };
+    Ok(Fields { text, id })
+}
+
+/// The value at `path` in `record`: a top-level key of exactly that name, or
+/// else the dot-separated parts through nested objects.
+pub fn lookup<'v>(record: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    if let Some(value) = record.get(path) {
+        return Some(value);
+    }
+    let mut parts = path.split('.');
+    let first = record.get(parts.next()?)?;
+    parts.try_fold(first, |value, part| value.get(part))
+}
+
+/// The record of one JSON line as a value: an object, or an error saying why
+/// not.
+pub fn parse_object(line: &[u8]) -> Result<serde_json::Value, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(line).map_err(|e| format!("invalid JSON record: {e}"))?;
+    if !value.is_object() {
+        return Err("invalid JSON record: not a JSON object".into());
+    }
+    Ok(value)
+}
+
+/// [`extract`] for field paths with dots.
+fn extract_nested<'a>(
+    line: &'a [u8],
+    text_field: &str,
+    id_field: Option<&str>,
+) -> Result<Fields<'a>, String> {
+    let record = parse_object(line)?;
+    let text = match lookup(&record, text_field) {
+        Some(serde_json::Value::String(text)) => Cow::Owned(text.clone()),
+        Some(_) => return Err(format!("field {text_field:?} is not a string")),
+        None => return Err(format!("missing text field {text_field:?}")),
+    };
+    let id = match id_field {
+        None => None,
+        Some(name) => match lookup(&record, name) {
+            Some(value @ (serde_json::Value::String(_) | serde_json::Value::Number(_))) => {
+                RecordId::from_json_text(&value.to_string())
+            }
+            Some(_) => return Err(format!("id field {name:?} must be a string or a number")),
+            None => return Err(format!("missing id field {name:?}")),
+        },
     };
     Ok(Fields { text, id })
 }
@@ -372,6 +426,33 @@ impl<'de> serde::Deserialize<'de> for MaybeStr<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotted_fields_reach_into_nested_objects_after_exact_keys() {
+        let line = r#"{"meta":{"url":"https://a.kr/1","n":7},"body":{"text":"본문"},"a.b":"flat"}"#
+            .as_bytes();
+        let f = extract(line, "body.text", Some("meta.url")).expect("nested");
+        assert_eq!(f.text, "본문");
+        assert_eq!(f.id, Some(RecordId::from("https://a.kr/1")));
+        let f = extract(line, "a.b", Some("meta.n")).expect("exact key first");
+        assert_eq!(f.text, "flat");
+        assert_eq!(f.id, Some(RecordId::Int(7)));
+        assert_eq!(
+            extract(line, "body.missing", None).expect_err("absent"),
+            "missing text field \"body.missing\""
+        );
+        assert_eq!(
+            extract(line, "meta.n", None).expect_err("number"),
+            "field \"meta.n\" is not a string"
+        );
+        assert_eq!(
+            extract(line, "body.text", Some("body")).expect_err("object id"),
+            "id field \"body\" must be a string or a number"
+        );
+        assert!(extract(b"[1]", "a.b", None)
+            .expect_err("array")
+            .contains("not a JSON object"));
+    }
 
     #[test]
     fn borrows_plain_text_and_unescapes_escaped_text() {

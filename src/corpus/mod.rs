@@ -15,22 +15,34 @@
 //! records would be compared with themselves. A UTF-8 byte-order mark at the start
 //! of a file is passed over.
 //!
+//! Compressed files, Parquet tables and streams (standard input, named pipes)
+//! are first decoded into unnamed files in a scratch folder ([`container`],
+//! [`parquet`]) and then mapped like any other input, in parallel across files.
+//!
+//! When no id field is named, records that carry an `id` (a string or an
+//! integer, in the first record read) are known by it ([`Corpus::found_id_field`]);
+//! otherwise by line number.
+//!
 //! Paragraph splitting ([`split`]) turns a record's text into paragraph units.
 
+pub mod container;
 mod discover;
 pub mod id;
 pub mod jsonl;
 mod lines;
+pub mod parquet;
 pub mod source;
 pub mod split;
 
 use std::borrow::Cow;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::error::{self, Error, Result};
-pub use discover::{discover, Format, InputFile};
+pub use container::Container;
+pub use discover::{discover, is_stdin, Format, InputFile, STDIN};
 pub use id::RecordId;
 pub use source::FileBytes;
 pub use split::{paragraphs, ParaSep, Paragraph};
@@ -55,6 +67,9 @@ pub struct CorpusOptions {
     /// Let two records have the same id (from `id_field`); by default that is an
     /// error naming both (see [`id::duplicates`]).
     pub allow_duplicate_ids: bool,
+    /// Without `id_field`: use the records' `id` field when they have one
+    /// (see [`Corpus::found_id_field`]); `false` numbers records by line.
+    pub ids_from_records: bool,
 }
 
 impl Default for CorpusOptions {
@@ -65,6 +80,7 @@ impl Default for CorpusOptions {
             format: None,
             skip_invalid: false,
             allow_duplicate_ids: false,
+            ids_from_records: true,
         }
     }
 }
@@ -72,11 +88,19 @@ impl Default for CorpusOptions {
 /// One input file, mapped.
 #[derive(Debug)]
 pub struct MappedFile {
-    /// Path as the user gave it (or as found under a directory they gave).
+    /// Path as the user gave it (or as found under a directory they gave);
+    /// `-` for standard input.
     pub path: PathBuf,
-    /// How its records are laid out.
+    /// How its records are laid out (in `bytes`: Parquet rows are JSON lines).
     pub format: Format,
-    /// The bytes.
+    /// How the file is stored on disk.
+    pub container: Container,
+    /// Its name relative to the input it was found under, unique in the run:
+    /// what its outputs are called.
+    pub relative: PathBuf,
+    /// Read from a stream (standard input or a pipe): it cannot be read again.
+    pub stream: bool,
+    /// The records' bytes (decoded, for a container other than plain).
     pub bytes: FileBytes,
 }
 
@@ -139,6 +163,116 @@ pub struct Corpus {
     options: CorpusOptions,
     skipped: SkippedFiles,
     multi_file: bool,
+    found_id_field: bool,
+}
+
+/// The field taken as the records' ids when none is named and they have it.
+pub const FOUND_ID_FIELD: &str = "id";
+
+/// An input on its way in: its bytes, or a file (none for standard input) to
+/// decode, and whether it is a stream.
+enum Opened {
+    Ready(FileBytes, Container),
+    Decode(Option<std::fs::File>, bool),
+}
+
+/// The container of the regular file `file` (at `path`), by its leading bytes.
+fn stored_container(file: &std::fs::File, path: &Path) -> Result<Container> {
+    let mut head = [0u8; 16];
+    let mut got = 0;
+    let mut reader = file;
+    while got < head.len() {
+        match reader.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    reader
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(Container::sniff(&head[..got]))
+}
+
+/// Decodes `input` (from `file`, or standard input when `None`) into an unnamed
+/// file in `scratch` and maps it; returns the bytes and the container they came
+/// in. A stream's container is known by its leading bytes.
+fn decode_input(
+    input: &InputFile,
+    file: Option<std::fs::File>,
+    options: &CorpusOptions,
+    scratch: &Path,
+) -> Result<(FileBytes, Container)> {
+    let path = &input.path;
+    let mut out = container::scratch_file(scratch, path)?;
+    let container = match file {
+        Some(file) if file.metadata().is_ok_and(|m| m.is_file()) => {
+            let container = stored_container(&file, path)?;
+            if container == Container::Parquet {
+                parquet::decode(
+                    path,
+                    &options.text_field,
+                    options.id_field.as_deref(),
+                    &mut out,
+                )?;
+            } else {
+                container::decompress(container, &file, path, &mut out)?;
+            }
+            container
+        }
+        Some(stream) => decode_stream(stream, path, &mut out)?,
+        None => decode_stream(std::io::stdin().lock(), path, &mut out)?,
+    };
+    let file = container::finish_scratch(out, path)?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let bytes = if len == 0 {
+        FileBytes::Read(Vec::new())
+    } else {
+        source::map_or_read_file(&file, path, len)?
+    };
+    Ok((bytes, container))
+}
+
+/// Decodes a stream whose container its leading bytes tell.
+fn decode_stream(
+    stream: impl std::io::Read,
+    path: &Path,
+    out: &mut impl std::io::Write,
+) -> Result<Container> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, stream);
+    let container = Container::sniff(&container::peek(&mut reader, path)?);
+    if container == Container::Parquet {
+        return Err(Error::in_file(
+            path,
+            "a Parquet table cannot be read from a stream (its index is at its end): give \
+             the file",
+        ));
+    }
+    container::decompress(container, reader, path, out)?;
+    Ok(container)
+}
+
+/// Whether the first record of the first JSONL file has an `id` that is a
+/// string or an integer.
+fn first_record_has_id(files: &[MappedFile]) -> bool {
+    let Some(file) = files.iter().find(|f| f.format == Format::Jsonl) else {
+        return false;
+    };
+    let bytes: &[u8] = &file.bytes;
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let Some(first) = lines::lines_inclusive(bytes)
+        .map(trim_line_end)
+        .find(|line| !line.iter().all(u8::is_ascii_whitespace))
+    else {
+        return false;
+    };
+    jsonl::parse_object(first).is_ok_and(|record| {
+        matches!(
+            jsonl::lookup(&record, FOUND_ID_FIELD),
+            Some(serde_json::Value::String(_))
+        ) || jsonl::lookup(&record, FOUND_ID_FIELD).is_some_and(|v| v.is_i64() || v.is_u64())
+    })
 }
 
 /// The UTF-8 byte-order mark, passed over at the start of a file.
@@ -151,29 +285,45 @@ impl Corpus {
         Corpus::open_within(inputs, options, crate::memory::default_budget_bytes())
     }
 
+    /// [`Corpus::open_in`], decoding into the system's temporary folder.
+    pub fn open_within(
+        inputs: &[PathBuf],
+        options: CorpusOptions,
+        memory_budget: u64,
+    ) -> Result<Corpus> {
+        Corpus::open_in(inputs, options, memory_budget, &std::env::temp_dir())
+    }
+
     /// Finds and opens every input. Paths that do not exist, files that cannot be
     /// opened and the same file reached twice are errors; so are files that cannot
     /// be read as text, unless `options.skip_invalid` skips and counts them. Empty
     /// files are skipped and counted. An input with nothing left to read is an
     /// error.
     ///
-    /// Files are read into memory or mapped (see [`source::Loader`]); at most half
-    /// the available memory, or `memory_budget` bytes if more, is read.
-    pub fn open_within(
+    /// Plain files are read into memory or mapped (see [`source::Loader`]); at
+    /// most half the available memory, or `memory_budget` bytes if more, is read.
+    /// Compressed files, Parquet tables and streams are decoded, in parallel, into
+    /// unnamed files in `scratch` (created if needed), which are mapped.
+    pub fn open_in(
         inputs: &[PathBuf],
-        options: CorpusOptions,
+        mut options: CorpusOptions,
         memory_budget: u64,
+        scratch: &Path,
     ) -> Result<Corpus> {
         let found = discover(inputs, options.format)?;
         let available = crate::memory::available_bytes().unwrap_or(0);
         let mut loader = source::Loader::new(memory_budget.max(available / 2));
-        let mut files = Vec::with_capacity(found.files.len());
         let mut skipped = SkippedFiles {
             hidden: found.hidden,
             ..SkippedFiles::default()
         };
         let mut identities = std::collections::HashMap::with_capacity(found.files.len());
+        let mut opened = Vec::with_capacity(found.files.len());
         for input in found.files {
+            if is_stdin(&input.path) {
+                opened.push((input, Opened::Decode(None, true)));
+                continue;
+            }
             let file = std::fs::File::open(&input.path).map_err(|e| Error::io(&input.path, e))?;
             let meta = file.metadata().map_err(|e| Error::io(&input.path, e))?;
             if let Some(first) = identities.insert(identity(&input.path, &meta), input.path.clone())
@@ -191,23 +341,71 @@ impl Corpus {
                     format!("{how}: its records would be compared with themselves; give it once"),
                 ));
             }
-            let bytes = if meta.is_file() {
-                loader.load(&file, &input.path, meta.len())?
-            } else {
-                loader.read_stream(&file, &input.path)?
+            if !meta.is_file() {
+                opened.push((input, Opened::Decode(Some(file), true)));
+                continue;
+            }
+            let container = stored_container(&file, &input.path)?;
+            if container.is_decoded() {
+                opened.push((input, Opened::Decode(Some(file), false)));
+                continue;
+            }
+            let bytes = loader.load(&file, &input.path, meta.len())?;
+            opened.push((input, Opened::Ready(bytes, Container::Plain)));
+        }
+        let decoded: Vec<Option<Result<(FileBytes, Container)>>> = opened
+            .par_iter_mut()
+            .map(|(input, opened)| match opened {
+                Opened::Decode(file, _) => {
+                    Some(decode_input(input, file.take(), &options, scratch))
+                }
+                Opened::Ready(..) => None,
+            })
+            .collect();
+        let mut files = Vec::with_capacity(opened.len());
+        for ((input, opened), decoded) in opened.into_iter().zip(decoded) {
+            let (bytes, container, stream) = match (opened, decoded) {
+                (Opened::Ready(bytes, container), _) => (bytes, container, false),
+                (Opened::Decode(_, stream), Some(Ok((bytes, container)))) => {
+                    loader.adopt(&bytes);
+                    (bytes, container, stream)
+                }
+                (Opened::Decode(..), Some(Err(e))) => {
+                    if !options.skip_invalid {
+                        return Err(e);
+                    }
+                    let shown = e.to_string();
+                    let prefix = format!("{}: ", input.path.display());
+                    skipped.unreadable.push(UnreadableFile {
+                        reason: shown.strip_prefix(&prefix).unwrap_or(&shown).to_string(),
+                        path: input.path,
+                    });
+                    continue;
+                }
+                (Opened::Decode(..), None) => unreachable!("every decode has a result"),
             };
-            drop(file);
             if admit(&input.path, input.format, &bytes, &options, &mut skipped)? {
                 files.push(MappedFile {
                     path: input.path,
                     format: input.format,
+                    container,
+                    relative: input.relative,
+                    stream,
                     bytes,
                 });
             } else {
                 loader.release(&bytes);
             }
         }
-        Corpus::from_admitted(files, options, skipped, inputs)
+        let found_id = options.id_field.is_none()
+            && options.ids_from_records
+            && first_record_has_id(&files);
+        if found_id {
+            options.id_field = Some(FOUND_ID_FIELD.into());
+        }
+        let mut corpus = Corpus::from_admitted(files, options, skipped, inputs)?;
+        corpus.found_id_field = found_id;
+        Ok(corpus)
     }
 
     /// A corpus of files already in memory, each given as (name, format, bytes),
@@ -228,8 +426,11 @@ impl Corpus {
             names.push(path.clone());
             if admit(&path, format, &bytes, &options, &mut skipped)? {
                 kept.push(MappedFile {
+                    relative: path.file_name().map_or_else(|| path.clone(), PathBuf::from),
                     path,
                     format,
+                    container: Container::Plain,
+                    stream: false,
                     bytes,
                 });
             }
@@ -255,7 +456,14 @@ impl Corpus {
             options,
             skipped,
             multi_file,
+            found_id_field: false,
         })
+    }
+
+    /// Whether the records' ids come from their `id` field because no id field
+    /// was named and the first record has one (a string or an integer).
+    pub fn found_id_field(&self) -> bool {
+        self.found_id_field
     }
 
     /// The files that hold records, in input order.
@@ -448,7 +656,7 @@ impl Corpus {
             &self.options.text_field,
             self.options.id_field.as_deref(),
         )
-        .map_err(|message| Error::at_line(path, line, message))?;
+        .map_err(|message| self.record_error(path, line, message))?;
         let id = match fields.id {
             Some(id) => id,
             None if self.multi_file => {
@@ -459,14 +667,52 @@ impl Corpus {
         Ok((id, fields.text))
     }
 
-    /// Where `record` is, as messages name it: `path:line` in a JSONL file, the
-    /// path of a plain-text file.
+    /// Where `record` is, as messages name it: `path:line` in a JSONL file,
+    /// `path row N` in a Parquet table (rows counted from 0), the path of a
+    /// plain-text file.
     pub fn place(&self, record: &RecordMeta) -> String {
         let file = &self.files[record.file as usize];
-        match file.format {
-            Format::Jsonl => format!("{}:{}", file.path.display(), record.line),
-            Format::Text => file.path.display().to_string(),
+        match (file.format, file.container) {
+            (Format::Jsonl, Container::Parquet) => {
+                format!("{} row {}", file.path.display(), record.line - 1)
+            }
+            (Format::Jsonl, _) => format!("{}:{}", file.path.display(), record.line),
+            (Format::Text, _) => file.path.display().to_string(),
         }
+    }
+
+    /// The error `message` about the record on `line` of the file at `path`:
+    /// `path:line: message`, or `path: row N: message` for a Parquet table.
+    fn record_error(&self, path: &Path, line: u64, message: impl Into<String>) -> Error {
+        let parquet = self
+            .files
+            .iter()
+            .any(|f| f.path == path && f.container == Container::Parquet);
+        if parquet {
+            Error::in_file(path, format!("row {}: {}", line - 1, message.into()))
+        } else {
+            Error::at_line(path, line, message)
+        }
+    }
+
+    /// The value at the dotted field path `path` of a JSONL (or Parquet)
+    /// record, `None` when the record has no such field. Plain-text records
+    /// have no fields: asking is an error.
+    pub fn record_field(
+        &self,
+        record: &RecordMeta,
+        path: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let file = &self.files[record.file as usize];
+        if file.format == Format::Text {
+            return Err(Error::in_file(
+                &file.path,
+                format!("a plain-text article has no fields: field `{path}` cannot be read"),
+            ));
+        }
+        let object = jsonl::parse_object(self.record_bytes(record))
+            .map_err(|m| self.record_error(&file.path, record.line, m))?;
+        Ok(jsonl::lookup(&object, path).cloned())
     }
 
     /// Reads the id of `record` again from its bytes (for records known only by
@@ -789,9 +1035,11 @@ mod tests {
         let good = write(dir.path(), "b.txt", b"text");
         let inputs = [gz.clone(), good];
         let err = Corpus::open(&inputs, CorpusOptions::default()).expect_err("gzip");
-        assert!(err
-            .to_string()
-            .starts_with(&format!("{}: gzip-compressed", gz.display())));
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}: the gzip stream is cut short", gz.display())),
+            "{err}"
+        );
         let options = CorpusOptions {
             skip_invalid: true,
             ..CorpusOptions::default()
@@ -851,6 +1099,89 @@ mod tests {
         options.allow_duplicate_ids = true;
         let corpus = Corpus::open(&[path], options).expect("open");
         assert_eq!(corpus.check_unique_ids(&records).expect("allowed"), 1);
+    }
+
+    #[test]
+    fn compressed_files_and_parquet_tables_read_like_the_plain_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let texts = ["첫째 기사", "second \"one\"", "third"];
+        let mut plain = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            let line = serde_json::json!({"id": i + 1, "text": text, "meta": {"source": format!("site-{}", (i + 1) % 3)}});
+            writeln!(plain, "{line}").expect("vec write");
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&plain).expect("gzip");
+        let forms = [
+            ("a.jsonl", plain.clone()),
+            ("a.jsonl.gz", gz.finish().expect("gzip")),
+            ("a.jsonl.zst", zstd::encode_all(&plain[..], 1).expect("zstd")),
+            ("a.parquet", parquet::tests::table(&[1, 2, 3], &texts, 2)),
+        ];
+        let scratch = dir.path().join("scratch");
+        let mut seen = Vec::new();
+        for (name, bytes) in forms {
+            let path = write(dir.path(), name, &bytes);
+            let corpus =
+                Corpus::open_in(&[path], CorpusOptions::default(), 1 << 30, &scratch).expect(name);
+            assert!(corpus.found_id_field(), "{name}");
+            let file = &corpus.files()[0];
+            assert_eq!(file.relative, Path::new(name));
+            assert_eq!(file.format, Format::Jsonl);
+            let records = collect(&corpus);
+            let shown: Vec<String> = records
+                .iter()
+                .map(|r| {
+                    let (meta, text) = r.as_ref().expect("readable");
+                    let source = corpus.record_field(meta, "meta.source").expect("field");
+                    format!("{} {} {}", meta.id, text, source.expect("present"))
+                })
+                .collect();
+            seen.push((name, shown));
+        }
+        for (name, shown) in &seen[1..] {
+            assert_eq!(shown, &seen[0].1, "{name}");
+        }
+        assert_eq!(seen[0].1[1], "2 second \"one\" \"site-2\"");
+        let left: Vec<_> = std::fs::read_dir(&scratch).expect("scratch").collect();
+        assert!(left.is_empty(), "decoded copies are unnamed files");
+    }
+
+    #[test]
+    fn found_id_fields_name_records_unless_turned_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "a.jsonl",
+            b"{\"id\":\"x7\",\"text\":\"a\"}\n{\"id\":\"x9\",\"text\":\"b\"}\n",
+        );
+        let corpus = Corpus::open(std::slice::from_ref(&path), CorpusOptions::default())
+            .expect("open");
+        assert_eq!(corpus.options().id_field.as_deref(), Some(FOUND_ID_FIELD));
+        let ids: Vec<String> = collect(&corpus)
+            .into_iter()
+            .map(|r| r.expect("ok").0.id.to_string())
+            .collect();
+        assert_eq!(ids, ["\"x7\"", "\"x9\""]);
+        let lines = CorpusOptions {
+            ids_from_records: false,
+            ..CorpusOptions::default()
+        };
+        let corpus = Corpus::open(std::slice::from_ref(&path), lines).expect("open");
+        assert!(!corpus.found_id_field());
+        let ids: Vec<RecordId> = collect(&corpus)
+            .into_iter()
+            .map(|r| r.expect("ok").0.id)
+            .collect();
+        assert_eq!(ids, [RecordId::Int(1), RecordId::Int(2)]);
+        let object_ids = write(dir.path(), "b.jsonl", b"{\"id\":{\"k\":1},\"text\":\"a\"}\n");
+        let corpus = Corpus::open(&[object_ids], CorpusOptions::default()).expect("open");
+        assert!(!corpus.found_id_field(), "an object is not an id");
+        let text = write(dir.path(), "c.txt", b"text");
+        let corpus = Corpus::open(&[text], CorpusOptions::default()).expect("open");
+        let record = collect(&corpus).remove(0).expect("ok").0;
+        let err = corpus.record_field(&record, "date").expect_err("no fields");
+        assert!(err.to_string().contains("has no fields"), "{err}");
     }
 
     #[test]

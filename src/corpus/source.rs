@@ -55,6 +55,10 @@ impl FileBytes {
 }
 
 /// Maps `file` (at `path`, `len` bytes), or reads it if mapping fails.
+pub(crate) fn map_or_read_file(file: &std::fs::File, path: &Path, len: u64) -> Result<FileBytes> {
+    map_or_read(file, path, len)
+}
+
 fn map_or_read(file: &std::fs::File, path: &Path, len: u64) -> Result<FileBytes> {
     // SAFETY: the map is read-only. If another process truncates or rewrites the
     // file while we run, reads may see the new bytes or fault; that is the
@@ -150,28 +154,13 @@ impl Loader {
         Err(Error::in_file(path, self.refusal()))
     }
 
-    /// Everything `stream` (a pipe, at `path`) gives until it ends, read into
-    /// memory within the read limit.
-    pub fn read_stream(&mut self, stream: &std::fs::File, path: &Path) -> Result<FileBytes> {
-        let room = self.read_limit.saturating_sub(self.read);
-        let mut bytes = Vec::new();
-        stream
-            .take(room.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(path, e))?;
-        if bytes.len() as u64 > room {
-            return Err(Error::in_file(
-                path,
-                format!(
-                    "the stream holds more than the {:.0} MiB this run may read into memory \
-                     (half the available memory, or `memory_budget` if larger): write it to a \
-                     file first",
-                    room as f64 / (1u64 << 20) as f64
-                ),
-            ));
+    /// Counts `bytes` (mapped or read elsewhere, e.g. a decoded input) as this
+    /// loader's, so that [`Loader::release`] can give them back.
+    pub fn adopt(&mut self, bytes: &FileBytes) {
+        match bytes {
+            FileBytes::Mapped(_) => self.mapped += 1,
+            FileBytes::Read(read) => self.read += read.len() as u64,
         }
-        self.read += bytes.len() as u64;
-        Ok(FileBytes::Read(bytes))
     }
 
     /// Gives back what `bytes` (from [`Loader::load`]) took, once dropped.
@@ -254,7 +243,10 @@ impl TextProblem {
     pub fn reason(self, bytes: &[u8]) -> String {
         match self {
             TextProblem::Compressed { format } => {
-                format!("{format}-compressed: compressed input is not read; decompress it first")
+                format!(
+                    "{format}-compressed data that is not read here (lz4, or compressed \
+                     twice); decompress it first"
+                )
             }
             TextProblem::Archive { format } => {
                 format!("{format} archive: archives are not read; extract its files first")
@@ -348,23 +340,13 @@ pub fn sniff(bytes: &[u8], format: Format) -> Option<TextProblem> {
     {
         return Some(problem);
     }
-    if is_bzip2(bytes) {
+    if super::container::is_bzip2(bytes) {
         return Some(TextProblem::Compressed { format: "bzip2" });
     }
     match format {
         Format::Text => binary_or_invalid_utf8(bytes),
         Format::Jsonl => None,
     }
-}
-
-/// `BZh`, a block size digit, then the magic of a block or of the end of an
-/// empty stream: a text beginning with `BZh` is not taken for bzip2.
-fn is_bzip2(bytes: &[u8]) -> bool {
-    bytes.len() >= 10
-        && bytes.starts_with(b"BZh")
-        && (b'1'..=b'9').contains(&bytes[3])
-        && (bytes[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
-            || bytes[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
 }
 
 /// Checks that `bytes` look like UTF-8 text.
@@ -505,7 +487,7 @@ mod tests {
         let cases: [(&[u8], &str); 9] = [
             (
                 b"\x1f\x8b\x08\x00",
-                "gzip-compressed: compressed input is not read; decompress it first",
+                "gzip-compressed data that is not read here (lz4, or compressed twice)",
             ),
             (b"\x28\xb5\x2f\xfd\x00", "zstd-compressed"),
             (b"\xfd7zXZ\x00\x00", "xz-compressed"),

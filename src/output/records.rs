@@ -58,7 +58,7 @@ use serde_json::Value;
 
 use super::format::{self, Encoding, RecordFormat};
 use super::writers::{known_unit_ref, DedupedCounts, UnitRef};
-use crate::corpus::{paragraphs, Corpus, Format, MappedFile, ParaSep, RecordId};
+use crate::corpus::{paragraphs, Container, Corpus, Format, MappedFile, ParaSep, RecordId};
 use crate::error::{Error, Result};
 use crate::pipeline::{DedupOutcome, UnitKind};
 
@@ -118,19 +118,19 @@ pub struct Layout {
 }
 
 /// An input file's name relative to the folder the user gave and the record
-/// format it is stored in (`None`: plain text; `Some(Parquet)` with the file
-/// to take a schema from).
+/// format it is stored in (`None`: plain text).
 fn source(file: &MappedFile) -> (PathBuf, Option<RecordFormat>) {
-    let relative = file
-        .path
-        .file_name()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| file.path.clone());
-    let format = match file.format {
-        Format::Text => None,
-        Format::Jsonl => Some(RecordFormat::Jsonl),
+    let format = match (file.format, file.container) {
+        (Format::Text, _) => None,
+        (Format::Jsonl, Container::Gzip) => Some(RecordFormat::JsonlGz),
+        (Format::Jsonl, Container::Zstd) => Some(RecordFormat::JsonlZst),
+        (Format::Jsonl, Container::Parquet) => Some(RecordFormat::Parquet),
+        // Formats that are read but not written come back as JSON lines.
+        (Format::Jsonl, Container::Plain | Container::Bzip2 | Container::Xz) => {
+            Some(RecordFormat::Jsonl)
+        }
     };
-    (relative, format)
+    (file.relative.clone(), format)
 }
 
 /// Extensions of how a file is stored, removed from output names.
@@ -229,13 +229,14 @@ impl Layout {
     }
 }
 
-/// The input Parquet file whose schema a Parquet output of it keeps.
+/// The input Parquet file whose schema a Parquet output of it keeps (one read
+/// from a stream cannot be opened again: its output's schema is inferred).
 fn schema_from(
     format: RecordFormat,
     stored: Option<RecordFormat>,
     file: &MappedFile,
 ) -> Option<PathBuf> {
-    (format == RecordFormat::Parquet && stored == Some(RecordFormat::Parquet))
+    (format == RecordFormat::Parquet && stored == Some(RecordFormat::Parquet) && !file.stream)
         .then(|| file.path.clone())
 }
 

@@ -307,6 +307,11 @@ fn run_fingerprint(
         h.update(&[0]);
         h.update(&(file.bytes.len() as u64).to_le_bytes());
         h.update(&modified.to_le_bytes());
+        // A stream has no lasting modification time: its contents say whether
+        // it is the same input.
+        if file.stream {
+            h.update(&xxhash_rust::xxh3::xxh3_64(&file.bytes).to_le_bytes());
+        }
     }
     if let Some(index) = index {
         h.update(&(index.len() as u64).to_le_bytes());

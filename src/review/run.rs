@@ -354,6 +354,8 @@ impl Run {
             text_field: section.text_field.clone(),
             id_field: section.id_field.clone(),
             format,
+            // The run's own id field, if it had one, is named above.
+            ids_from_records: false,
             ..CorpusOptions::default()
         };
         let corpus = Corpus::open(&self.report.inputs, options)?;
