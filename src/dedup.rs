@@ -30,8 +30,8 @@ use crate::error::{Error, Result};
 use crate::exchange::Local;
 use crate::index::file::IndexFile;
 use crate::index::{IndexedUnit, SignatureIndex};
-use crate::output::report::{Report, RunCosts};
 use crate::output::records::{self, ClusterSizes, Emitter, Layout, OutputMode, RecordOutput};
+use crate::output::report::{Report, RunCosts};
 use crate::output::{writers, Staged};
 use crate::pipeline::{engine, Algo, DedupConfig, DedupOutcome, Progress, StageTiming};
 
@@ -83,7 +83,6 @@ pub struct Finished {
     pub written: Vec<String>,
 }
 
-
 impl Dedup {
     /// A run of `inputs` into `out` with the default settings.
     pub fn new(inputs: Vec<PathBuf>, out: PathBuf) -> Self {
@@ -123,8 +122,12 @@ impl Dedup {
             .into_iter()
             .filter(|p| !p.exists())
             .collect();
-        let opened =
-            Corpus::open_in(&self.inputs, self.corpus.clone(), self.memory_budget, &scratch);
+        let opened = Corpus::open_in(
+            &self.inputs,
+            self.corpus.clone(),
+            self.memory_budget,
+            &scratch,
+        );
         if opened.is_err() {
             for dir in absent.iter().rev() {
                 let _ = std::fs::remove_dir(dir);

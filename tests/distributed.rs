@@ -120,7 +120,11 @@ fn record_outputs(out: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(out).expect("out") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         let records = ["deduped", "annotated", "removed"]
             .iter()
             .any(|stem| name == *stem || name.starts_with(&format!("{stem}.")));

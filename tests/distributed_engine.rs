@@ -133,7 +133,11 @@ fn record_outputs(out: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(out).expect("out") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         let records = ["deduped", "annotated", "removed"]
             .iter()
             .any(|stem| name == *stem || name.starts_with(&format!("{stem}.")));
@@ -234,7 +238,14 @@ fn record_outputs_in_every_format_and_mode_match_one_process() {
         &["--output-format", "jsonl.gz"],
         &["--output-format", "parquet", "--unit", "paragraph"],
         &["--mode", "annotate"],
-        &["--mode", "annotate", "--unit", "paragraph", "--output-format", "jsonl.zst"],
+        &[
+            "--mode",
+            "annotate",
+            "--unit",
+            "paragraph",
+            "--output-format",
+            "jsonl.zst",
+        ],
         &["--single-output", "--output-format", "parquet"],
     ];
     for extra in cases {

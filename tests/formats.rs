@@ -144,12 +144,21 @@ fn every_stored_form_gives_the_clusters_of_the_plain_file() {
         stderr.contains("records are known by their `id` field"),
         "{stderr}"
     );
-    assert!(expected.contains("\"id\":10,"), "ids from the records: {expected}");
+    assert!(
+        expected.contains("\"id\":10,"),
+        "ids from the records: {expected}"
+    );
     let duplicates = expected.matches("\"duplicate\":true").count();
-    assert_eq!(duplicates, 6, "two copies of each of three families: {expected}");
+    assert_eq!(
+        duplicates, 6,
+        "two copies of each of three families: {expected}"
+    );
     let forms: Vec<(&str, Vec<u8>)> = vec![
         ("c.jsonl.gz", gzip(&plain)),
-        ("c.jsonl.zst", zstd::encode_all(&plain[..], 3).expect("zstd")),
+        (
+            "c.jsonl.zst",
+            zstd::encode_all(&plain[..], 3).expect("zstd"),
+        ),
         ("c.jsonl.bz2", bzip2(&plain)),
         ("c.jsonl.xz", xz(&plain)),
         ("c.parquet", parquet()),
@@ -161,7 +170,10 @@ fn every_stored_form_gives_the_clusters_of_the_plain_file() {
         let (got, _) = clusters(&dir.path().join(format!("out-{name}")), &[], &input, None);
         assert_eq!(got, expected, "{name}");
     }
-    for stdin in [plain.clone(), zstd::encode_all(&plain[..], 3).expect("zstd")] {
+    for stdin in [
+        plain.clone(),
+        zstd::encode_all(&plain[..], 3).expect("zstd"),
+    ] {
         let out = dir.path().join("out-stdin");
         let (got, _) = clusters(&out, &[], Path::new("-"), Some(stdin));
         assert_eq!(got, expected, "standard input");
@@ -179,7 +191,10 @@ fn nested_fields_name_records_and_line_ids_turn_found_ids_off() {
             &input,
             None,
         );
-        assert!(by_source.contains("\"id\":\"site-1\""), "{name}: {by_source}");
+        assert!(
+            by_source.contains("\"id\":\"site-1\""),
+            "{name}: {by_source}"
+        );
         let (by_line, stderr) =
             clusters(&dir.path().join("out-line"), &["--line-ids"], &input, None);
         assert!(by_line.starts_with("{\"id\":1,"), "{name}: {by_line}");
@@ -241,7 +256,10 @@ fn damaged_compressed_streams_are_errors_naming_the_file() {
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    assert!(stderr.contains("cut.jsonl.gz (the gzip stream is cut short"), "{stderr}");
+    assert!(
+        stderr.contains("cut.jsonl.gz (the gzip stream is cut short"),
+        "{stderr}"
+    );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).expect("report"))
             .expect("json");

@@ -14,7 +14,8 @@ fn neardedup() -> Command {
     Command::cargo_bin("neardedup").expect("binary built")
 }
 
-const SHARED: &str = "the committee approved the new budget for the coming year after a long debate";
+const SHARED: &str =
+    "the committee approved the new budget for the coming year after a long debate";
 const OTHER: &str = "heavy rain is expected across the northern region for most of the weekend";
 const THIRD: &str = "the museum opens a new wing dedicated to early photography next spring";
 
@@ -32,11 +33,13 @@ fn mixed(dir: &Path) -> PathBuf {
     let b = [
         record("b1", format!("{SHARED}\n{OTHER}")),
         record("b2", format!("{OTHER} and more rain")),
-        record("b3", format!("{THIRD}\nsomething else entirely, with its own words")),
+        record(
+            "b3",
+            format!("{THIRD}\nsomething else entirely, with its own words"),
+        ),
     ];
-    let lines = |records: &[Value]| -> String {
-        records.iter().map(|r| format!("{r}\n")).collect()
-    };
+    let lines =
+        |records: &[Value]| -> String { records.iter().map(|r| format!("{r}\n")).collect() };
     std::fs::write(folder.join("a.jsonl"), lines(&a)).expect("write");
     std::fs::write(folder.join("b.jsonl"), lines(&b)).expect("write");
     std::fs::write(folder.join("c.txt"), format!("{OTHER}\n{THIRD}\n")).expect("write");
@@ -141,7 +144,11 @@ fn every_format_reads_back_as_the_jsonl_output() {
     let input = mixed(dir.path());
     for unit in ["article", "paragraph"] {
         let plain = dir.path().join(format!("{unit}-jsonl"));
-        run(&input, &plain, &["--unit", unit, "--output-format", "jsonl"]);
+        run(
+            &input,
+            &plain,
+            &["--unit", unit, "--output-format", "jsonl"],
+        );
         for (format, name) in [
             (RecordFormat::JsonlGz, "jsonl.gz"),
             (RecordFormat::JsonlZst, "jsonl.zst"),
@@ -175,7 +182,15 @@ fn a_gzip_input_gives_a_gzip_output_by_default() {
     std::fs::write(input.join("x.jsonl.gz"), gz.finish().expect("gzip")).expect("write");
     let out = dir.path().join("out");
     let run = neardedup()
-        .args(["dedup", "--quiet", "--algo", "exact", "--id-field", "id", "--out"])
+        .args([
+            "dedup",
+            "--quiet",
+            "--algo",
+            "exact",
+            "--id-field",
+            "id",
+            "--out",
+        ])
         .arg(&out)
         .arg(&input)
         .output()
@@ -188,8 +203,8 @@ fn a_gzip_input_gives_a_gzip_output_by_default() {
         );
         return;
     }
-    let kept = read_records(&out.join("deduped/x.jsonl.gz"), RecordFormat::JsonlGz)
-        .expect("gzip output");
+    let kept =
+        read_records(&out.join("deduped/x.jsonl.gz"), RecordFormat::JsonlGz).expect("gzip output");
     assert_eq!(kept, [json!({"id": 1, "text": SHARED})]);
 }
 
@@ -219,7 +234,10 @@ fn annotate_mode_writes_every_record_with_its_cluster() {
     let c = jsonl(&out.join("annotated/c.jsonl"));
     let d = jsonl(&out.join("annotated/d.jsonl"));
     assert_eq!(c[0]["text"], format!("{OTHER}\n{THIRD}\n"));
-    assert_eq!((&c[0]["duplicate"], &d[0]["duplicate"]), (&json!(false), &json!(true)));
+    assert_eq!(
+        (&c[0]["duplicate"], &d[0]["duplicate"]),
+        (&json!(false), &json!(true))
+    );
     assert_eq!(d[0]["kept_id"], c[0]["id"]);
 
     // Paragraph units: one entry per paragraph of the record.
@@ -263,7 +281,10 @@ fn removed_units_name_the_unit_kept_in_their_place() {
     assert_eq!(removed[2]["kept_id"], "a2");
     assert_eq!(removed[2]["text"], THIRD);
     assert!(removed.iter().all(|r| r["similarity"] == 1.0));
-    assert_eq!(removed.len() as u64, report(&out)["counts"]["duplicate_units"]);
+    assert_eq!(
+        removed.len() as u64,
+        report(&out)["counts"]["duplicate_units"]
+    );
     // b1 lost every paragraph: dropped and counted; b3 keeps its second.
     let b = jsonl(&out.join("deduped/b.jsonl"));
     assert_eq!(b.len(), 2);
@@ -290,7 +311,14 @@ fn a_run_that_fails_while_writing_leaves_no_complete_looking_folder() {
     run(&input, &out, &[]);
     assert!(out.join("report.json").exists());
     let failed = neardedup()
-        .args(["dedup", "--quiet", "--algo", "exact", "--output-format", "parquet"])
+        .args([
+            "dedup",
+            "--quiet",
+            "--algo",
+            "exact",
+            "--output-format",
+            "parquet",
+        ])
         .arg("--out")
         .arg(&out)
         .arg(&input)
@@ -311,7 +339,11 @@ fn two_inputs_with_one_output_name_are_refused_before_any_work() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("in");
     std::fs::create_dir_all(&input).expect("mkdir");
-    std::fs::write(input.join("x.jsonl"), format!("{}\n", json!({"text": SHARED}))).expect("w");
+    std::fs::write(
+        input.join("x.jsonl"),
+        format!("{}\n", json!({"id": 1, "text": SHARED})),
+    )
+    .expect("w");
     std::fs::write(input.join("x.txt"), OTHER).expect("write");
     let out = dir.path().join("out");
     let failed = neardedup()
@@ -323,7 +355,9 @@ fn two_inputs_with_one_output_name_are_refused_before_any_work() {
     assert!(!failed.status.success());
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(
-        stderr.contains("x.jsonl") && stderr.contains("x.txt") && stderr.contains("deduped/x.jsonl"),
+        stderr.contains("x.jsonl")
+            && stderr.contains("x.txt")
+            && stderr.contains("deduped/x.jsonl"),
         "{stderr}"
     );
     // Without a format, each keeps its own: no clash.

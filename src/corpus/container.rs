@@ -200,7 +200,10 @@ pub(crate) fn scratch_file(dir: &Path, path: &Path) -> Result<BufWriter<std::fs:
     let file = tempfile::tempfile_in(dir).map_err(|e| {
         Error::in_file(
             path,
-            format!("cannot create a scratch file to decode it into in {}: {e}", dir.display()),
+            format!(
+                "cannot create a scratch file to decode it into in {}: {e}",
+                dir.display()
+            ),
         )
     })?;
     Ok(BufWriter::with_capacity(1 << 20, file))
@@ -226,8 +229,7 @@ mod tests {
             }
             Container::Zstd => zstd::encode_all(text, 1).expect("zstd"),
             Container::Bzip2 => {
-                let mut e =
-                    bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+                let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
                 e.write_all(text).expect("bzip2");
                 e.finish().expect("bzip2")
             }

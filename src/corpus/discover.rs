@@ -147,7 +147,9 @@ pub fn discover(inputs: &[PathBuf], forced: Option<Format>) -> Result<Discovered
             found.hidden.extend(hidden.into_inner());
             found.hidden.extend(hidden_links);
         } else if meta.is_file() || is_stream(&meta.file_type()) {
-            let relative = input.file_name().map_or_else(|| input.clone(), PathBuf::from);
+            let relative = input
+                .file_name()
+                .map_or_else(|| input.clone(), PathBuf::from);
             found.files.push(InputFile {
                 path: input.clone(),
                 format: forced.unwrap_or_else(|| format_of(input)),
@@ -313,7 +315,12 @@ mod tests {
     #[test]
     fn every_file_gets_a_unique_output_name() {
         let dir = tempfile::tempdir().expect("tempdir");
-        for name in ["jan/a.jsonl.gz", "jan/sub/b.txt", "feb/a.jsonl.gz", "c.parquet"] {
+        for name in [
+            "jan/a.jsonl.gz",
+            "jan/sub/b.txt",
+            "feb/a.jsonl.gz",
+            "c.parquet",
+        ] {
             let path = dir.path().join(name);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(&path, "x").expect("write");

@@ -397,9 +397,8 @@ impl Corpus {
                 loader.release(&bytes);
             }
         }
-        let found_id = options.id_field.is_none()
-            && options.ids_from_records
-            && first_record_has_id(&files);
+        let found_id =
+            options.id_field.is_none() && options.ids_from_records && first_record_has_id(&files);
         if found_id {
             options.id_field = Some(FOUND_ID_FIELD.into());
         }
@@ -1115,7 +1114,10 @@ mod tests {
         let forms = [
             ("a.jsonl", plain.clone()),
             ("a.jsonl.gz", gz.finish().expect("gzip")),
-            ("a.jsonl.zst", zstd::encode_all(&plain[..], 1).expect("zstd")),
+            (
+                "a.jsonl.zst",
+                zstd::encode_all(&plain[..], 1).expect("zstd"),
+            ),
             ("a.parquet", parquet::tests::table(&[1, 2, 3], &texts, 2)),
         ];
         let scratch = dir.path().join("scratch");
@@ -1155,8 +1157,8 @@ mod tests {
             "a.jsonl",
             b"{\"id\":\"x7\",\"text\":\"a\"}\n{\"id\":\"x9\",\"text\":\"b\"}\n",
         );
-        let corpus = Corpus::open(std::slice::from_ref(&path), CorpusOptions::default())
-            .expect("open");
+        let corpus =
+            Corpus::open(std::slice::from_ref(&path), CorpusOptions::default()).expect("open");
         assert_eq!(corpus.options().id_field.as_deref(), Some(FOUND_ID_FIELD));
         let ids: Vec<String> = collect(&corpus)
             .into_iter()
@@ -1174,7 +1176,11 @@ mod tests {
             .map(|r| r.expect("ok").0.id)
             .collect();
         assert_eq!(ids, [RecordId::Int(1), RecordId::Int(2)]);
-        let object_ids = write(dir.path(), "b.jsonl", b"{\"id\":{\"k\":1},\"text\":\"a\"}\n");
+        let object_ids = write(
+            dir.path(),
+            "b.jsonl",
+            b"{\"id\":{\"k\":1},\"text\":\"a\"}\n",
+        );
         let corpus = Corpus::open(&[object_ids], CorpusOptions::default()).expect("open");
         assert!(!corpus.found_id_field(), "an object is not an id");
         let text = write(dir.path(), "c.txt", b"text");

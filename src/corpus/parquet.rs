@@ -109,9 +109,8 @@ pub fn check_columns(
 /// Whether `schema` has a column at `path` holding strings or integers: what
 /// an `id` column must hold to be taken as the records' ids.
 pub fn has_id_column(schema: &Schema, path: &str) -> bool {
-    column(schema.fields(), path).is_some_and(|f| {
-        is_text(f.data_type()) || f.data_type().is_integer()
-    })
+    column(schema.fields(), path)
+        .is_some_and(|f| is_text(f.data_type()) || f.data_type().is_integer())
 }
 
 /// The column at dotted `path`: a top-level column of that exact name first,
@@ -159,7 +158,9 @@ pub(crate) mod tests {
     /// groups of `group_rows`.
     pub(crate) fn table(ids: &[i64], texts: &[&str], group_rows: usize) -> Vec<u8> {
         let source: ArrayRef = Arc::new(StringArray::from(
-            ids.iter().map(|i| format!("site-{}", i % 3)).collect::<Vec<_>>(),
+            ids.iter()
+                .map(|i| format!("site-{}", i % 3))
+                .collect::<Vec<_>>(),
         ));
         let meta = StructArray::from(vec![(
             Arc::new(Field::new("source", DataType::Utf8, false)),
@@ -167,7 +168,10 @@ pub(crate) mod tests {
         )]);
         let batch = RecordBatch::try_from_iter(vec![
             ("id", Arc::new(Int64Array::from(ids.to_vec())) as ArrayRef),
-            ("text", Arc::new(StringArray::from(texts.to_vec())) as ArrayRef),
+            (
+                "text",
+                Arc::new(StringArray::from(texts.to_vec())) as ArrayRef,
+            ),
             ("meta", Arc::new(meta) as ArrayRef),
         ])
         .expect("batch");
@@ -215,7 +219,8 @@ pub(crate) mod tests {
         assert!(shown.contains("text (Utf8)"), "{shown}");
         let err = decode(&path, "id", None, &mut Vec::new()).expect_err("int column");
         assert!(
-            err.to_string().contains("column `id` holds Int64 values, not text"),
+            err.to_string()
+                .contains("column `id` holds Int64 values, not text"),
             "{err}"
         );
         let err = decode(&path, "text", Some("url"), &mut Vec::new()).expect_err("no url");

@@ -374,8 +374,8 @@ mod tests {
     #[test]
     fn every_format_reads_back_as_the_jsonl_records() {
         let expected = values(&RECORDS);
-        let plain = std::fs::read_to_string(written(RecordFormat::Jsonl, &RECORDS, None))
-            .expect("read");
+        let plain =
+            std::fs::read_to_string(written(RecordFormat::Jsonl, &RECORDS, None)).expect("read");
         assert_eq!(plain, RECORDS.join("\n") + "\n", "JSONL keeps bytes");
         for format in [
             RecordFormat::Jsonl,
@@ -395,7 +395,11 @@ mod tests {
             .map(|i| format!(r#"{{"id":{i},"text":"the same words again and again"}}"#))
             .collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        let size = |f| std::fs::metadata(written(f, &many, None)).expect("meta").len();
+        let size = |f| {
+            std::fs::metadata(written(f, &many, None))
+                .expect("meta")
+                .len()
+        };
         let plain = size(RecordFormat::Jsonl);
         assert!(size(RecordFormat::JsonlGz) * 5 < plain);
         assert!(size(RecordFormat::JsonlZst) * 5 < plain);
@@ -434,7 +438,10 @@ mod tests {
             &arrow_schema::DataType::Float32
         );
         assert_eq!(
-            schema.field_with_name("duplicate").expect("added").data_type(),
+            schema
+                .field_with_name("duplicate")
+                .expect("added")
+                .data_type(),
             &arrow_schema::DataType::Boolean
         );
         let back = read_records(&out, RecordFormat::Parquet).expect("read");
@@ -454,7 +461,8 @@ mod tests {
             dir.path(),
         )
         .expect("open");
-        sink.push(br#"{"n":"not a number","text":"b"}"#).expect("push");
+        sink.push(br#"{"n":"not a number","text":"b"}"#)
+            .expect("push");
         let err = sink.finish().expect_err("mismatch");
         assert!(err.to_string().contains("shown.parquet"), "{err}");
     }

@@ -57,9 +57,8 @@ const RECORD_STEMS: [&str; 3] = ["deduped", "annotated", "removed"];
 fn is_record_output(name: &str) -> bool {
     RECORD_FOLDERS.contains(&name)
         || RECORD_STEMS.iter().any(|stem| {
-            name.strip_prefix(stem).is_some_and(|ext| {
-                [".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet"].contains(&ext)
-            })
+            name.strip_prefix(stem)
+                .is_some_and(|ext| [".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet"].contains(&ext))
         })
 }
 

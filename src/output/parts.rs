@@ -148,7 +148,11 @@ fn write_records<E: Exchange>(
     let pieces: Vec<Piece> = pieces
         .into_iter()
         .map(|(name, lines)| Piece {
-            to: if name == removed_name { 0 } else { owner(&name) },
+            to: if name == removed_name {
+                0
+            } else {
+                owner(&name)
+            },
             from: me,
             name,
             lines,
@@ -160,8 +164,15 @@ fn write_records<E: Exchange>(
     for piece in arrived {
         received.entry(piece.name).or_default().push(piece.lines);
     }
-    let (mut written, own_counts) =
-        records::write(staging, layout, emitter, &groups, &owned, &received, removed_here)?;
+    let (mut written, own_counts) = records::write(
+        staging,
+        layout,
+        emitter,
+        &groups,
+        &owned,
+        &received,
+        removed_here,
+    )?;
     counts.add(&own_counts);
     for file in &mut written {
         file.worker = Some(me);
@@ -211,9 +222,7 @@ pub fn write<E: Exchange>(
     let staging = ex.agree("write", staging)?;
     let written = write_records(ex, &staging, &emitter, &layout).and_then(|records| {
         writers::write_line_files(
-            &|kind, fill| {
-                staging.write(Path::new(&part_name(kind, me, workers)), |w| fill(w))
-            },
+            &|kind, fill| staging.write(Path::new(&part_name(kind, me, workers)), |w| fill(w)),
             outcome,
             || Ok(records),
         )

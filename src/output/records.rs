@@ -172,7 +172,9 @@ impl Layout {
             sources.push(stored);
             let encoding = match (output.format, stored) {
                 (Some(format), _) => Encoding::Records(format, schema_from(format, stored, file)),
-                (None, Some(format)) => Encoding::Records(format, schema_from(format, stored, file)),
+                (None, Some(format)) => {
+                    Encoding::Records(format, schema_from(format, stored, file))
+                }
                 (None, None) if annotate => Encoding::Records(RecordFormat::Jsonl, None),
                 (None, None) => Encoding::Text,
             };
@@ -189,16 +191,20 @@ impl Layout {
                 }
             }
             relative.push(name.to_string_lossy().into_owned());
-            files.push(Target { name: target, encoding });
+            files.push(Target {
+                name: target,
+                encoding,
+            });
         }
         let single = output.single.then(|| {
             // Like the inputs when they all agree, else JSON lines.
-            let format = output.format.unwrap_or_else(|| {
-                match sources.first().copied().flatten() {
-                    Some(first) if sources.iter().all(|s| *s == Some(first)) => first,
-                    _ => RecordFormat::Jsonl,
-                }
-            });
+            let format =
+                output
+                    .format
+                    .unwrap_or_else(|| match sources.first().copied().flatten() {
+                        Some(first) if sources.iter().all(|s| *s == Some(first)) => first,
+                        _ => RecordFormat::Jsonl,
+                    });
             Target {
                 name: PathBuf::from(format!("{}{}", output.stem(), format.extension())),
                 encoding: Encoding::Records(format, None),
@@ -300,8 +306,7 @@ pub fn file_groups(outcome: &DedupOutcome) -> Vec<FileGroup> {
     let mut next_unit = 0usize;
     for (index, record) in outcome.records.iter().enumerate() {
         let first_unit = next_unit;
-        while next_unit < outcome.units.len() && outcome.units[next_unit].record as usize == index
-        {
+        while next_unit < outcome.units.len() && outcome.units[next_unit].record as usize == index {
             next_unit += 1;
         }
         match groups.last_mut() {
@@ -350,8 +355,7 @@ impl Emitter<'_> {
         let mut line = Vec::new();
         for index in group.records.clone() {
             let first = next_unit;
-            while next_unit < group.units.end && outcome.units[next_unit].record as usize == index
-            {
+            while next_unit < group.units.end && outcome.units[next_unit].record as usize == index {
                 next_unit += 1;
             }
             let units = first..next_unit;
@@ -567,7 +571,10 @@ impl Emitter<'_> {
             if current.as_ref().is_none_or(|(r, _)| *r != meta.record) {
                 current = Some((meta.record, corpus.record_text(record)?));
             }
-            let text = current.as_ref().map(|(_, t)| t.as_ref()).unwrap_or_default();
+            let text = current
+                .as_ref()
+                .map(|(_, t)| t.as_ref())
+                .unwrap_or_default();
             let kept = self.kept_ref(unit as u32);
             let indexed = matches!(outcome.index_matches.get(unit), Some(Some(_)));
             let similarity = outcome.kept_similarity.get(unit).copied().flatten();
@@ -604,7 +611,9 @@ fn text_record(line: &mut Vec<u8>, id: &RecordId, text: &str) {
 }
 
 /// The members of the JSON object `line`, each key with its value's raw text.
-fn members(line: &[u8]) -> std::result::Result<Vec<(String, &serde_json::value::RawValue)>, String> {
+fn members(
+    line: &[u8],
+) -> std::result::Result<Vec<(String, &serde_json::value::RawValue)>, String> {
     use serde::de::{Deserializer as _, MapAccess, Visitor};
     use serde_json::value::RawValue;
 
@@ -869,7 +878,10 @@ mod tests {
         let line = br#"{"id":12345678901234567890123, "duplicate":"old","n":1.50,"text":"\u00e9"}"#;
         let out = with_fields(
             line,
-            &[("duplicate", Value::Bool(true)), ("cluster_id", Value::from(7))],
+            &[
+                ("duplicate", Value::Bool(true)),
+                ("cluster_id", Value::from(7)),
+            ],
         )
         .expect("rewrite");
         assert_eq!(
@@ -877,7 +889,10 @@ mod tests {
             r#"{"id":12345678901234567890123,"n":1.50,"text":"\u00e9","duplicate":true,"cluster_id":7}"#
         );
         assert!(with_fields(b"[1]", &[]).is_err());
-        assert_eq!(with_fields(b"{}", &[("a", Value::Null)]).expect("ok"), br#"{"a":null}"#);
+        assert_eq!(
+            with_fields(b"{}", &[("a", Value::Null)]).expect("ok"),
+            br#"{"a":null}"#
+        );
     }
 
     #[test]

@@ -48,8 +48,8 @@ pub const LINE_FILES: [&str; 2] = ["clusters", "pairs"];
 
 /// One way to open and close an output file: `write(kind, fill)` writes the
 /// file of `kind` (one of [`LINE_FILES`]) through `fill`.
-pub type FileWriter<'a> = &'a (dyn Fn(&str, &mut dyn FnMut(&mut (dyn Write + Send)) -> Result<()>) -> Result<()>
-         + Sync);
+pub type FileWriter<'a> =
+    &'a (dyn Fn(&str, &mut dyn FnMut(&mut (dyn Write + Send)) -> Result<()>) -> Result<()> + Sync);
 
 /// Writes the clusters and pairs files of `outcome` through `write` while
 /// `records` writes the record outputs (they are independent); returns what
