@@ -219,7 +219,7 @@ fn mixed_folder(dir: &Path) -> PathBuf {
     let folder = dir.join("mixed");
     std::fs::create_dir_all(&folder).expect("mkdir");
     let a = head(dir, "paragraph", 0, 150);
-    let b = head(dir, "paragraph", 100, 150);
+    let b = head(dir, "paragraph", 150, 150);
     std::fs::rename(a, folder.join("a.jsonl")).expect("move");
     std::fs::rename(b, folder.join("b.jsonl")).expect("move");
     let article = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/korean-news-article.txt");

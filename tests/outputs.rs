@@ -167,11 +167,11 @@ fn every_format_reads_back_as_the_jsonl_output() {
 }
 
 #[test]
-fn a_gzip_input_gives_a_gzip_output_by_default() {
+fn a_gzip_input_in_a_subfolder_gives_a_gzip_output_of_the_same_name() {
     use std::io::Write;
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("in");
-    std::fs::create_dir_all(&input).expect("mkdir");
+    std::fs::create_dir_all(input.join("2024")).expect("mkdir");
     let records = format!(
         "{}\n{}\n",
         json!({"id": 1, "text": SHARED}),
@@ -179,33 +179,14 @@ fn a_gzip_input_gives_a_gzip_output_by_default() {
     );
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(records.as_bytes()).expect("gzip");
-    std::fs::write(input.join("x.jsonl.gz"), gz.finish().expect("gzip")).expect("write");
+    std::fs::write(input.join("2024/x.jsonl.gz"), gz.finish().expect("gzip")).expect("write");
     let out = dir.path().join("out");
-    let run = neardedup()
-        .args([
-            "dedup",
-            "--quiet",
-            "--algo",
-            "exact",
-            "--id-field",
-            "id",
-            "--out",
-        ])
-        .arg(&out)
-        .arg(&input)
-        .output()
-        .expect("runs");
-    if !run.status.success() {
-        // Compressed inputs are read only where the corpus reader supports them.
-        assert!(
-            String::from_utf8_lossy(&run.stderr).contains("x.jsonl.gz"),
-            "the error names the file"
-        );
-        return;
-    }
-    let kept =
-        read_records(&out.join("deduped/x.jsonl.gz"), RecordFormat::JsonlGz).expect("gzip output");
+    run(&input, &out, &[]);
+    let kept = read_records(&out.join("deduped/2024/x.jsonl.gz"), RecordFormat::JsonlGz)
+        .expect("gzip output");
     assert_eq!(kept, [json!({"id": 1, "text": SHARED})]);
+    let removed = jsonl(&out.join("removed.jsonl"));
+    assert_eq!(removed[0]["file"], "2024/x.jsonl.gz");
 }
 
 #[test]
