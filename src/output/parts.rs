@@ -142,8 +142,13 @@ fn write_records<E: Exchange>(
     // Annotate mode removes nothing.
     let removes = emitter.mode == records::OutputMode::Remove;
     let removed_here = removes && me == 0;
-    let (pieces, mut counts) =
-        records::pieces(layout, emitter, &groups, &owned, removes && me != 0)?;
+    // A worker that fails here still takes part in the shuffle (the others
+    // wait for it), then reports its error.
+    let (pieces, mut counts, failed) =
+        match records::pieces(layout, emitter, &groups, &owned, removes && me != 0) {
+            Ok((pieces, counts)) => (pieces, counts, None),
+            Err(e) => (Vec::new(), DedupedCounts::default(), Some(e)),
+        };
     let removed_name = layout.removed().name.clone();
     let pieces: Vec<Piece> = pieces
         .into_iter()
@@ -159,6 +164,9 @@ fn write_records<E: Exchange>(
         })
         .collect();
     let mut arrived = ex.shuffle(pieces, |p: &Piece| p.to);
+    if let Some(e) = failed {
+        return Err(e);
+    }
     arrived.sort_by_key(|p| p.from);
     let mut received = records::Received::new();
     for piece in arrived {
