@@ -485,7 +485,7 @@ impl Emitter<'_> {
                         Value::from(label),
                         Value::from(size),
                         duplicate,
-                        kept.map_or(Value::Null, |k| json(&k.id)),
+                        kept.map_or(Value::Null, |k| json(k.id)),
                     ),
                     // A record with no unit (no text to compare) is its own.
                     None => (Value::Null, Value::Null, false, json(&record.id)),
@@ -504,7 +504,7 @@ impl Emitter<'_> {
                     lists[1].push(Value::from(label));
                     lists[2].push(Value::from(size));
                     lists[3].push(Value::Bool(duplicate));
-                    lists[4].push(kept.as_ref().map_or(Value::Null, |k| json(&k.id)));
+                    lists[4].push(kept.as_ref().map_or(Value::Null, |k| json(k.id)));
                     lists[5].push(kept.and_then(|k| k.para).map_or(Value::Null, Value::from));
                 }
                 let names = [
@@ -719,6 +719,10 @@ impl crate::exchange::WireSize for Written {
 /// Where record outputs are written: a staging folder.
 pub type Files = super::Staging;
 
+/// Lines of one output that another worker writes: its name and JSON lines,
+/// each ending in a newline.
+pub type Piece = (PathBuf, Vec<u8>);
+
 /// Records of outputs that other workers write: `(name, lines)` pieces, each
 /// a run of JSON lines (each ending in a newline), in worker order.
 pub type Received = HashMap<PathBuf, Vec<Vec<u8>>>;
@@ -821,9 +825,9 @@ pub fn pieces(
     groups: &[FileGroup],
     owned: &dyn Fn(&Path) -> bool,
     removed: bool,
-) -> Result<(Vec<(PathBuf, Vec<u8>)>, DedupedCounts)> {
+) -> Result<(Vec<Piece>, DedupedCounts)> {
     let mut counts = DedupedCounts::default();
-    let mut out: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut out: Vec<Piece> = Vec::new();
     for group in groups {
         let target = layout.target(group.file);
         if owned(&target.name) {
