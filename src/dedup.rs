@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::exchange::Local;
 use crate::index::file::IndexFile;
 use crate::index::{IndexedUnit, SignatureIndex};
+use crate::output::records::{self, ClusterSizes, Emitter, Layout, OutputMode, RecordOutput};
 use crate::output::report::{Report, RunCosts};
 use crate::output::{writers, Staged};
 use crate::pipeline::{engine, Algo, DedupConfig, DedupOutcome, Progress, StageTiming};
@@ -45,6 +46,8 @@ pub struct Dedup {
     pub config: DedupConfig,
     /// Output folder.
     pub out: PathBuf,
+    /// What is written of the records (see [`crate::output::records`]).
+    pub output: RecordOutput,
     /// Scratch folder for checkpoints (`None`: `OUT/.neardedup-work`, removed
     /// with everything else when the run fails).
     pub work_dir: Option<PathBuf>,
@@ -80,14 +83,6 @@ pub struct Finished {
     pub written: Vec<String>,
 }
 
-/// The single-process run's output files, `report.json` last.
-pub const OUTPUT_FILES: [&str; 4] = [
-    "clusters.jsonl",
-    "pairs.jsonl",
-    "deduped.jsonl",
-    "report.json",
-];
-
 impl Dedup {
     /// A run of `inputs` into `out` with the default settings.
     pub fn new(inputs: Vec<PathBuf>, out: PathBuf) -> Self {
@@ -96,6 +91,7 @@ impl Dedup {
             corpus: CorpusOptions::default(),
             config: DedupConfig::default(),
             out,
+            output: RecordOutput::default(),
             work_dir: None,
             keep_work: false,
             memory_budget: crate::memory::default_budget_bytes(),
@@ -165,6 +161,8 @@ impl Dedup {
                 crate::corpus::FOUND_ID_FIELD
             ));
         }
+        // Two inputs with one output name fail before any work.
+        let layout = Layout::new(&corpus, &self.output)?;
         if self.save_index.is_some() && config.algo != Algo::Minhash {
             return Err(Error::Config(
                 "`save_index` stores MinHash signatures: use `algo` minhash".into(),
@@ -237,8 +235,19 @@ impl Dedup {
             memory: sampler.finish(),
             memory_budget: self.memory_budget,
         };
-        let report = write_outputs(staged, &corpus, &config, &outcome, progress, costs)
-            .inspect_err(|_| note_kept_scratch(&work_dir, progress))?;
+        let report = write_outputs(
+            staged,
+            Job {
+                corpus: &corpus,
+                config: &config,
+                output: &self.output,
+                layout: &layout,
+            },
+            &outcome,
+            progress,
+            costs,
+        )
+        .inspect_err(|_| note_kept_scratch(&work_dir, progress))?;
         if let Some(target) = save_target {
             target.commit().map_err(|e| {
                 Error::Config(format!(
@@ -250,9 +259,15 @@ impl Dedup {
         if !self.keep_work {
             std::fs::remove_dir_all(&work_dir).map_err(|e| Error::io(&work_dir, e))?;
         }
+        let written = ["clusters.jsonl", "pairs.jsonl"]
+            .into_iter()
+            .map(String::from)
+            .chain(report.outputs.iter().map(|w| w.path.clone()))
+            .chain(["report.json".to_string()])
+            .collect();
         Ok(Finished {
             report: Some(report),
-            written: OUTPUT_FILES.iter().map(|s| s.to_string()).collect(),
+            written,
         })
     }
 
@@ -283,6 +298,7 @@ impl Dedup {
         let job = crate::distributed::Job {
             config: config.clone(),
             out: self.out.clone(),
+            output: self.output.clone(),
             work_dir: work_dir.clone(),
             memory_budget: self.memory_budget,
             shard_bytes: self.shard_bytes,
@@ -372,24 +388,49 @@ impl Dedup {
     }
 }
 
+/// What the outputs of a run are made from, besides the outcome.
+struct Job<'a> {
+    corpus: &'a Corpus,
+    config: &'a DedupConfig,
+    output: &'a RecordOutput,
+    layout: &'a Layout,
+}
+
 /// Writes the output files of a single-process run and its report, then puts
 /// them in place together.
 fn write_outputs(
     staged: Staged,
-    corpus: &Corpus,
-    config: &DedupConfig,
+    job: Job<'_>,
     outcome: &DedupOutcome,
     progress: &dyn Progress,
     costs: impl FnOnce(Vec<StageTiming>) -> RunCosts,
 ) -> Result<Report> {
     let writing = Instant::now();
     progress.stage("write", None);
-    let deduped = writers::write_line_files(
-        &|kind, fill| staged.write(&format!("{kind}.jsonl"), |w| fill(w)),
-        corpus,
+    let sizes = ClusterSizes::of(outcome);
+    let emitter = Emitter {
+        corpus: job.corpus,
         outcome,
-        config.sketch.unit,
-        config.sketch.para_sep,
+        unit: job.config.sketch.unit,
+        para_sep: job.config.sketch.para_sep,
+        mode: job.output.mode,
+        sizes: &sizes,
+    };
+    let groups = records::file_groups(outcome);
+    let (written, deduped) = writers::write_line_files(
+        &|kind, fill| staged.write(&format!("{kind}.jsonl"), |w| fill(w)),
+        outcome,
+        || {
+            records::write(
+                staged.staging(),
+                job.layout,
+                &emitter,
+                &groups,
+                &|_| true,
+                &records::Received::new(),
+                job.output.mode == OutputMode::Remove,
+            )
+        },
     )?;
     progress.finish_stage();
     let mut timings = outcome.timings.clone();
@@ -398,7 +439,14 @@ fn write_outputs(
         seconds: writing.elapsed().as_secs_f64(),
         memory: crate::memory::take_stage_peaks(),
     });
-    let report = Report::new(corpus, config, outcome, deduped, costs(timings));
+    let report = Report::new(
+        job.corpus,
+        job.config,
+        outcome,
+        deduped,
+        (job.output.clone(), written),
+        costs(timings),
+    );
     staged.write("report.json", |w| report.write_to(w))?;
     staged.commit()?;
     Ok(report)

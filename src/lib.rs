@@ -82,7 +82,8 @@
 //!    ([`pipeline::verify`]).
 //! 6. **cluster** ([`pipeline::components`], [`cluster`]): verified pairs joined
 //!    into star clusters (no chaining) or connected components.
-//! 7. **output** ([`output`]): `clusters.jsonl`, `pairs.jsonl`, `deduped.jsonl` and
+//! 7. **output** ([`output`]): `clusters.jsonl`, `pairs.jsonl`, the kept records
+//!    per input file (`deduped/`, JSONL, gzip, zstd or Parquet), `removed.jsonl` and
 //!    `report.json`, moved into place all at once.
 //!
 //! The stages are written once. [`pipeline::engine`] puts them in order for one

@@ -72,9 +72,10 @@ fn seed_article_paragraphs_found_by_every_algorithm() {
         let expected: Vec<Vec<u64>> = (1..=8).map(|i| vec![i, i + 8]).collect();
         assert_eq!(clusters, expected, "{algo}: paragraphs 1-8 repeat as 9-16");
 
-        let deduped = read_jsonl(&out.join("deduped.jsonl"));
-        assert_eq!(deduped.len(), 1, "{algo}: one article");
-        let text = deduped[0]["text"].as_str().expect("text");
+        // A plain-text article comes back as a plain-text file of its name.
+        let text = std::fs::read_to_string(out.join("deduped/korean-news-article.txt"))
+            .expect("the clean article");
+        let text = text.as_str();
         let mut clean: Vec<&str> = lines[..9].to_vec();
         clean.push(lines[17]);
         assert_eq!(
@@ -109,7 +110,11 @@ fn seed_article_is_one_article_without_duplicates() {
         let clusters = read_jsonl(&out.join("clusters.jsonl"));
         assert_eq!(clusters.len(), 1);
         assert!(read_jsonl(&out.join("pairs.jsonl")).is_empty());
-        assert_eq!(read_jsonl(&out.join("deduped.jsonl")).len(), 1);
+        assert_eq!(
+            std::fs::read(out.join("deduped/korean-news-article.txt")).expect("kept"),
+            std::fs::read(seed_article()).expect("input"),
+            "kept as it was"
+        );
     }
 }
 
@@ -147,7 +152,7 @@ fn thread_count_does_not_change_results() {
                     .arg(&corpus)
                     .assert()
                     .success();
-                let files: Vec<String> = ["clusters.jsonl", "pairs.jsonl", "deduped.jsonl"]
+                let files: Vec<String> = ["clusters.jsonl", "pairs.jsonl", "deduped/c.jsonl"]
                     .iter()
                     .map(|f| std::fs::read_to_string(out.join(f)).expect("output"))
                     .collect();
@@ -191,7 +196,7 @@ fn jsonl_paragraph_dedup_keeps_other_fields() {
         .arg(&corpus)
         .assert()
         .success();
-    let deduped = read_jsonl(&out.join("deduped.jsonl"));
+    let deduped = read_jsonl(&out.join("deduped").join(corpus.file_name().expect("name")));
     assert_eq!(deduped.len(), 2);
     assert_eq!(
         deduped[0]["text"],
@@ -335,9 +340,9 @@ fn binary_file_in_a_directory_is_an_error_unless_skip_invalid_counts_it() {
         report["counts"]["duplicate_units"], 1,
         "b.txt duplicates a.txt"
     );
-    let deduped = read_jsonl(&out.join("deduped.jsonl"));
-    assert_eq!(deduped.len(), 1);
-    assert!(deduped[0]["id"].as_str().expect("id").ends_with("a.txt"));
+    // b.txt duplicates a.txt: only a.txt comes back, as it was.
+    assert!(out.join("deduped/a.txt").is_file());
+    assert!(!out.join("deduped/b.txt").exists());
 }
 
 #[test]

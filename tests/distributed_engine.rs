@@ -117,6 +117,45 @@ fn joined_parts(out: &Path, kind: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The record outputs in `out` (`deduped/`, `annotated/`, `removed.*`,
+/// `deduped.*`, `annotated.*`), by path relative to `out`, with their bytes.
+fn record_outputs(out: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, into: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(&path, into);
+            } else {
+                into.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(out).expect("out") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let records = ["deduped", "annotated", "removed"]
+            .iter()
+            .any(|stem| name == *stem || name.starts_with(&format!("{stem}.")));
+        match (records, path.is_dir()) {
+            (true, true) => walk(&path, &mut files),
+            (true, false) => files.push(path),
+            _ => {}
+        }
+    }
+    files
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).expect("record output");
+            (path.strip_prefix(out).expect("inside").to_path_buf(), bytes)
+        })
+        .collect()
+}
+
 fn sorted_lines(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut lines: Vec<Vec<u8>> = bytes
         .split(|&b| b == b'\n')
@@ -141,11 +180,9 @@ fn assert_same_outputs(alone: &Path, spread: &Path, what: &str) {
         file("clusters.jsonl"),
         "clusters: {what}"
     );
-    assert_eq!(
-        joined_parts(spread, "deduped"),
-        file("deduped.jsonl"),
-        "deduped: {what}"
-    );
+    let records = record_outputs(alone);
+    assert!(!records.is_empty(), "record outputs: {what}");
+    assert_eq!(record_outputs(spread), records, "record outputs: {what}");
     assert_eq!(
         sorted_lines(&joined_parts(spread, "pairs")),
         sorted_lines(&file("pairs.jsonl")),
@@ -157,7 +194,12 @@ fn assert_same_outputs(alone: &Path, spread: &Path, what: &str) {
 
 /// Asserts that two distributed runs wrote the same parts and counts.
 fn assert_same_parts(one: &Path, other: &Path, what: &str) {
-    for kind in ["clusters", "deduped", "pairs"] {
+    assert_eq!(
+        record_outputs(one),
+        record_outputs(other),
+        "record outputs: {what}"
+    );
+    for kind in ["clusters", "pairs"] {
         assert_eq!(
             joined_parts(one, kind),
             joined_parts(other, kind),
@@ -169,6 +211,66 @@ fn assert_same_parts(one: &Path, other: &Path, what: &str) {
         report(other)["counts"],
         "counts: {what}"
     );
+}
+
+/// A folder of JSONL files and plain-text articles whose records repeat
+/// across files, in `dir/mixed`.
+fn mixed_folder(dir: &Path) -> PathBuf {
+    let folder = dir.join("mixed");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let a = head(dir, "paragraph", 0, 150);
+    let b = head(dir, "paragraph", 150, 150);
+    std::fs::rename(a, folder.join("a.jsonl")).expect("move");
+    std::fs::rename(b, folder.join("b.jsonl")).expect("move");
+    let article = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/korean-news-article.txt");
+    std::fs::copy(&article, folder.join("c.txt")).expect("copy");
+    std::fs::copy(&article, folder.join("d.txt")).expect("copy");
+    folder
+}
+
+#[test]
+fn record_outputs_in_every_format_and_mode_match_one_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = mixed_folder(dir.path());
+    let cases: [&[&str]; 7] = [
+        &[],
+        &["--unit", "paragraph"],
+        &["--output-format", "jsonl.gz"],
+        &["--output-format", "parquet", "--unit", "paragraph"],
+        &["--mode", "annotate"],
+        &[
+            "--mode",
+            "annotate",
+            "--unit",
+            "paragraph",
+            "--output-format",
+            "jsonl.zst",
+        ],
+        &["--single-output", "--output-format", "parquet"],
+    ];
+    for extra in cases {
+        let what = format!("{extra:?}");
+        let name = what.replace(|c: char| !c.is_ascii_alphanumeric(), "");
+        let alone = dir.path().join(format!("{name}-single"));
+        run_single(&[&input], &alone, extra);
+        let spread = dir.path().join(format!("{name}-spread"));
+        run_cluster(&[&input], &spread, 2, extra);
+        assert_same_outputs(&alone, &spread, &what);
+        assert_eq!(
+            report(&alone)["outputs"],
+            report(&spread)["outputs"]
+                .as_array()
+                .expect("outputs")
+                .iter()
+                .map(|o| {
+                    let mut o = o.clone();
+                    o.as_object_mut().expect("object").remove("worker");
+                    o
+                })
+                .collect::<Value>(),
+            "outputs listed: {what}"
+        );
+    }
 }
 
 #[test]

@@ -138,7 +138,7 @@ fn a_failed_index_add_leaves_the_index_as_it_was_and_the_retry_adds_everything()
         .success();
     let clean = dir.path().join("out-clean");
     index("add", &clean_ndx, &clean, &feb).assert().success();
-    for name in ["clusters.jsonl", "pairs.jsonl", "deduped.jsonl"] {
+    for name in ["clusters.jsonl", "pairs.jsonl", "deduped/feb.jsonl"] {
         assert_eq!(sha(&retry.join(name)), sha(&clean.join(name)), "{name}");
     }
     assert_eq!(
@@ -146,7 +146,7 @@ fn a_failed_index_add_leaves_the_index_as_it_was_and_the_retry_adds_everything()
         sha(&clean_ndx),
         "the retry's index is the clean run's"
     );
-    let deduped = read_jsonl(&retry.join("deduped.jsonl"));
+    let deduped = read_jsonl(&retry.join("deduped/feb.jsonl"));
     assert_eq!(
         deduped.len(),
         15,

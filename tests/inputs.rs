@@ -103,7 +103,7 @@ fn numeric_ids_are_written_exactly_as_the_input_has_them() {
             clusters.contains(r#""id":123456789012345678901234567890"#),
             "{clusters}"
         );
-        let deduped = std::fs::read_to_string(out.join("deduped.jsonl")).expect("deduped");
+        let deduped = std::fs::read_to_string(out.join("deduped/ids.jsonl")).expect("deduped");
         assert!(
             deduped.contains(r#""id":123456789012345678901234567890"#),
             "{deduped}"
@@ -310,7 +310,7 @@ fn a_leading_byte_order_mark_is_passed_over() {
         report["counts"]["duplicate_units"], 1,
         "the BOM is not text"
     );
-    let deduped = std::fs::read(out.join("deduped.jsonl")).expect("deduped");
+    let deduped = std::fs::read(out.join("deduped/bom.jsonl")).expect("deduped");
     assert!(deduped.starts_with(b"{\"text\""), "no BOM copied out");
 
     let out = dir.path().join("out-skip");

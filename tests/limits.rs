@@ -121,7 +121,8 @@ fn a_failed_run_does_not_leave_an_earlier_runs_report_in_its_folder() {
         "report.json",
         "clusters.jsonl",
         "pairs.jsonl",
-        "deduped.jsonl",
+        "deduped",
+        "removed.jsonl",
     ] {
         assert!(
             !out.join(name).exists(),

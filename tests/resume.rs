@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::Value;
 
-const OUTPUTS: [&str; 3] = ["clusters.jsonl", "pairs.jsonl", "deduped.jsonl"];
+const OUTPUTS: [&str; 3] = ["clusters.jsonl", "pairs.jsonl", "deduped/corpus.jsonl"];
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("neardedup")

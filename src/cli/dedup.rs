@@ -12,6 +12,8 @@ use neardedup::corpus::{CorpusOptions, Format, ParaSep};
 use neardedup::dedup::Dedup;
 use neardedup::distributed::{LaunchSettings, Launcher, Placement};
 use neardedup::minhash::Variant;
+use neardedup::output::format::RecordFormat;
+use neardedup::output::records::{OutputMode, RecordOutput};
 use neardedup::output::report::Report;
 use neardedup::pipeline::{self, Algo, ClusterMode, DedupConfig, KeepPolicy, UnitKind, Verify};
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
@@ -273,6 +275,26 @@ pub struct DedupArgs {
     )]
     connect_timeout: u64,
 
+    /// Format of the records written (OUT/deduped/, OUT/annotated/) and of
+    /// OUT/removed.EXT. [default: like each input file: JSONL, gzip or zstd
+    /// JSONL, Parquet (with its schema); a plain-text article stays a
+    /// plain-text file; removed units in JSONL]
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Outputs")]
+    output_format: Option<RecordFormat>,
+
+    /// Write the records into one file, OUT/deduped.EXT (OUT/annotated.EXT),
+    /// instead of one file per input file under OUT/deduped/ (OUT/annotated/),
+    /// named as under the folder given.
+    #[arg(long, help_heading = "Outputs")]
+    single_output: bool,
+
+    /// `remove` writes the records without their duplicates (OUT/deduped/);
+    /// `annotate` writes every record with `cluster_id`, `cluster_size`,
+    /// `duplicate` and `kept_id` added (OUT/annotated/; lists per paragraph
+    /// with `--unit paragraph`).
+    #[arg(long, value_enum, default_value_t = OutputMode::Remove, help_heading = "Outputs")]
+    mode: OutputMode,
+
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -349,6 +371,11 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
     let mut dedup = Dedup::new(args.inputs.clone(), args.out.clone());
     dedup.config = args.config()?;
     dedup.corpus = args.corpus_options()?;
+    dedup.output = RecordOutput {
+        mode: args.mode,
+        format: args.output_format,
+        single: args.single_output,
+    };
     dedup.work_dir = args.work_dir.clone();
     dedup.keep_work = args.keep_work;
     dedup.memory_budget = memory_budget;
@@ -538,6 +565,42 @@ fn as_typed(value: &impl serde::Serialize) -> String {
     }
 }
 
+/// Where a run's outputs are, in one line: the record outputs (a folder of
+/// files per input, or one file) with their record counts, then the rest.
+fn outputs_summary(args: &DedupArgs, report: &Report) -> String {
+    let stem = report.output.stem();
+    let (in_folder, others): (Vec<_>, Vec<_>) = report
+        .outputs
+        .iter()
+        .partition(|w| w.path.starts_with(&format!("{stem}/")));
+    let mut parts = Vec::new();
+    if !in_folder.is_empty() {
+        let records: u64 = in_folder.iter().map(|w| w.records).sum();
+        let shown = match in_folder.as_slice() {
+            [one] => one.path.clone(),
+            many => format!("{stem}/ ({} files)", many.len()),
+        };
+        parts.push(format!("{shown} ({records} record(s))"));
+    }
+    for w in others {
+        let what = if w.path.starts_with("removed") {
+            "unit(s)"
+        } else {
+            "record(s)"
+        };
+        parts.push(format!("{} ({} {what})", w.path, w.records));
+    }
+    match &report.distributed {
+        Some(spread) => parts.push(format!(
+            "{{clusters,pairs}}-NNNNN-of-{:05}.jsonl",
+            spread.parts.len()
+        )),
+        None => parts.push("clusters.jsonl, pairs.jsonl".into()),
+    }
+    parts.push("report.json".into());
+    format!("{}/: {}", args.out.display(), parts.join(", "))
+}
+
 /// The one-screen summary of a finished run, from its report.
 fn print_summary(args: &DedupArgs, report: &Report) -> anyhow::Result<()> {
     let (s, config) = (&report.counts, &report.parameters);
@@ -668,19 +731,7 @@ fn print_summary(args: &DedupArgs, report: &Report) -> anyhow::Result<()> {
         pct(report.scratch_bytes, report.input_bytes),
         mib(report.memory_budget_bytes)
     )?;
-    match &report.distributed {
-        Some(spread) => writeln!(
-            out,
-            "  output           {}/{{clusters,pairs,deduped}}-NNNNN-of-{:05}.jsonl, report.json",
-            args.out.display(),
-            spread.parts.len()
-        )?,
-        None => writeln!(
-            out,
-            "  output           {}/{{clusters.jsonl, pairs.jsonl, deduped.jsonl, report.json}}",
-            args.out.display()
-        )?,
-    }
+    writeln!(out, "  output           {}", outputs_summary(args, report))?;
     Ok(())
 }
 

@@ -188,6 +188,8 @@ pub struct Job {
     pub config: DedupConfig,
     /// Output folder (each process writes its own parts into it).
     pub out: PathBuf,
+    /// What is written of the records.
+    pub output: crate::output::records::RecordOutput,
     /// This process's scratch folder.
     pub work_dir: PathBuf,
     /// Memory for large working structures, per process.

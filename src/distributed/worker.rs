@@ -66,7 +66,15 @@ pub(super) fn run(
     } else {
         None
     };
-    let summary = parts::write(ex, corpus, &job.out, &job.config, job.memory_budget, worker)?;
+    let summary = parts::write(
+        ex,
+        corpus,
+        &job.out,
+        &job.config,
+        &job.output,
+        job.memory_budget,
+        worker,
+    )?;
     Ok(summary.map(|report| RunSummary { report, indexed }))
 }
 

@@ -17,39 +17,214 @@
 //! - `pairs.jsonl`: one line per verified duplicate edge: `a` and `b` (each `id`
 //!   and `para`) and `similarity`; with `--against`, edges from an indexed unit
 //!   (`a`) come first.
-//! - `deduped.jsonl`: the corpus without later copies (see [`writers`]).
-//! - `report.json`: parameters, counts, timings and peak memory (see [`report`]).
+//! - `deduped/`: the corpus without later copies, one file per input file under
+//!   its name relative to the folder given (`annotated/`: every record, with its
+//!   cluster; or one `deduped.EXT` / `annotated.EXT`), see [`records`];
+//! - `removed.EXT`: every unit removed, with the unit kept in its place and its
+//!   text (see [`records`]);
+//! - `report.json`: parameters, counts, timings, peak memory and the files
+//!   written (see [`report`]).
+//!
+//! The encodings (JSON lines, gzip, zstd, Parquet, plain text) are in [`format`].
 
+pub mod format;
 pub mod parts;
+pub mod records;
 pub mod report;
 pub mod writers;
 
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
-/// Names of the files a run writes, in the order they are moved into place.
-pub const OUTPUT_FILES: [&str; 4] = [
-    "clusters.jsonl",
-    "pairs.jsonl",
-    "deduped.jsonl",
-    "report.json",
-];
+/// Names of the run-wide files a run writes besides its records, in the order
+/// they are moved into place (`report.json` last).
+pub const OUTPUT_FILES: [&str; 3] = ["clusters.jsonl", "pairs.jsonl", "report.json"];
 
-/// An output folder being filled. Dropping it without [`Staged::commit`] removes
-/// everything staged so far.
+/// The folders of a run's records: `deduped/`, `annotated/`.
+const RECORD_FOLDERS: [&str; 2] = ["deduped", "annotated"];
+
+/// The file stems of a run's records and removed units: `deduped.EXT`,
+/// `annotated.EXT`, `removed.EXT`.
+const RECORD_STEMS: [&str; 3] = ["deduped", "annotated", "removed"];
+
+/// Whether `name` (an entry of an output folder) is a record output of some
+/// run: a folder of [`RECORD_FOLDERS`], or a file of [`RECORD_STEMS`] with a
+/// record extension.
+fn is_record_output(name: &str) -> bool {
+    RECORD_FOLDERS.contains(&name)
+        || RECORD_STEMS.iter().any(|stem| {
+            name.strip_prefix(stem)
+                .is_some_and(|ext| [".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet"].contains(&ext))
+        })
+}
+
+/// Removes the outputs of an earlier run from `dir`: `report.json` first (the
+/// folder stops looking complete at once), then the other run-wide files and
+/// the record outputs (the `deduped/` or `annotated/` tree included). Returns
+/// how many were removed.
+pub(crate) fn remove_earlier_outputs(dir: &Path) -> Result<usize> {
+    let mut removed = 0;
+    for name in OUTPUT_FILES.iter().rev() {
+        removed += usize::from(remove_if_present(&dir.join(name))?);
+    }
+    let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.file_name().to_str().is_some_and(is_record_output) {
+            let path = entry.path();
+            let gone = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            gone.map_err(|e| Error::io(&path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes `path` if it is there; whether it was.
+pub(crate) fn remove_if_present(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// A hidden folder inside an output folder where files are written before
+/// they are moved into place under the same relative names. Dropping it
+/// without [`Staging::commit`] removes it with everything in it.
 #[derive(Debug)]
-pub struct Staged {
+pub struct Staging {
     dir: PathBuf,
     staging: PathBuf,
+    /// Files written, in order.
+    written: Mutex<Vec<PathBuf>>,
     committed: bool,
+}
+
+impl Staging {
+    /// A fresh staging folder `dir/.neardedup-staging-PID[-tag]`.
+    pub fn new(dir: &Path, tag: Option<usize>) -> Result<Staging> {
+        let name = match tag {
+            Some(tag) => format!("{STAGING_PREFIX}{}-{tag}", std::process::id()),
+            None => format!("{STAGING_PREFIX}{}", std::process::id()),
+        };
+        let staging = dir.join(name);
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        }
+        fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+            staging,
+            written: Mutex::new(Vec::new()),
+            committed: false,
+        })
+    }
+
+    /// Writes one staged file, `name` relative to the output folder, through
+    /// `fill`, and syncs it. Errors name the file as the user will see it in the
+    /// output folder, not its staging name.
+    pub fn write(
+        &self,
+        name: &Path,
+        fill: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+    ) -> Result<()> {
+        let path = self.staging.join(name);
+        let shown = self.dir.join(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(&shown, e))?;
+        }
+        let file = fs::File::create(&path).map_err(|e| Error::io(&shown, e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        fill(&mut out).map_err(|e| match e {
+            Error::Io { path, source } if path == name => Error::io(&shown, source),
+            other => other,
+        })?;
+        let file = out
+            .into_inner()
+            .map_err(|e| Error::io(&shown, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&shown, e))?;
+        self.written
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(name.to_path_buf());
+        Ok(())
+    }
+
+    /// Takes back staged file `name`: it will not be moved into place.
+    pub fn unwrite(&self, name: &Path) -> Result<()> {
+        let path = self.staging.join(name);
+        fs::remove_file(&path).map_err(|e| Error::io(self.dir.join(name), e))?;
+        self.written
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|written| written != name);
+        Ok(())
+    }
+
+    /// Where a file being written may keep a temporary spool.
+    pub fn spool_dir(&self) -> &Path {
+        &self.staging
+    }
+
+    /// The output folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Moves every staged file into the output folder, in the order written,
+    /// `report.json` last, and removes the staging folder.
+    pub fn commit(mut self) -> Result<()> {
+        let mut written = std::mem::take(
+            &mut *self
+                .written
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        written.sort_by_key(|name| name == Path::new("report.json"));
+        for name in written {
+            let to = self.dir.join(&name);
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            }
+            fs::rename(self.staging.join(&name), &to).map_err(|e| Error::io(&to, e))?;
+        }
+        fs::remove_dir_all(&self.staging).map_err(|e| Error::io(&self.staging, e))?;
+        // The renames are durable once the folders are synced.
+        fs::File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| Error::io(&self.dir, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// An output folder being filled by a single-process run. Dropping it without
+/// [`Staged::commit`] removes everything staged so far.
+#[derive(Debug)]
+pub struct Staged {
+    staging: Staging,
     /// The folder did not exist before this run.
     created: bool,
     /// Outputs of an earlier run that were removed.
     replaced: usize,
-    /// Held for the whole run: the lock on `dir`.
+    /// Held for the whole run: the lock on the folder.
     _lock: fs::File,
 }
 
@@ -71,80 +246,64 @@ impl Staged {
             Err(fs::TryLockError::Error(e)) => return Err(Error::io(dir, e)),
         }
         remove_stale_staging(dir);
-        let mut replaced = 0;
-        for name in OUTPUT_FILES.iter().rev() {
-            let path = dir.join(name);
-            match fs::remove_file(&path) {
-                Ok(()) => replaced += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(&path, e)),
-            }
-        }
-        let staging = dir.join(format!("{STAGING_PREFIX}{}", std::process::id()));
-        if staging.exists() {
-            fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        }
-        fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
+        let replaced = remove_earlier_outputs(dir)?;
         Ok(Staged {
-            dir: dir.to_path_buf(),
-            staging,
-            committed: false,
+            staging: Staging::new(dir, None)?,
             created,
             replaced,
             _lock: lock,
         })
     }
 
-    /// How many output files of an earlier run in the folder this run removed.
+    /// How many output files (or record folders) of an earlier run in the
+    /// folder this run removed.
     pub fn replaced(&self) -> usize {
         self.replaced
     }
 
-    /// Writes one staged file through `fill`. Errors name the file as the user
-    /// will see it in the output folder, not its staging name.
-    pub fn write(&self, name: &str, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-        let path = self.staging.join(name);
-        let shown = self.dir.join(name);
-        let file = fs::File::create(&path).map_err(|e| Error::io(&shown, e))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        fill(&mut out).map_err(|e| match e {
-            Error::Io { path, source } if path == Path::new(name) => Error::io(&shown, source),
-            other => other,
-        })?;
-        let file = out
-            .into_inner()
-            .map_err(|e| Error::io(&shown, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&shown, e))
+    /// The staging folder the files are written through.
+    pub fn staging(&self) -> &Staging {
+        &self.staging
+    }
+
+    /// Writes one staged file (see [`Staging::write`]).
+    pub fn write(
+        &self,
+        name: &str,
+        fill: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+    ) -> Result<()> {
+        self.staging.write(Path::new(name), fill)
     }
 
     /// Moves every staged file into the output folder, `report.json` last.
     pub fn commit(mut self) -> Result<()> {
-        for name in OUTPUT_FILES {
-            let from = self.staging.join(name);
-            if from.exists() {
-                let to = self.dir.join(name);
-                fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
-            }
-        }
-        fs::remove_dir(&self.staging).map_err(|e| Error::io(&self.staging, e))?;
-        // The renames are durable once the folder itself is synced.
-        fs::File::open(&self.dir)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|e| Error::io(&self.dir, e))?;
-        self.committed = true;
+        let staging = std::mem::replace(&mut self.staging, Staging::detached());
+        staging.commit()?;
+        self.created = false;
         Ok(())
     }
 }
 
+impl Staging {
+    /// A staging that owns no folder (what a committed [`Staged`] keeps).
+    fn detached() -> Staging {
+        Staging {
+            dir: PathBuf::new(),
+            staging: PathBuf::new(),
+            written: Mutex::new(Vec::new()),
+            committed: true,
+        }
+    }
+}
+
 impl Drop for Staged {
-    /// Without a commit (a failed run): removes the staging folder, and the
-    /// output folder too when this run created it and nothing else is in it.
+    /// Without a commit (a failed run): the staging folder goes (with
+    /// [`Staging`]), and the output folder too when this run created it and
+    /// nothing else is in it.
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.staging);
-            if self.created {
-                let _ = fs::remove_dir(&self.dir);
-            }
+        if self.created {
+            let _ = fs::remove_dir_all(&self.staging.staging);
+            let _ = fs::remove_dir(&self.staging.dir);
         }
     }
 }
@@ -154,7 +313,7 @@ const STAGING_PREFIX: &str = ".neardedup-staging-";
 
 /// Removes the staging folders in `dir` whose process is gone, where the
 /// system can tell (Linux `/proc`); elsewhere leaves them.
-fn remove_stale_staging(dir: &Path) {
+pub(crate) fn remove_stale_staging(dir: &Path) {
     if !Path::new("/proc/self").exists() {
         return;
     }
@@ -166,6 +325,7 @@ fn remove_stale_staging(dir: &Path) {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix(STAGING_PREFIX))
+            .and_then(|rest| rest.split('-').next())
             .and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;
@@ -216,17 +376,24 @@ mod tests {
         for name in OUTPUT_FILES {
             fs::write(dir.path().join(name), b"earlier run\n").expect("write");
         }
+        fs::create_dir_all(dir.path().join("deduped/sub")).expect("mkdir");
+        fs::write(dir.path().join("deduped/sub/a.jsonl"), b"{}\n").expect("write");
+        fs::write(dir.path().join("removed.jsonl.gz"), b"x").expect("write");
+        fs::write(dir.path().join("annotated.parquet"), b"x").expect("write");
         fs::write(dir.path().join("notes.txt"), b"the user's").expect("write");
+        fs::write(dir.path().join("deduped.csv"), b"the user's").expect("write");
         let staged = Staged::new(dir.path()).expect("stage");
-        assert_eq!(staged.replaced(), OUTPUT_FILES.len());
+        assert_eq!(staged.replaced(), OUTPUT_FILES.len() + 3);
         drop(staged); // the run fails
         for name in OUTPUT_FILES {
             assert!(!dir.path().join(name).exists(), "{name} of the earlier run");
         }
-        assert!(
-            dir.path().join("notes.txt").exists(),
-            "other files left alone"
-        );
+        for name in ["deduped", "removed.jsonl.gz", "annotated.parquet"] {
+            assert!(!dir.path().join(name).exists(), "{name} of the earlier run");
+        }
+        for name in ["notes.txt", "deduped.csv"] {
+            assert!(dir.path().join(name).exists(), "other files left alone");
+        }
     }
 
     #[test]
@@ -240,19 +407,32 @@ mod tests {
                     w.write_all(b"x\n").map_err(io_err(Path::new("c")))
                 })
                 .expect("write");
+            staged
+                .staging()
+                .write(Path::new("deduped/a/b.jsonl"), |w| {
+                    w.write_all(b"x\n").map_err(io_err(Path::new("b")))
+                })
+                .expect("write");
             assert!(!out.join("clusters.jsonl").exists());
+            assert!(!out.join("deduped").exists());
             // dropped without commit: a failed run
         }
         assert!(!out.exists(), "staging and the folder it created removed");
 
         let staged = Staged::new(&out).expect("stage");
-        for name in OUTPUT_FILES {
+        for name in ["report.json", "clusters.jsonl", "pairs.jsonl"] {
             staged
                 .write(name, |w| {
                     w.write_all(b"{}\n").map_err(io_err(Path::new(name)))
                 })
                 .expect("write");
         }
+        staged
+            .staging()
+            .write(Path::new("deduped/a/b.jsonl"), |w| {
+                w.write_all(b"{}\n").map_err(io_err(Path::new("b")))
+            })
+            .expect("write");
         staged.commit().expect("commit");
         let mut names: Vec<_> = fs::read_dir(&out)
             .expect("read")
@@ -261,12 +441,18 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            [
-                "clusters.jsonl",
-                "deduped.jsonl",
-                "pairs.jsonl",
-                "report.json"
-            ]
+            ["clusters.jsonl", "deduped", "pairs.jsonl", "report.json"]
         );
+        assert!(out.join("deduped/a/b.jsonl").is_file());
+    }
+
+    #[test]
+    fn record_outputs_are_recognised_and_nothing_else() {
+        for name in ["deduped", "annotated", "removed.jsonl", "deduped.parquet"] {
+            assert!(is_record_output(name), "{name}");
+        }
+        for name in ["deduped.csv", "removed", "corpus.jsonl", "dedupedx.jsonl"] {
+            assert!(!is_record_output(name), "{name}");
+        }
     }
 }

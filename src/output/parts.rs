@@ -1,18 +1,30 @@
 //! A distributed run's output folder: one part of each line file per worker,
-//! and `report.json` from worker 0.
+//! the same record outputs as one process writes, and `report.json` from
+//! worker 0.
 //!
-//! Worker `w` of `n` writes `clusters-w-of-n.jsonl`, `pairs-w-of-n.jsonl` and
-//! `deduped-w-of-n.jsonl` (five-digit numbers). Workers hold contiguous shares
-//! of the input in worker order, so concatenating the `clusters` or `deduped`
-//! parts in order gives the single-process file; `pairs` parts hold the edges
-//! whose later unit the worker owns, each part sorted.
+//! Worker `w` of `n` writes `clusters-w-of-n.jsonl` and `pairs-w-of-n.jsonl`
+//! (five-digit numbers). Workers hold contiguous shares of the input in worker
+//! order, so concatenating the `clusters` parts in order gives the
+//! single-process file; `pairs` parts hold the edges whose later unit the
+//! worker owns, each part sorted.
 //!
-//! All or nothing: parts are written under hidden temporary names and synced;
-//! once every worker has (a barrier), each renames its own into place; after a
-//! second barrier worker 0 writes `report.json`, naming every part. A run that
-//! fails or loses a process never writes `report.json`, and at its start a run
-//! removes the report and the parts of earlier runs, so a folder with a report
-//! holds one complete run.
+//! Record outputs ([`records`]) are the single-process files, byte for byte:
+//! each is written whole by one worker, into its machine's output folder. A
+//! per-input-file output belongs to the first worker holding records of that
+//! file; the records other workers hold of it (a file cut between shares)
+//! travel to that worker as JSON lines, which it appends in worker order after
+//! its own, before encoding (compressing, or converting to Parquet) the file.
+//! `removed.EXT` and a single output file belong to worker 0, which receives
+//! every other worker's lines. What travels is held in memory by the worker
+//! that receives it: one file's tail for a file cut between shares, the whole
+//! removed (or single) output for worker 0.
+//!
+//! All or nothing: each worker writes into its own hidden staging folder; once
+//! every worker has (a barrier), each moves its files into place; after a
+//! second barrier worker 0 writes `report.json`, naming every part and record
+//! output. A run that fails or loses a process never writes `report.json`, and
+//! at its start a run removes the report, the parts and the record outputs of
+//! earlier runs, so a folder with a report holds one complete run.
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -24,17 +36,23 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
 use crate::memory::MemoryPeaks;
+use crate::output::records::{self, ClusterSizes, Emitter, Layout, RecordOutput, Written};
 use crate::output::report::{DistributedReport, Report, RunCosts};
 use crate::output::writers::{self, DedupedCounts};
+use crate::output::{remove_earlier_outputs, remove_if_present, remove_stale_staging, Staging};
 use crate::pipeline::engine::WorkerOutcome;
 use crate::pipeline::DedupConfig;
 use crate::pipeline::{DedupOutcome, InvalidRecords, Resumed, StageTiming};
 
-/// The three line files each worker writes.
-const KINDS: [&str; 3] = writers::LINE_FILES;
+/// The line files each worker writes a part of.
+const KINDS: [&str; 2] = writers::LINE_FILES;
 
-/// File name of worker `worker`'s part of `kind` (`clusters`, `pairs` or
-/// `deduped`) in a run of `workers` workers.
+/// The kinds of part files removed at the start of a run: [`KINDS`], and the
+/// `deduped` parts of runs that wrote their records in parts.
+const STALE_KINDS: [&str; 3] = ["clusters", "pairs", "deduped"];
+
+/// File name of worker `worker`'s part of `kind` (`clusters` or `pairs`) in a
+/// run of `workers` workers.
 pub fn part_name(kind: &str, worker: usize, workers: usize) -> String {
     format!("{kind}-{worker:05}-of-{workers:05}.jsonl")
 }
@@ -44,7 +62,7 @@ pub fn part_name(kind: &str, worker: usize, workers: usize) -> String {
 fn is_part(name: &str) -> bool {
     let name = name.strip_prefix('.').unwrap_or(name);
     let name = name.split(".tmp").next().unwrap_or(name);
-    KINDS.iter().any(|kind| {
+    STALE_KINDS.iter().any(|kind| {
         name.strip_prefix(kind)
             .and_then(|rest| rest.strip_prefix('-'))
             .and_then(|rest| rest.strip_suffix(".jsonl"))
@@ -57,24 +75,17 @@ fn is_part(name: &str) -> bool {
     })
 }
 
-/// Removes what earlier runs left in the output folder: `report.json` first
-/// (worker 0), then every part file (the first worker of each process, for its
-/// own machine's folder). Run by every worker before a barrier.
+/// Removes what earlier runs left in the output folder: `report.json` first,
+/// then the line files, record outputs and every part file (the first worker
+/// of each process, for its own machine's folder). Run by every worker before
+/// a barrier.
 pub fn clear_stale<E: Exchange>(ex: &E, out: &Path) -> Result<()> {
     fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    if ex.index() == 0 {
-        for name in [
-            "report.json",
-            "clusters.jsonl",
-            "pairs.jsonl",
-            "deduped.jsonl",
-        ] {
-            remove_if_present(&out.join(name))?;
-        }
-    }
-    if !ex.index().is_multiple_of(ex.workers_per_process()) {
+    if !ex.first_in_process() {
         return Ok(());
     }
+    remove_stale_staging(out);
+    remove_earlier_outputs(out)?;
     let entries = fs::read_dir(out).map_err(|e| Error::io(out, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(out, e))?;
@@ -85,20 +96,107 @@ pub fn clear_stale<E: Exchange>(ex: &E, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn remove_if_present(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
-        _ => Ok(()),
+/// Lines of a record output travelling to the worker that writes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Piece {
+    /// The worker that writes the output.
+    to: usize,
+    /// The worker the lines come from.
+    from: usize,
+    /// The output's path relative to the output folder.
+    name: PathBuf,
+    /// JSON lines, each ending in a newline.
+    lines: Vec<u8>,
+}
+
+impl WireSize for Piece {
+    fn wire_size(&self) -> usize {
+        16 + self.name.as_os_str().len() + self.lines.len()
     }
 }
 
-/// Writes this worker's parts, puts them in place once every worker has, and on
-/// worker 0 writes `report.json`; returns the report on worker 0.
+/// The record outputs of a run, from this worker: it writes those it owns
+/// (its staging folder), and sends the lines of the others to their owners.
+fn write_records<E: Exchange>(
+    ex: &mut E,
+    staging: &Staging,
+    emitter: &Emitter<'_>,
+    layout: &Layout,
+) -> Result<(Vec<Written>, DedupedCounts)> {
+    let me = ex.index();
+    let groups = records::file_groups(emitter.outcome);
+    let mut mine: Vec<String> = groups
+        .iter()
+        .map(|g| layout.target(g.file).name.to_string_lossy().into_owned())
+        .collect();
+    mine.dedup();
+    let everyone = ex.all_gather(mine);
+    let mut owners: std::collections::HashMap<PathBuf, usize> = Default::default();
+    for (worker, names) in everyone.into_iter().enumerate() {
+        for name in names {
+            owners.entry(PathBuf::from(name)).or_insert(worker);
+        }
+    }
+    let owner = move |name: &Path| owners.get(name).copied().unwrap_or(0);
+    let owned = |name: &Path| owner(name) == me;
+    // Annotate mode removes nothing.
+    let removes = emitter.mode == records::OutputMode::Remove;
+    let removed_here = removes && me == 0;
+    // A worker that fails here still takes part in the shuffle (the others
+    // wait for it), then reports its error.
+    let (pieces, mut counts, failed) =
+        match records::pieces(layout, emitter, &groups, &owned, removes && me != 0) {
+            Ok((pieces, counts)) => (pieces, counts, None),
+            Err(e) => (Vec::new(), DedupedCounts::default(), Some(e)),
+        };
+    let removed_name = layout.removed().name.clone();
+    let pieces: Vec<Piece> = pieces
+        .into_iter()
+        .map(|(name, lines)| Piece {
+            to: if name == removed_name {
+                0
+            } else {
+                owner(&name)
+            },
+            from: me,
+            name,
+            lines,
+        })
+        .collect();
+    let mut arrived = ex.shuffle(pieces, |p: &Piece| p.to);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    arrived.sort_by_key(|p| p.from);
+    let mut received = records::Received::new();
+    for piece in arrived {
+        received.entry(piece.name).or_default().push(piece.lines);
+    }
+    let (mut written, own_counts) = records::write(
+        staging,
+        layout,
+        emitter,
+        &groups,
+        &owned,
+        &received,
+        removed_here,
+    )?;
+    counts.add(&own_counts);
+    for file in &mut written {
+        file.worker = Some(me);
+    }
+    Ok((written, counts))
+}
+
+/// Writes this worker's parts and record outputs, puts them in place once
+/// every worker has, and on worker 0 writes `report.json`; returns the report
+/// on worker 0.
 pub fn write<E: Exchange>(
     ex: &mut E,
     corpus: &Corpus,
     out: &Path,
     config: &DedupConfig,
+    output: &RecordOutput,
     memory_budget: u64,
     worker: WorkerOutcome,
 ) -> Result<Option<Report>> {
@@ -111,35 +209,35 @@ pub fn write<E: Exchange>(
     let writing = std::time::Instant::now();
     let sent_before = ex.remote_bytes();
     let (me, workers) = (ex.index(), ex.peers());
-    let staged: Vec<(PathBuf, PathBuf)> = KINDS
-        .iter()
-        .map(|kind| {
-            let name = part_name(kind, me, workers);
-            let temporary = out.join(format!(".{name}.tmp{}", std::process::id()));
-            (temporary, out.join(name))
-        })
-        .collect();
-    let place = |kind: &str| {
-        let at = KINDS.iter().position(|k| *k == kind).unwrap_or(0);
-        &staged[at].0
+    let layout = Layout::new(corpus, output)?;
+    let sizes = match output.mode {
+        records::OutputMode::Annotate => ClusterSizes::from_later_members(
+            ex.all_gather(ClusterSizes::later_members(outcome))
+                .into_iter()
+                .flatten(),
+        ),
+        records::OutputMode::Remove => ClusterSizes::default(),
     };
-    let written = writers::write_line_files(
-        &|kind, fill| write_synced(place(kind), |w| fill(w)),
+    let emitter = Emitter {
         corpus,
         outcome,
-        config.sketch.unit,
-        config.sketch.para_sep,
-    );
-    if written.is_err() {
-        for (temporary, _) in &staged {
-            let _ = fs::remove_file(temporary);
-        }
-    }
-    let deduped = ex.agree("write", written)?;
-    let renamed = staged.iter().try_for_each(|(temporary, path)| {
-        fs::rename(temporary, path).map_err(|e| Error::io(path, e))
+        unit: config.sketch.unit,
+        para_sep: config.sketch.para_sep,
+        mode: output.mode,
+        sizes: &sizes,
+    };
+    let staging = Staging::new(out, Some(me));
+    let staging = ex.agree("write", staging)?;
+    let written = write_records(ex, &staging, &emitter, &layout).and_then(|records| {
+        writers::write_line_files(
+            &|kind, fill| staging.write(Path::new(&part_name(kind, me, workers)), |w| fill(w)),
+            outcome,
+            || Ok(records),
+        )
     });
-    ex.agree("write", renamed)?;
+    let (written, deduped) = ex.agree("write", written)?;
+    let placed = staging.commit();
+    ex.agree("write", placed)?;
     let mut timings = outcome.timings.clone();
     timings.push(StageTiming {
         stage: "write",
@@ -164,6 +262,7 @@ pub fn write<E: Exchange>(
         deduped.records_dropped,
         deduped.paragraphs_dropped,
     ]);
+    let all_written = ex.all_gather(written);
     let seconds: Vec<Vec<u64>> =
         ex.all_gather(timings.iter().map(|t| (t.seconds * 1e6) as u64).collect());
     let stage_names: Vec<&str> = exchanged.iter().map(|&(stage, _)| stage).collect();
@@ -181,6 +280,11 @@ pub fn write<E: Exchange>(
         records_dropped: all_deduped.iter().map(|d| d[1]).sum(),
         paragraphs_dropped: all_deduped.iter().map(|d| d[2]).sum(),
     };
+    // In the order one process lists them: per-file outputs by input, then
+    // `removed` (worker 0's, listed last).
+    let mut outputs: Vec<Written> = all_written.into_iter().flatten().collect();
+    let removed = layout.removed().name.to_string_lossy().into_owned();
+    outputs.sort_by_key(|w| w.path == removed);
     // Stages end at barriers, so each stage's wall time is the slowest
     // worker's.
     let timings: Vec<StageTiming> = timings
@@ -229,7 +333,14 @@ pub fn write<E: Exchange>(
         },
         memory_budget,
     };
-    let mut report = Report::new(corpus, config, &whole, deduped_total, costs);
+    let mut report = Report::new(
+        corpus,
+        config,
+        &whole,
+        deduped_total,
+        (output.clone(), outputs),
+        costs,
+    );
     let per_process = ex.peers() / ex.workers_per_process();
     report.distributed = Some(DistributedReport {
         processes: per_process,

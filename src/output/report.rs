@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::records::{RecordOutput, Written};
 use super::writers::DedupedCounts;
 use crate::corpus::{Corpus, Format, SkippedFiles};
 use crate::memory::MemoryPeaks;
@@ -32,8 +33,13 @@ pub struct Report {
     pub counts: Stats,
     /// Share of unit bytes that dedup removes.
     pub duplicate_bytes_fraction: f64,
-    /// What `deduped.jsonl` holds.
+    /// What the record outputs hold.
     pub deduped: DedupedCounts,
+    /// How the records were written: mode, format, one file or one per input.
+    pub output: RecordOutput,
+    /// The record outputs written (per input file, or one), and `removed.EXT`,
+    /// each with its number of records.
+    pub outputs: Vec<Written>,
     /// Files passed over.
     pub skipped_files: SkippedFiles,
     /// Records passed over (with the skip-invalid setting).
@@ -64,7 +70,7 @@ pub struct DistributedReport {
     pub processes: usize,
     /// Workers in each process.
     pub workers_per_process: usize,
-    /// The part files of each worker, in worker order.
+    /// The clusters and pairs part files of each worker, in worker order.
     pub parts: Vec<Vec<String>>,
     /// Bytes sent between processes, per stage (stages in run order).
     pub exchanged_bytes: serde_json::Map<String, serde_json::Value>,
@@ -131,6 +137,7 @@ impl Report {
         config: &DedupConfig,
         outcome: &DedupOutcome,
         deduped: DedupedCounts,
+        output: (RecordOutput, Vec<Written>),
         costs: RunCosts,
     ) -> Self {
         let stats = &outcome.stats;
@@ -162,6 +169,8 @@ impl Report {
                 stats.duplicate_bytes as f64 / stats.unit_bytes as f64
             },
             deduped,
+            output: output.0,
+            outputs: output.1,
             skipped_files: corpus.skipped().clone(),
             invalid_records: outcome.invalid.clone(),
             timings: costs.timings,
