@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::exchange::Local;
 use crate::index::file::IndexFile;
 use crate::index::{IndexedUnit, SignatureIndex};
-use crate::output::records::{self, ClusterSizes, Emitter, Layout, OutputMode, RecordOutput};
+use crate::output::records::{self, Emitter, Layout, OutputMode, RecordOutput};
 use crate::output::report::{Report, RunCosts};
 use crate::output::{writers, Staged};
 use crate::pipeline::{engine, Algo, DedupConfig, DedupOutcome, Progress, StageTiming};
@@ -407,14 +407,12 @@ fn write_outputs(
 ) -> Result<Report> {
     let writing = Instant::now();
     progress.stage("write", None);
-    let sizes = ClusterSizes::of(outcome);
     let emitter = Emitter {
         corpus: job.corpus,
         outcome,
         unit: job.config.sketch.unit,
         para_sep: job.config.sketch.para_sep,
         mode: job.output.mode,
-        sizes: &sizes,
     };
     let groups = records::file_groups(outcome);
     let (written, deduped) = writers::write_line_files(

@@ -36,7 +36,7 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
 use crate::memory::MemoryPeaks;
-use crate::output::records::{self, ClusterSizes, Emitter, Layout, RecordOutput, Written};
+use crate::output::records::{self, Emitter, Layout, RecordOutput, Written};
 use crate::output::report::{DistributedReport, Report, RunCosts};
 use crate::output::writers::{self, DedupedCounts};
 use crate::output::{remove_earlier_outputs, remove_if_present, remove_stale_staging, Staging};
@@ -210,21 +210,12 @@ pub fn write<E: Exchange>(
     let sent_before = ex.remote_bytes();
     let (me, workers) = (ex.index(), ex.peers());
     let layout = Layout::new(corpus, output)?;
-    let sizes = match output.mode {
-        records::OutputMode::Annotate => ClusterSizes::from_later_members(
-            ex.all_gather(ClusterSizes::later_members(outcome))
-                .into_iter()
-                .flatten(),
-        ),
-        records::OutputMode::Remove => ClusterSizes::default(),
-    };
     let emitter = Emitter {
         corpus,
         outcome,
         unit: config.sketch.unit,
         para_sep: config.sketch.para_sep,
         mode: output.mode,
-        sizes: &sizes,
     };
     let staging = Staging::new(out, Some(me));
     let staging = ex.agree("write", staging)?;

@@ -13,8 +13,8 @@
 //! `.jsonl.gz` stays gzip, `.jsonl.zst` zstd, Parquet stays Parquet (with the
 //! input's schema), a plain-text article stays a plain-text file.
 //!
-//! **Remove mode** keeps the first unit of every cluster (first in input order)
-//! and drops the rest:
+//! **Remove mode** keeps the unit each cluster keeps ([`DedupOutcome::is_kept`],
+//! as `--keep` says) and drops the rest:
 //! - article units: a kept JSONL record is copied byte for byte (every field
 //!   preserved); a kept plain-text article is written as it was, or as
 //!   `{"id": path, "text": text}` in a record format;
@@ -246,48 +246,6 @@ fn schema_from(
         .then(|| file.path.clone())
 }
 
-/// The size of every cluster: one unit, unless counted otherwise.
-#[derive(Debug, Clone, Default)]
-pub struct ClusterSizes {
-    /// Size of each cluster of more than one unit, by label.
-    sizes: HashMap<u32, u32>,
-}
-
-impl ClusterSizes {
-    /// The units of `outcome` that are not the first of their cluster, counted
-    /// per cluster (label): what each worker of a distributed run contributes.
-    pub fn later_members(outcome: &DedupOutcome) -> Vec<(u32, u32)> {
-        let mut counts: HashMap<u32, u32> = HashMap::new();
-        for (unit, &label) in (outcome.first_unit..).zip(&outcome.labels) {
-            if label != unit {
-                *counts.entry(label).or_default() += 1;
-            }
-        }
-        let mut counts: Vec<_> = counts.into_iter().collect();
-        counts.sort_unstable();
-        counts
-    }
-
-    /// The sizes from every worker's [`Self::later_members`].
-    pub fn from_later_members(all: impl IntoIterator<Item = (u32, u32)>) -> Self {
-        let mut sizes: HashMap<u32, u32> = HashMap::new();
-        for (label, count) in all {
-            *sizes.entry(label).or_insert(1) += count;
-        }
-        ClusterSizes { sizes }
-    }
-
-    /// The sizes of a single-process run's clusters.
-    pub fn of(outcome: &DedupOutcome) -> Self {
-        Self::from_later_members(Self::later_members(outcome))
-    }
-
-    /// Units in the cluster labelled `label`.
-    pub fn size(&self, label: u32) -> u32 {
-        self.sizes.get(&label).copied().unwrap_or(1)
-    }
-}
-
 /// Records of one input file in a run's outcome: a range of records and of
 /// their units.
 #[derive(Debug, Clone)]
@@ -336,8 +294,6 @@ pub struct Emitter<'a> {
     pub para_sep: ParaSep,
     /// Remove or annotate.
     pub mode: OutputMode,
-    /// Cluster sizes (annotate mode).
-    pub sizes: &'a ClusterSizes,
 }
 
 impl Emitter<'_> {
@@ -472,7 +428,7 @@ impl Emitter<'_> {
             (
                 u,
                 label,
-                self.sizes.size(label),
+                outcome.cluster_sizes.get(u).copied().unwrap_or(1),
                 !outcome.is_kept(u as u32),
                 kept,
             )
@@ -920,36 +876,6 @@ mod tests {
                 Path::new(expected),
                 "{input} as {encoding:?}"
             );
-        }
-    }
-
-    #[test]
-    fn cluster_sizes_from_workers_add_up_to_the_sizes_of_one_process() {
-        // Labels of 8 units: clusters {0,2,5}, {1}, {3,4,6,7}.
-        let labels = [0u32, 1, 0, 3, 3, 0, 3, 3];
-        let count = |first: u32, labels: &[u32]| {
-            let mut counts: HashMap<u32, u32> = HashMap::new();
-            for (unit, &label) in (first..).zip(labels) {
-                if label != unit {
-                    *counts.entry(label).or_default() += 1;
-                }
-            }
-            counts.into_iter().collect::<Vec<_>>()
-        };
-        let whole = ClusterSizes::from_later_members(count(0, &labels));
-        let split = ClusterSizes::from_later_members(
-            count(0, &labels[..3])
-                .into_iter()
-                .chain(count(3, &labels[3..6]))
-                .chain(count(6, &labels[6..])),
-        );
-        for label in 0..8 {
-            assert_eq!(whole.size(label), split.size(label), "{label}");
-        }
-        // The slow, obvious count.
-        for &label in &labels {
-            let members = labels.iter().filter(|&&l| l == label).count() as u32;
-            assert_eq!(whole.size(label), members);
         }
     }
 
