@@ -8,6 +8,12 @@
 //! of a file depend only on the records pushed, so a file assembled from
 //! several workers' records is the same file one process writes.
 //!
+//! Compression uses every core and does not depend on how many there are:
+//! gzip output is a series of members of [`GZIP_MEMBER_BYTES`] of records each
+//! (compressed side by side, read back as one stream by any gzip reader), zstd
+//! output one frame from zstd's own multithreaded compressor, whose bytes are
+//! the same for any number of its workers.
+//!
 //! Parquet files are built through Arrow: the records are spooled to a
 //! temporary file (memory stays flat however large the file), then decoded
 //! into record batches with a schema: the input Parquet file's own schema when
@@ -30,6 +36,15 @@ const PARQUET_BATCH_ROWS: usize = 8192;
 
 /// zstd level of `.jsonl.zst` outputs: zstd's own default, fast with a good ratio.
 const ZSTD_LEVEL: i32 = 3;
+
+/// gzip level of `.jsonl.gz` outputs: the fast end, as gzip costs several
+/// times zstd's time for a similar ratio (one gigabyte at level 6 would take
+/// longer than deduplicating it).
+const GZIP_LEVEL: u32 = 1;
+
+/// Bytes of records per gzip member of a `.jsonl.gz` output: members are
+/// compressed in parallel, and a reader decodes them as one stream.
+const GZIP_MEMBER_BYTES: usize = 8 << 20;
 
 /// A format a run can be asked to write its records in (`--output-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -99,11 +114,19 @@ pub fn open<'w>(
             shown,
         }),
         Encoding::Records(RecordFormat::JsonlGz, _) => Box::new(Lines {
-            out: flate2::write::GzEncoder::new(out, flate2::Compression::default()),
+            out: GzipMembers {
+                out,
+                pending: Vec::new(),
+            },
             shown,
         }),
         Encoding::Records(RecordFormat::JsonlZst, _) => {
-            let encoder = zstd::Encoder::new(out, ZSTD_LEVEL).map_err(|e| Error::io(&shown, e))?;
+            let mut encoder =
+                zstd::Encoder::new(out, ZSTD_LEVEL).map_err(|e| Error::io(&shown, e))?;
+            let workers = rayon::current_num_threads().max(1) as u32;
+            encoder
+                .multithread(workers)
+                .map_err(|e| Error::io(&shown, e))?;
             Box::new(Lines {
                 out: encoder,
                 shown,
@@ -161,9 +184,70 @@ impl Complete for Plain<'_> {
     }
 }
 
-impl<W: Write> Complete for flate2::write::GzEncoder<W> {
-    fn complete(self) -> std::io::Result<()> {
-        self.finish()?.flush()
+/// gzip output as independent members of [`GZIP_MEMBER_BYTES`] of input
+/// each, compressed in parallel a batch at a time (one member per thread).
+struct GzipMembers<'w> {
+    out: &'w mut (dyn Write + Send),
+    /// Whole members' input waiting, and the member being filled last.
+    pending: Vec<Vec<u8>>,
+}
+
+impl GzipMembers<'_> {
+    /// Compresses and writes every pending member.
+    fn drain(&mut self) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        let members: Vec<std::io::Result<Vec<u8>>> = self
+            .pending
+            .par_iter()
+            .filter(|block| !block.is_empty())
+            .map(|block| {
+                let level = flate2::Compression::new(GZIP_LEVEL);
+                let mut encoder = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(block.len() / 3),
+                    level,
+                );
+                encoder.write_all(block)?;
+                encoder.finish()
+            })
+            .collect();
+        self.pending.clear();
+        for member in members {
+            self.out.write_all(&member?)?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for GzipMembers<'_> {
+    fn write(&mut self, mut buf: &[u8]) -> std::io::Result<usize> {
+        let taken = buf.len();
+        while !buf.is_empty() {
+            match self.pending.last_mut() {
+                Some(block) if block.len() < GZIP_MEMBER_BYTES => {
+                    let room = GZIP_MEMBER_BYTES - block.len();
+                    let (now, later) = buf.split_at(room.min(buf.len()));
+                    block.extend_from_slice(now);
+                    buf = later;
+                }
+                _ => {
+                    if self.pending.len() >= rayon::current_num_threads().max(1) {
+                        self.drain()?;
+                    }
+                    self.pending.push(Vec::with_capacity(GZIP_MEMBER_BYTES));
+                }
+            }
+        }
+        Ok(taken)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Complete for GzipMembers<'_> {
+    fn complete(mut self) -> std::io::Result<()> {
+        self.drain()?;
+        self.out.flush()
     }
 }
 
@@ -218,7 +302,10 @@ impl Sink for Parquet<'_> {
         let io = |e: std::io::Error| Error::io(&shown, e);
         let mut spool = spool.into_inner().map_err(|e| io(e.into_error()))?;
         spool.rewind().map_err(io)?;
-        let inferred = infer_schema(BufReader::new(&spool), &shown)?;
+        // With the input's schema, only the fields an annotated run adds (on
+        // every record) are new: the first records show them.
+        let sample = schema_from.as_ref().map(|_| SCHEMA_SAMPLE_RECORDS);
+        let inferred = infer_schema(BufReader::new(&spool), sample, &shown)?;
         let schema = match schema_from {
             Some(input) => Arc::new(extended(&input_schema(&input)?, &inferred)),
             None => Arc::new(inferred),
@@ -228,9 +315,14 @@ impl Sink for Parquet<'_> {
     }
 }
 
-/// The schema of every JSON line `lines` holds (an empty schema for none).
-fn infer_schema(lines: impl BufRead, shown: &Path) -> Result<Schema> {
-    arrow_json::reader::infer_json_schema(lines, None)
+/// Records read to find the added fields of a Parquet output whose input
+/// schema is known.
+const SCHEMA_SAMPLE_RECORDS: usize = 100;
+
+/// The schema of the JSON lines `lines` holds, all of them or the first
+/// `sample` (an empty schema for none).
+fn infer_schema(lines: impl BufRead, sample: Option<usize>, shown: &Path) -> Result<Schema> {
+    arrow_json::reader::infer_json_schema(lines, sample)
         .map(|(schema, _)| schema)
         .map_err(|e| Error::in_file(shown, format!("cannot infer a Parquet schema: {e}")))
 }
@@ -389,6 +481,38 @@ mod tests {
             let path = written(format, &RECORDS, None);
             let back = read_records(&path, format).expect("read back");
             assert_eq!(back, expected, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn compressed_files_have_the_same_bytes_for_any_thread_count_and_read_back() {
+        // Over three gzip members' worth of records, of varied lengths.
+        let many: Vec<String> = (0..120_000)
+            .map(|i| {
+                format!(
+                    r#"{{"id":{i},"text":"{} {}"}}"#,
+                    "record text ".repeat(i % 37),
+                    i * 7919
+                )
+            })
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(many.iter().map(|r| r.len() + 1).sum::<usize>() > 3 * GZIP_MEMBER_BYTES);
+        for format in [RecordFormat::JsonlGz, RecordFormat::JsonlZst] {
+            let with = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("pool");
+                let path = pool.install(|| written(format, &many, None));
+                std::fs::read(path).expect("read")
+            };
+            let one = with(1);
+            assert_eq!(one, with(3), "{format:?}");
+            let path = written(format, &many, None);
+            let back = read_records(&path, format).expect("read back");
+            assert_eq!(back.len(), many.len(), "{format:?}");
+            assert_eq!(back[77_777], values(&[many[77_777]])[0], "{format:?}");
         }
     }
 
