@@ -15,12 +15,14 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Fields, Schema};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
-/// Rows converted to JSON at a time.
+/// Rows converted to JSON at a time (by one thread).
 const BATCH_ROWS: usize = 4096;
 
 /// The Arrow schema of the Parquet file at `path`.
@@ -51,26 +53,49 @@ pub(crate) fn decode(
     let metadata = metadata(&file, path)?;
     check_columns(metadata.schema(), text_field, id_field).map_err(|m| Error::in_file(path, m))?;
     let groups = metadata.metadata().num_row_groups();
+    // Batches are turned into JSON side by side, a few per thread at a time,
+    // and written in order: memory stays at a few batches.
+    let window = 2 * rayon::current_num_threads().max(1);
     let mut rows = 0u64;
     for group in 0..groups {
         let in_group = |e: &dyn std::fmt::Display| {
             Error::in_file(path, format!("row group {group}: cannot be read: {e}"))
         };
         let file = file.try_clone().map_err(|e| Error::io(path, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
+        let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
             .with_row_groups(vec![group])
             .with_batch_size(BATCH_ROWS)
             .build()
             .map_err(|e| in_group(&e))?;
-        let mut writer = arrow_json::LineDelimitedWriter::new(&mut *out);
-        for batch in reader {
-            let batch = batch.map_err(|e| in_group(&e))?;
-            rows += batch.num_rows() as u64;
-            writer.write(&batch).map_err(|e| in_group(&e))?;
+        loop {
+            let batches = reader
+                .by_ref()
+                .take(window)
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| in_group(&e))?;
+            if batches.is_empty() {
+                break;
+            }
+            let lines: Vec<std::result::Result<Vec<u8>, _>> =
+                batches.par_iter().map(json_lines).collect();
+            for (batch, lines) in batches.iter().zip(lines) {
+                rows += batch.num_rows() as u64;
+                out.write_all(&lines.map_err(|e| in_group(&e))?)
+                    .map_err(|e| Error::io(path, e))?;
+            }
         }
-        writer.finish().map_err(|e| in_group(&e))?;
     }
     Ok(rows)
+}
+
+/// The rows of `batch` as JSON lines.
+fn json_lines(batch: &RecordBatch) -> std::result::Result<Vec<u8>, arrow_schema::ArrowError> {
+    let mut lines = Vec::with_capacity(batch.get_array_memory_size());
+    let mut writer = arrow_json::LineDelimitedWriter::new(&mut lines);
+    writer.write(batch)?;
+    writer.finish()?;
+    drop(writer);
+    Ok(lines)
 }
 
 /// Whether `schema` has a string column at `text_field` and, when given, a

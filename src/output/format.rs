@@ -202,10 +202,8 @@ impl GzipMembers<'_> {
             .filter(|block| !block.is_empty())
             .map(|block| {
                 let level = flate2::Compression::new(GZIP_LEVEL);
-                let mut encoder = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(block.len() / 3),
-                    level,
-                );
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::with_capacity(block.len() / 3), level);
                 encoder.write_all(block)?;
                 encoder.finish()
             })
