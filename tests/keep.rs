@@ -93,6 +93,8 @@ fn run(dir: &Path, input: &Path, name: &str, extra: &[&str]) -> PathBuf {
         .arg("--out")
         .arg(&out)
         .arg("--quiet")
+        // One `deduped.jsonl` for all inputs, as these checks read it.
+        .arg("--single-output")
         .args(SETTINGS)
         .args(extra)
         .assert()
