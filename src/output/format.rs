@@ -117,6 +117,7 @@ pub fn open<'w>(
             out: GzipMembers {
                 out,
                 pending: Vec::new(),
+                wrote: false,
             },
             shown,
         }),
@@ -190,6 +191,8 @@ struct GzipMembers<'w> {
     out: &'w mut (dyn Write + Send),
     /// Whole members' input waiting, and the member being filled last.
     pending: Vec<Vec<u8>>,
+    /// Whether a member has been written.
+    wrote: bool,
 }
 
 impl GzipMembers<'_> {
@@ -211,6 +214,7 @@ impl GzipMembers<'_> {
         self.pending.clear();
         for member in members {
             self.out.write_all(&member?)?;
+            self.wrote = true;
         }
         Ok(())
     }
@@ -244,6 +248,15 @@ impl Write for GzipMembers<'_> {
 
 impl Complete for GzipMembers<'_> {
     fn complete(mut self) -> std::io::Result<()> {
+        // A file without records is still a gzip stream: one empty member.
+        if self.pending.is_empty() {
+            self.pending.push(Vec::new());
+        }
+        if self.pending.iter().all(Vec::is_empty) && !self.wrote {
+            let level = flate2::Compression::new(GZIP_LEVEL);
+            let empty = flate2::write::GzEncoder::new(Vec::new(), level).finish()?;
+            self.out.write_all(&empty)?;
+        }
         self.drain()?;
         self.out.flush()
     }
