@@ -81,6 +81,34 @@ pub struct Finished {
     /// The files this process wrote into the output folder, by name (`*` for
     /// the kind of a distributed run's part).
     pub written: Vec<String>,
+    /// What the run found, for a program to read without reading the output
+    /// folder back; `None` for a distributed run, whose outcome is spread over
+    /// its workers.
+    pub outcome: Option<DedupOutcome>,
+    /// The inputs as the run read them, to read records' texts from; `None`
+    /// for a distributed run.
+    pub corpus: Option<Corpus>,
+}
+
+/// What [`Dedup::search`] gives back: a run's results in memory.
+#[derive(Debug)]
+pub struct Searched {
+    /// What the run found.
+    pub outcome: DedupOutcome,
+    /// Its report, as `report.json` would hold it (without output files).
+    pub report: Report,
+    /// The inputs as the run read them, to read records' texts from.
+    pub corpus: Corpus,
+}
+
+/// A run's inputs opened and its settings settled, before any work.
+struct Prepared {
+    config: DedupConfig,
+    corpus: Corpus,
+    /// The index file to save, locked.
+    save_target: Option<IndexFile>,
+    /// The index compared against.
+    index: Option<SignatureIndex>,
 }
 
 impl Dedup {
@@ -116,8 +144,8 @@ impl Dedup {
     /// into the scratch folder. When that fails, the scratch folder and the
     /// output folder are removed again if opening created them (and they are
     /// empty: decoded copies are unnamed files).
-    fn open_corpus(&self) -> Result<Corpus> {
-        let scratch = self.scratch();
+    fn open_corpus(&self, scratch: &Path) -> Result<Corpus> {
+        let scratch = scratch.to_path_buf();
         let absent: Vec<PathBuf> = [self.out.clone(), scratch.clone()]
             .into_iter()
             .filter(|p| !p.exists())
@@ -149,20 +177,90 @@ impl Dedup {
         result
     }
 
-    fn run_in_place(&self, progress: &dyn Progress) -> Result<Finished> {
+    /// Runs it without writing an output folder: the outcome and the report
+    /// stay in memory (`out` is not used). Checkpoints go to `work_dir`, or to a
+    /// temporary folder removed at the end; an index is compared against and
+    /// saved as [`Dedup::run`] does.
+    pub fn search(&self, progress: &dyn Progress) -> Result<Searched> {
         let started = Instant::now();
         let sampler = crate::memory::PeakSampler::start();
+        let temporary;
+        let scratch = match &self.work_dir {
+            Some(dir) => dir.clone(),
+            None => {
+                let temp = std::env::temp_dir();
+                temporary = tempfile::Builder::new()
+                    .prefix("neardedup-work-")
+                    .tempdir_in(&temp)
+                    .map_err(|e| Error::io(&temp, e))?;
+                temporary.path().to_path_buf()
+            }
+        };
+        let Prepared {
+            config,
+            corpus,
+            save_target,
+            index,
+        } = self.prepare(&scratch, progress)?;
+        let job = self.engine_job(&corpus, &config, index.as_ref(), &scratch);
+        let outcome = match engine::run(&mut Local, &job, progress) {
+            Ok(worker) => worker.outcome,
+            Err(e) => {
+                if self.work_dir.is_some() {
+                    self.clean_up_after_failure(&e, progress);
+                }
+                return Err(e);
+            }
+        };
+        if let Some(mut target) = save_target {
+            target.stage(&with_outcome(index, &config, &outcome)?)?;
+            target.commit()?;
+        }
+        let emitter = Emitter {
+            corpus: &corpus,
+            outcome: &outcome,
+            unit: config.sketch.unit,
+            para_sep: config.sketch.para_sep,
+            mode: OutputMode::Remove,
+        };
+        let deduped = emitter.count_kept()?;
+        let report = Report::new(
+            &corpus,
+            &config,
+            &outcome,
+            deduped,
+            (self.output.clone(), Vec::new()),
+            RunCosts {
+                timings: outcome.timings.clone(),
+                wall_seconds: started.elapsed().as_secs_f64(),
+                threads: rayon::current_num_threads(),
+                memory: sampler.finish(),
+                memory_budget: self.memory_budget,
+            },
+        );
+        if self.work_dir.is_some() && !self.keep_work {
+            std::fs::remove_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
+        }
+        Ok(Searched {
+            outcome,
+            report,
+            corpus,
+        })
+    }
+
+    /// Checks the settings, opens the inputs (decoding into `scratch`), locks
+    /// the index to save and reads the one compared against: everything that
+    /// can fail before any work.
+    fn prepare(&self, scratch: &Path, progress: &dyn Progress) -> Result<Prepared> {
         let mut config = self.config.clone();
         config.validate()?;
-        let corpus = self.open_corpus()?;
+        let corpus = self.open_corpus(scratch)?;
         if corpus.found_id_field() {
             progress.note(&format!(
                 "records are known by their `{}` field (found in the first record)",
                 crate::corpus::FOUND_ID_FIELD
             ));
         }
-        // Two inputs with one output name fail before any work.
-        let layout = Layout::new(&corpus, &self.output)?;
         if self.save_index.is_some() && config.algo != Algo::Minhash {
             return Err(Error::Config(
                 "`save_index` stores MinHash signatures: use `algo` minhash".into(),
@@ -173,11 +271,52 @@ impl Dedup {
         }
         // Only one process of a distributed run saves the index.
         let saves_index = self.save_index.as_deref().filter(|_| self.process() == 0);
-        let mut save_target = saves_index.map(IndexFile::open).transpose()?;
+        let save_target = saves_index.map(IndexFile::open).transpose()?;
         let index = match &self.against {
             Some(path) => Some(self.read_index(path, &mut config)?),
             None => None,
         };
+        Ok(Prepared {
+            config,
+            corpus,
+            save_target,
+            index,
+        })
+    }
+
+    /// The engine's job for this run's settings, checkpointing in `work_dir`.
+    fn engine_job<'a>(
+        &'a self,
+        corpus: &'a Corpus,
+        config: &'a DedupConfig,
+        index: Option<&'a SignatureIndex>,
+        work_dir: &Path,
+    ) -> engine::Job<'a> {
+        engine::Job {
+            corpus,
+            config,
+            index,
+            index_path: self.against.as_deref(),
+            refuse_indexed: self.save_index.is_some(),
+            work_dir: Some(work_dir.to_path_buf()),
+            memory_budget: self.memory_budget,
+            shard_bytes: self.shard_bytes,
+            keep_signatures: self.save_index.is_some(),
+            log_stages: false,
+        }
+    }
+
+    fn run_in_place(&self, progress: &dyn Progress) -> Result<Finished> {
+        let started = Instant::now();
+        let sampler = crate::memory::PeakSampler::start();
+        let Prepared {
+            config,
+            corpus,
+            mut save_target,
+            index,
+        } = self.prepare(&self.scratch(), progress)?;
+        // Two inputs with one output name fail before any work.
+        let layout = Layout::new(&corpus, &self.output)?;
         #[cfg(feature = "distributed")]
         if let Some(cluster) = &self.cluster {
             return self.run_distributed(cluster, corpus, config, index, save_target, progress);
@@ -193,18 +332,7 @@ impl Dedup {
             ));
         }
         let work_dir = self.scratch();
-        let job = engine::Job {
-            corpus: &corpus,
-            config: &config,
-            index: index.as_ref(),
-            index_path: self.against.as_deref(),
-            refuse_indexed: self.save_index.is_some(),
-            work_dir: Some(work_dir.clone()),
-            memory_budget: self.memory_budget,
-            shard_bytes: self.shard_bytes,
-            keep_signatures: self.save_index.is_some(),
-            log_stages: false,
-        };
+        let job = self.engine_job(&corpus, &config, index.as_ref(), &work_dir);
         let outcome = match engine::run(&mut Local, &job, progress) {
             Ok(worker) => worker.outcome,
             Err(e) => {
@@ -213,17 +341,7 @@ impl Dedup {
             }
         };
         if let Some(target) = &mut save_target {
-            let mut saved = index.unwrap_or_else(|| SignatureIndex::new(&config));
-            let units = outcome
-                .units
-                .iter()
-                .map(|u| IndexedUnit {
-                    id: outcome.records[u.record as usize].id.clone(),
-                    para: u.para,
-                })
-                .collect();
-            saved.append(units, &outcome.signatures)?;
-            target.stage(&saved)?;
+            target.stage(&with_outcome(index, &config, &outcome)?)?;
         }
 
         // Checkpoints of a run that failed while writing (a full disk, say) hold
@@ -268,6 +386,8 @@ impl Dedup {
         Ok(Finished {
             report: Some(report),
             written,
+            outcome: Some(outcome),
+            corpus: Some(corpus),
         })
     }
 
@@ -353,7 +473,12 @@ impl Dedup {
             .map(|w| cluster.process * cluster.workers + w)
             .map(|w| crate::distributed::part_name("*", w, cluster.total_workers()))
             .collect();
-        Ok(Finished { report, written })
+        Ok(Finished {
+            report,
+            written,
+            outcome: None,
+            corpus: None,
+        })
     }
 
     /// Reads the index compared against; settings given explicitly must agree
@@ -386,6 +511,26 @@ impl Dedup {
             note_kept_scratch(&work_dir, progress);
         }
     }
+}
+
+/// The index compared against (or a new one) with the units of `outcome` and
+/// their signatures appended: what a run saves.
+fn with_outcome(
+    index: Option<SignatureIndex>,
+    config: &DedupConfig,
+    outcome: &DedupOutcome,
+) -> Result<SignatureIndex> {
+    let mut saved = index.unwrap_or_else(|| SignatureIndex::new(config));
+    let units = outcome
+        .units
+        .iter()
+        .map(|u| IndexedUnit {
+            id: outcome.records[u.record as usize].id.clone(),
+            para: u.para,
+        })
+        .collect();
+    saved.append(units, &outcome.signatures)?;
+    Ok(saved)
 }
 
 /// What the outputs of a run are made from, besides the outcome.

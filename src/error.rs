@@ -111,6 +111,28 @@ pub enum Error {
     },
 }
 
+/// An error and its causes (each worded by `word`) joined by `: `, each cause
+/// once: errors that already show their cause (such as `path: No such file or
+/// directory (os error 2)`) do not get it written a second time. How the command
+/// line and the Python package word an error for the user.
+pub fn join_causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+    word: impl Fn(&'a (dyn std::error::Error + 'static)) -> String,
+) -> String {
+    let mut message = String::new();
+    for cause in std::iter::successors(Some(error), |e| e.source()) {
+        let text = word(cause);
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
 /// A setting an index fixes, given with another value than the index's (see
 /// `crate::index::FIXED_SETTINGS`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -135,12 +135,16 @@ pub mod index;
 pub mod lsh;
 pub mod memory;
 pub mod minhash;
+pub mod options;
 pub mod output;
 pub mod pipeline;
+#[cfg(feature = "progress-bar")]
+pub mod progress_bar;
 pub mod review;
 mod setting_names;
 pub(crate) mod simd;
 pub mod simhash;
+pub mod size;
 pub mod sketch;
 #[cfg(feature = "research")]
 pub mod synth;
@@ -148,7 +152,7 @@ pub mod text;
 pub mod work;
 
 pub use config::{DedupConfig, SketchConfig};
-pub use dedup::{Dedup, Finished};
+pub use dedup::{Dedup, Finished, Searched};
 pub use error::{Error, Result};
 pub use index::memory::{Index, Match};
 pub use output::report::Report;

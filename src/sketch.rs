@@ -111,9 +111,21 @@ impl MinHasher {
 
     /// The signature of `text`, as a run with the same settings makes it.
     pub fn sketch(&self, text: &str) -> Signature {
-        let shingles = self.shingler.shingles(text);
+        self.sign(&self.shingles(text))
+    }
+
+    /// The hashed shingles of `text`, as a run with the same settings cuts
+    /// them (normalised, tokenised, n-grams hashed to 64 bits).
+    pub fn shingles(&self, text: &str) -> Vec<u64> {
+        self.shingler.shingles(text)
+    }
+
+    /// The signature of a set of hashed shingles (repeats count once), for
+    /// callers that cut their own: [`MinHasher::sketch`] signs
+    /// [`MinHasher::shingles`].
+    pub fn sign(&self, shingles: &[u64]) -> Signature {
         let mut values = vec![0u32; self.config.num_perm];
-        self.signer.sign_into(&shingles, &mut values);
+        self.signer.sign_into(shingles, &mut values);
         Signature {
             bytes: compact::compact(&values),
         }

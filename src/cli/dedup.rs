@@ -12,6 +12,7 @@ use neardedup::corpus::{CorpusOptions, Format, ParaSep};
 use neardedup::dedup::Dedup;
 use neardedup::distributed::{LaunchSettings, Launcher, Placement};
 use neardedup::minhash::Variant;
+use neardedup::options;
 use neardedup::output::format::RecordFormat;
 use neardedup::output::records::{OutputMode, RecordOutput};
 use neardedup::output::report::Report;
@@ -19,7 +20,7 @@ use neardedup::pipeline::{self, Algo, ClusterMode, DedupConfig, KeepPolicy, Unit
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
 
 use super::limits;
-use super::progress::Bar;
+use neardedup::progress_bar::Bar;
 
 /// Options of `neardedup dedup`.
 #[derive(Debug, Args)]
@@ -192,12 +193,12 @@ pub struct DedupArgs {
     /// corpora are processed in more passes. Per-unit state (about 100 bytes per
     /// unit) comes on top. [default: a quarter of the available memory, 256 MiB
     /// to 1 GiB]
-    #[arg(long, value_name = "SIZE", value_parser = super::size::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = neardedup::size::parse_size)]
     memory_budget: Option<u64>,
 
     /// Input bytes sketched per checkpointed shard. [default: a quarter of the
     /// memory budget, at least 16 MiB]
-    #[arg(long, value_name = "SIZE", value_parser = super::size::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = neardedup::size::parse_size)]
     shard_size: Option<u64>,
 
     /// Worker threads (0: one per core).
@@ -352,6 +353,29 @@ impl DedupArgs {
         Ok(config)
     }
 
+    /// The run these arguments ask for (with the default memory budget).
+    fn dedup(&self) -> anyhow::Result<Dedup> {
+        let mut dedup = Dedup::new(self.inputs.clone(), self.out.clone());
+        dedup.config = self.config()?;
+        dedup.corpus = self.corpus_options()?;
+        dedup.output = RecordOutput {
+            mode: self.mode,
+            format: self.output_format,
+            single: self.single_output,
+        };
+        dedup.work_dir = self.work_dir.clone();
+        dedup.keep_work = self.keep_work;
+        dedup.shard_bytes = self.shard_size;
+        dedup.against = self.against.clone();
+        dedup.save_index = self.save_index.clone();
+        dedup.given_settings = self
+            .given
+            .iter()
+            .map(|id| options::setting_of(id))
+            .collect();
+        Ok(dedup)
+    }
+
     fn corpus_options(&self) -> anyhow::Result<CorpusOptions> {
         Ok(CorpusOptions {
             text_field: self.text_field.clone(),
@@ -367,22 +391,8 @@ impl DedupArgs {
 /// Runs `neardedup dedup`: maps the arguments onto a [`Dedup`], runs it, and
 /// prints the summary of its report.
 pub fn run(args: DedupArgs) -> anyhow::Result<()> {
-    let memory_budget = args.checked_limits()?;
-    let mut dedup = Dedup::new(args.inputs.clone(), args.out.clone());
-    dedup.config = args.config()?;
-    dedup.corpus = args.corpus_options()?;
-    dedup.output = RecordOutput {
-        mode: args.mode,
-        format: args.output_format,
-        single: args.single_output,
-    };
-    dedup.work_dir = args.work_dir.clone();
-    dedup.keep_work = args.keep_work;
-    dedup.memory_budget = memory_budget;
-    dedup.shard_bytes = args.shard_size;
-    dedup.against = args.against.clone();
-    dedup.save_index = args.save_index.clone();
-    dedup.given_settings = args.given.iter().map(|id| setting_name(id)).collect();
+    let mut dedup = args.dedup()?;
+    dedup.memory_budget = args.checked_limits()?;
     dedup.log_stages = !args.quiet;
     let progress = Bar::new(args.quiet);
     let finished = if let Some(placement) = args.placement()? {
@@ -429,17 +439,6 @@ pub fn run(args: DedupArgs) -> anyhow::Result<()> {
         print_summary(&args, report)?;
     }
     Ok(())
-}
-
-/// The library's name for the setting of clap argument `id` (one of
-/// [`INDEX_SETTINGS`]).
-fn setting_name(id: &'static str) -> &'static str {
-    match id {
-        "no_nfkc" => "nfkc",
-        "keep_case" => "lowercase",
-        "keep_punctuation" => "fold_punctuation",
-        other => other,
-    }
 }
 
 /// Names, on stderr, the first few input files skipped under --skip-invalid (all
@@ -758,7 +757,7 @@ mod tests {
     fn refusal(index: &DedupArgs, run: &DedupArgs) -> Option<String> {
         let header = IndexHeader::for_config(&index.config().expect("index config"));
         let config = run.config().expect("run config");
-        let given: Vec<&str> = run.given.iter().map(|id| setting_name(id)).collect();
+        let given: Vec<&str> = run.given.iter().map(|id| options::setting_of(id)).collect();
         let differences = header.differences(&config, &given);
         (!differences.is_empty()).then(|| {
             super::super::error_message(&anyhow::Error::from(
@@ -847,5 +846,108 @@ mod tests {
             message.contains("--unit article (the index's: paragraph), --ngram 5 (the index's: 3)"),
             "{message}"
         );
+    }
+}
+
+/// The command line and [`neardedup::options`] (what the Python package sets a
+/// run with) take the same options with the same defaults.
+#[cfg(test)]
+mod option_parity {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Line {
+        #[command(flatten)]
+        args: DedupArgs,
+    }
+
+    /// Options of the command line that belong to it rather than to the run.
+    const FRONT_END_ONLY: [&str; 16] = [
+        "inputs",
+        "out",
+        "threads",
+        "quiet",
+        "processes",
+        "process",
+        "workers",
+        "hostfile",
+        "launcher",
+        "rendezvous",
+        "base_port",
+        "k8s_service",
+        "k8s_job_name",
+        "connect_timeout",
+        "given",
+        "help",
+    ];
+
+    #[test]
+    fn every_run_option_of_the_command_line_can_be_set_by_name() {
+        let ids: Vec<String> = Line::command()
+            .get_arguments()
+            .map(|arg| arg.get_id().to_string())
+            .filter(|id| !FRONT_END_ONLY.contains(&id.as_str()))
+            .collect();
+        assert_eq!(ids, options::NAMES, "same options, in the same order");
+    }
+
+    #[test]
+    fn the_defaults_are_the_command_line_defaults() {
+        let matches = Line::command().get_matches_from(["neardedup", "in.jsonl"]);
+        let args = Line::from_arg_matches(&matches).expect("parses").args;
+        let from_cli = args.dedup().expect("default run");
+        let by_name = Dedup::new(vec!["in.jsonl".into()], "neardedup-out".into());
+        assert_eq!(
+            format!("{:?}", from_cli.config),
+            format!("{:?}", by_name.config)
+        );
+        assert_eq!(
+            format!("{:?}", from_cli.corpus),
+            format!("{:?}", by_name.corpus)
+        );
+        assert_eq!(
+            format!("{:?}", from_cli.output),
+            format!("{:?}", by_name.output)
+        );
+        assert_eq!(from_cli.shard_bytes, by_name.shard_bytes);
+        assert_eq!(from_cli.work_dir, by_name.work_dir);
+    }
+
+    #[test]
+    fn an_option_set_by_name_changes_what_the_same_flag_changes() {
+        let cases: [(&str, &str, &str); 6] = [
+            ("num_perm", "--num-perm", "64"),
+            ("unit", "--unit", "paragraph"),
+            ("keep", "--keep", "longest"),
+            ("text_field", "--text-field", "body"),
+            ("mode", "--mode", "annotate"),
+            ("keep_case", "--keep-case", "true"),
+        ];
+        for (name, flag, value) in cases {
+            let mut line = vec!["neardedup", flag];
+            if value != "true" {
+                line.push(value);
+            }
+            line.push("in.jsonl");
+            let matches = Line::command().get_matches_from(line);
+            let from_cli = Line::from_arg_matches(&matches)
+                .unwrap()
+                .args
+                .dedup()
+                .unwrap();
+            let mut by_name = Dedup::new(vec!["in.jsonl".into()], "neardedup-out".into());
+            options::set(&mut by_name, name, Some(value)).unwrap();
+            assert_eq!(
+                format!("{:?}", from_cli.config),
+                format!("{:?}", by_name.config),
+                "{name}"
+            );
+            assert_eq!(
+                format!("{:?}{:?}", from_cli.corpus, from_cli.output),
+                format!("{:?}{:?}", by_name.corpus, by_name.output),
+                "{name}"
+            );
+        }
     }
 }

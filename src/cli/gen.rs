@@ -27,7 +27,7 @@ pub struct GenArgs {
     language: Language,
 
     /// Approximate corpus size, e.g. `5MB`, `1GB` (at least one batch is written).
-    #[arg(long, default_value = "1MB", value_parser = super::size::parse_size)]
+    #[arg(long, default_value = "1MB", value_parser = neardedup::size::parse_size)]
     size: u64,
 
     /// Seed: the same seed and options give the same bytes.
@@ -78,7 +78,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<()> {
     // corpus that looks complete.
     let corpus_tmp = args.out.join(".corpus.jsonl.partial");
     let truth_tmp = args.out.join(".truth.jsonl.partial");
-    let progress = super::progress::Bar::new(args.quiet);
+    let progress = neardedup::progress_bar::Bar::new(args.quiet);
     let result = generate_to_files(
         &sources,
         &config,

@@ -12,9 +12,7 @@ mod eval;
 mod gen;
 mod index;
 mod limits;
-mod progress;
 mod review;
-mod size;
 
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -94,18 +92,7 @@ pub fn main() -> ExitCode {
 /// ([`in_flags`]).
 fn error_message(err: &anyhow::Error) -> String {
     let flags = long_flags(&Cli::command());
-    let mut message = String::new();
-    for cause in err.chain() {
-        let text = in_flags(cause, &flags);
-        if message.contains(&text) {
-            continue;
-        }
-        if !message.is_empty() {
-            message.push_str(": ");
-        }
-        message.push_str(&text);
-    }
-    message
+    neardedup::error::join_causes(err.as_ref(), |cause| in_flags(cause, &flags))
 }
 
 /// Library settings whose flag is not the setting's name with `_` turned into `-`.

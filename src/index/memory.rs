@@ -182,11 +182,21 @@ impl Index {
         text: &str,
     ) -> Result<Option<Vec<Match>>> {
         let signature = self.hasher.sketch(text);
-        let found = self.query_signature(&signature)?;
+        self.insert_signature_if_new(id, &signature)
+    }
+
+    /// Adds `signature` under `id` unless it duplicates indexed units, as
+    /// [`Index::insert_if_new`] adds a text.
+    pub fn insert_signature_if_new(
+        &mut self,
+        id: impl Into<RecordId>,
+        signature: &Signature,
+    ) -> Result<Option<Vec<Match>>> {
+        let found = self.query_signature(signature)?;
         if !found.is_empty() {
             return Ok(Some(found));
         }
-        self.insert_signature(id, &signature)?;
+        self.insert_signature(id, signature)?;
         Ok(None)
     }
 

@@ -68,6 +68,8 @@ pub enum RecordFormat {
     Parquet,
 }
 
+crate::setting_names::by_setting_name!(RecordFormat);
+
 impl RecordFormat {
     /// The file name extension, with its dot.
     pub fn extension(self) -> &'static str {

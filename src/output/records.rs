@@ -74,6 +74,8 @@ pub enum OutputMode {
     Annotate,
 }
 
+crate::setting_names::by_setting_name!(OutputMode);
+
 /// What a run writes of its records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecordOutput {
@@ -261,25 +263,47 @@ pub struct FileGroup {
 /// The records of `outcome`, grouped by input file in order.
 pub fn file_groups(outcome: &DedupOutcome) -> Vec<FileGroup> {
     let mut groups: Vec<FileGroup> = Vec::new();
-    let mut next_unit = 0usize;
-    for (index, record) in outcome.records.iter().enumerate() {
-        let first_unit = next_unit;
-        while next_unit < outcome.units.len() && outcome.units[next_unit].record as usize == index {
-            next_unit += 1;
-        }
+    let units_of = record_units(outcome);
+    for ((index, record), units) in outcome.records.iter().enumerate().zip(units_of) {
         match groups.last_mut() {
             Some(group) if group.file == record.file => {
                 group.records.end = index + 1;
-                group.units.end = next_unit;
+                group.units.end = units.end;
             }
             _ => groups.push(FileGroup {
                 file: record.file,
                 records: index..index + 1,
-                units: first_unit..next_unit,
+                units,
             }),
         }
     }
     groups
+}
+
+/// What remove mode keeps of one record ([`Emitter::kept_text`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeptText {
+    /// The record as it is.
+    Whole,
+    /// The record's text without its removed paragraphs.
+    Trimmed(String),
+    /// Nothing: the record is removed.
+    Dropped,
+}
+
+/// For each record of `outcome`, in order, its units (indexes into
+/// `outcome.units`).
+pub fn record_units(outcome: &DedupOutcome) -> Vec<Range<usize>> {
+    let mut ranges = Vec::with_capacity(outcome.records.len());
+    let mut next_unit = 0usize;
+    for index in 0..outcome.records.len() {
+        let first = next_unit;
+        while next_unit < outcome.units.len() && outcome.units[next_unit].record as usize == index {
+            next_unit += 1;
+        }
+        ranges.push(first..next_unit);
+    }
+    ranges
 }
 
 /// Turns the records and units of an outcome into the lines of the outputs.
@@ -341,39 +365,17 @@ impl Emitter<'_> {
         line: &mut Vec<u8>,
         counts: &mut DedupedCounts,
     ) -> Result<bool> {
-        let (corpus, outcome) = (self.corpus, self.outcome);
-        let record = &outcome.records[index];
+        let corpus = self.corpus;
+        let record = &self.outcome.records[index];
         let format = corpus.files()[record.file as usize].format;
-        let is_kept = |u: &usize| outcome.is_kept(*u as u32);
-        if self.unit == UnitKind::Article && !units.clone().all(|u| is_kept(&u)) {
-            counts.records_dropped += 1;
-            return Ok(false);
-        }
-        let dropped: Vec<u32> = units
-            .clone()
-            .filter(|u| !is_kept(u))
-            .filter_map(|u| outcome.units[u].para)
-            .collect();
-        let text = match (format, dropped.is_empty()) {
-            (Format::Jsonl, true) => {
+        let text = match self.kept_text(index, units, counts)? {
+            KeptText::Dropped => return Ok(false),
+            KeptText::Whole if format == Format::Jsonl => {
                 line.extend_from_slice(corpus.record_bytes(record));
                 return Ok(true);
             }
-            (Format::Text, true) => corpus.record_text(record)?,
-            (_, false) => {
-                let text = corpus.record_text(record)?;
-                let kept: Vec<&str> = paragraphs(&text, self.para_sep)
-                    .into_iter()
-                    .filter(|p| dropped.binary_search(&p.index).is_err())
-                    .map(|p| &text[p.span])
-                    .collect();
-                counts.paragraphs_dropped += dropped.len() as u64;
-                if kept.is_empty() {
-                    counts.records_dropped += 1;
-                    return Ok(false);
-                }
-                kept.join(self.para_sep.joiner()).into()
-            }
+            KeptText::Whole => corpus.record_text(record)?,
+            KeptText::Trimmed(text) => text.into(),
         };
         match (format, encoding) {
             (Format::Text, Encoding::Text) => line.extend_from_slice(text.as_bytes()),
@@ -391,6 +393,60 @@ impl Emitter<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// What remove mode keeps of record `index`, whose units are `units`: all
+    /// of it, its text without the removed paragraphs, or nothing (an article
+    /// that is removed, or a record whose every paragraph is). Adds to `counts`
+    /// what is dropped.
+    pub fn kept_text(
+        &self,
+        index: usize,
+        units: Range<usize>,
+        counts: &mut DedupedCounts,
+    ) -> Result<KeptText> {
+        let (corpus, outcome) = (self.corpus, self.outcome);
+        let record = &outcome.records[index];
+        let is_kept = |u: &usize| outcome.is_kept(*u as u32);
+        if self.unit == UnitKind::Article && !units.clone().all(|u| is_kept(&u)) {
+            counts.records_dropped += 1;
+            return Ok(KeptText::Dropped);
+        }
+        let dropped: Vec<u32> = units
+            .clone()
+            .filter(|u| !is_kept(u))
+            .filter_map(|u| outcome.units[u].para)
+            .collect();
+        if dropped.is_empty() {
+            return Ok(KeptText::Whole);
+        }
+        let text = corpus.record_text(record)?;
+        let kept: Vec<&str> = paragraphs(&text, self.para_sep)
+            .into_iter()
+            .filter(|p| dropped.binary_search(&p.index).is_err())
+            .map(|p| &text[p.span])
+            .collect();
+        counts.paragraphs_dropped += dropped.len() as u64;
+        if kept.is_empty() {
+            counts.records_dropped += 1;
+            return Ok(KeptText::Dropped);
+        }
+        Ok(KeptText::Trimmed(kept.join(self.para_sep.joiner())))
+    }
+
+    /// What remove mode would write of every record of `outcome`, counted,
+    /// without writing anything (a run that keeps its results in memory).
+    pub fn count_kept(&self) -> Result<DedupedCounts> {
+        let mut counts = DedupedCounts::default();
+        for (index, units) in record_units(self.outcome).into_iter().enumerate() {
+            if !matches!(
+                self.kept_text(index, units, &mut counts)?,
+                KeptText::Dropped
+            ) {
+                counts.records_written += 1;
+            }
+        }
+        Ok(counts)
     }
 
     /// Annotate mode: record `index` with its annotations, into `line`.

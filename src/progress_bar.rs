@@ -1,13 +1,14 @@
-//! Progress on stderr for long runs: one bar per pipeline stage when stderr is a
-//! terminal; when it is not (a log file, a batch job), one line per finished stage
-//! with its time and throughput. Nothing with `--quiet`.
+//! Progress on stderr for long runs, as the command line and the Python package
+//! show it: one bar per pipeline stage when stderr is a terminal; when it is not
+//! (a log file, a batch job, a notebook), one line per finished stage with its
+//! time and throughput. Nothing when quiet.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::pipeline::{Progress, Total};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use neardedup::pipeline::{Progress, Total};
 
 /// The stage being logged: its name, when it began, its total.
 type LoggedStage = (String, Instant, Option<Total>);

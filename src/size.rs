@@ -1,5 +1,6 @@
-//! Byte sizes on the command line: `500KB`, `5MB`, `2GB` (powers of 1000) and
-//! `512MiB`, `2GiB` (powers of 1024).
+//! Byte sizes as users write them, on the command line and in the Python
+//! package: `500KB`, `5MB`, `2GB` (powers of 1000) and `512MiB`, `2GiB` (powers of
+//! 1024).
 
 /// Parses `123`, `10KB`, `5MB`, `2GB` (powers of 1000; `KiB`/`MiB`/`GiB` for 1024).
 pub fn parse_size(s: &str) -> Result<u64, String> {

@@ -1,0 +1,12 @@
+from ._neardedup import OPTIONS as OPTIONS
+from ._neardedup import Index as Index
+from ._neardedup import MinHash as MinHash
+from ._neardedup import Result as Result
+from ._neardedup import SimHash as SimHash
+from ._neardedup import __version__ as __version__
+from ._neardedup import dedup as dedup
+from .errors import FileError as FileError
+from .errors import InputError as InputError
+from .errors import InUseError as InUseError
+from .errors import NeardedupError as NeardedupError
+from .errors import SettingError as SettingError
