@@ -11,6 +11,27 @@ pub fn text_key(normalized: &str) -> Option<u128> {
     (!normalized.is_empty()).then(|| xxh3_128(normalized.as_bytes()))
 }
 
+/// The key of a unit's shingle sequence, or 0 when it has no shingles: units
+/// with equal keys have equal shingle sequences, so equal shingle sets and an
+/// exact Jaccard of 1 (short of a 64-bit hash collision between two units that
+/// are already candidates with a high estimate). Verification settles such pairs
+/// without re-reading their text.
+pub fn shingles_key(shingles: &[u64]) -> u64 {
+    if shingles.is_empty() {
+        return 0;
+    }
+    // Shingle hashes are already well mixed: one multiply per shingle folds them
+    // in order, and xxh3 of the fold and the count finishes the key.
+    const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+    let fold = shingles
+        .iter()
+        .fold(0u64, |h, &s| (h.rotate_left(23) ^ s).wrapping_mul(MIX));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&fold.to_le_bytes());
+    bytes[8..].copy_from_slice(&(shingles.len() as u64).to_le_bytes());
+    xxhash_rust::xxh3::xxh3_64(&bytes).max(1)
+}
+
 /// Groups units by key: returns, for every unit with a key, the index of the first
 /// unit (in input order) with the same key. Units without a key map to themselves.
 ///
@@ -37,6 +58,35 @@ pub fn first_with_same_key(keys: &[Option<u128>]) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shingle_keys_tell_sequences_apart() {
+        assert_eq!(shingles_key(&[]), 0);
+        let a = [1u64, 2, 3, 4];
+        assert_eq!(shingles_key(&a), shingles_key(&a.to_vec()));
+        assert_ne!(shingles_key(&a), 0);
+        for other in [
+            &[1u64, 2, 3][..],
+            &[1, 2, 4, 3],
+            &[1, 2, 3, 4, 4],
+            &[0, 1, 2, 3, 4],
+        ] {
+            assert_ne!(shingles_key(&a), shingles_key(other), "{other:?}");
+        }
+        // Many random sequences: no two keys equal.
+        let mut keys: Vec<u64> = (0..20_000u64)
+            .map(|i| {
+                let seq: Vec<u64> = (0..=(i % 7))
+                    .map(|j| (i * 31 + j).wrapping_mul(0xA24B_AED4_963E_E407))
+                    .collect();
+                shingles_key(&seq)
+            })
+            .collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), before);
+    }
 
     #[test]
     fn equal_texts_share_the_first_index() {

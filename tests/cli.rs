@@ -568,3 +568,47 @@ fn against_an_index_finds_what_one_combined_run_finds() {
         "bad magic number",
     );
 }
+
+/// Copies are settled without re-reading their text: three copies of a text
+/// agree by equal shingle sequences, and a near copy is compared with one of
+/// them, the other two taking that pair's Jaccard.
+#[test]
+fn copies_are_verified_without_shingling_each_pair() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let words: Vec<String> = (0..120).map(|i| format!("word{}", i * 7 % 113)).collect();
+    let text = words.join(" ");
+    let mut near = words.clone();
+    near[60] = "changed".into();
+    let lines: Vec<String> = [&text, &text, &near.join(" "), &text]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| serde_json::json!({"id": i, "text": t}).to_string())
+        .collect();
+    let input = dir.path().join("copies.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").expect("write");
+    let out = dir.path().join("out");
+    neardedup()
+        .args([
+            "dedup",
+            "--threshold",
+            "0.8",
+            "--ngram",
+            "5",
+            "--verify",
+            "exact",
+        ])
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .success();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report"))
+            .expect("report JSON");
+    assert_eq!(report["counts"]["duplicate_units"], 3);
+    let by = &report["verified_by"];
+    assert_eq!(by["equal_shingles"], 3, "{by}");
+    assert_eq!(by["repeated"], 2, "{by}");
+    assert_eq!(by["jaccard"], 1, "{by}");
+    assert_eq!(report["counts"]["candidate_pairs"], 6, "{by}");
+}

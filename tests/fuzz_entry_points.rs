@@ -284,6 +284,7 @@ fn sample_shard() -> Scanned<u16> {
                 start: 0,
                 len: 9,
                 features: 3,
+                content: 9,
             },
             UnitMeta {
                 record: 1,
@@ -291,6 +292,7 @@ fn sample_shard() -> Scanned<u16> {
                 start: 2,
                 len: 5,
                 features: 0,
+                content: 0,
             },
         ],
         sketches: vec![1, 2, 3, 4],
@@ -338,6 +340,7 @@ proptest! {
         let pairs = Pairs(vec![(0, 1), (5, 2)]).encode();
         let edges = Edges {
             candidates: 3,
+            settled: Default::default(),
             edges: vec![Edge { a: 0, b: 1, similarity: 0.5 }],
             index_edges: Vec::new(),
         }

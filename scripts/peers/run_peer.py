@@ -407,26 +407,38 @@ def cmd_table(args) -> None:
         vals = [r[key] for r in rs if r.get(key) is not None]
         return statistics.median(vals) if vals else None
 
+    # Ratios against the reference row (neardedup at the peers' settings), from the
+    # medians of this same invocation: how many times faster neardedup's sketch stage
+    # and whole run are than each row's.
+    ref = [r for r in groups.get(args.reference, []) if r.get("status") == "ok"]
+    ref_sketch, ref_wall = med(ref, "sketch_mbps"), med(ref, "wall_seconds")
+
+    def ratio(num, den):
+        return f"{num / den:.1f}x" if num and den else "—"
+
     out = [
-        "| tool | algorithm | shingles | sketch MB/s | wall s | peak RSS MiB | precision | recall | F1 | notes |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| tool | algorithm | shingles | sketch MB/s | wall s | peak RSS MiB | precision | recall | F1 "
+        f"| sketch: {args.reference} ÷ this | wall: this ÷ {args.reference} | notes |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row, rs in groups.items():
         last = rs[-1]
         ok = [r for r in rs if r.get("status") == "ok"]
         if ok:
             last = ok[-1]
+            sketch, wall = med(ok, "sketch_mbps"), med(ok, "wall_seconds")
             out.append(
                 f"| {last['tool']} | {last['algo']} | {last['shingles']} "
-                f"| {fmt(med(ok, 'sketch_mbps'), '.1f')} | {fmt(med(ok, 'wall_seconds'), '.1f')} "
+                f"| {fmt(sketch, '.1f')} | {fmt(wall, '.2f')} "
                 f"| {fmt(med(ok, 'rss_mib'), '.0f')} | {fmt(last.get('precision'), '.4f')} "
-                f"| {fmt(last.get('recall'), '.4f')} | {fmt(last.get('f1'), '.4f')} | {last.get('notes', '')} |"
+                f"| {fmt(last.get('recall'), '.4f')} | {fmt(last.get('f1'), '.4f')} "
+                f"| {ratio(ref_sketch, sketch)} | {ratio(wall, ref_wall)} | {last.get('notes', '')} |"
             )
         else:
             out.append(
                 f"| {last['tool']} | {last['algo']} | {last['shingles']} | — | "
                 f"{fmt(last.get('wall_seconds'), '.1f')} | {fmt(last.get('rss_mib'), '.0f')} "
-                f"| — | — | — | **failed**: {last.get('status')} |"
+                f"| — | — | — | — | — | **failed**: {last.get('status')} |"
             )
     print("\n".join(out))
 
@@ -566,6 +578,8 @@ def main() -> None:
     r.add_argument("--seed", type=int, default=1)
     t = sub.add_parser("table", help="render collected rows as markdown")
     t.add_argument("rows", type=Path)
+    t.add_argument("--reference", default="neardedup-minhash",
+                   help="the row the ratio columns compare every row with")
     w = sub.add_parser("row", help="one result row from a run's files")
     w.add_argument("--row", required=True)
     w.add_argument("--tool", required=True)

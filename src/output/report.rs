@@ -31,6 +31,8 @@ pub struct Report {
     pub lsh: Option<LshReport>,
     /// Counts.
     pub counts: Stats,
+    /// How the candidate pairs were settled (see [`crate::pipeline::verify::Settled`]).
+    pub verified_by: crate::pipeline::verify::Settled,
     /// Share of unit bytes that dedup removes.
     pub duplicate_bytes_fraction: f64,
     /// What the record outputs hold.
@@ -163,6 +165,7 @@ impl Report {
                 used_permutations: bands * rows,
             }),
             counts: stats.clone(),
+            verified_by: stats.verified_by,
             duplicate_bytes_fraction: if stats.unit_bytes == 0 {
                 0.0
             } else {

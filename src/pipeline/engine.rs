@@ -26,6 +26,7 @@ use super::resume::{self, load_usable, Resumed, Stored};
 use super::settle::{self, Settle};
 use super::share::{self, Share};
 use super::sketch::{self, Signatures, SketchPlan};
+use super::verify::Settled;
 use super::{Algo, DedupConfig, DedupOutcome, Edge, StageTiming, Stats};
 use crate::cluster::{similarity_to_labels, ClusterMode, FieldKinds, KeepPolicy, Key};
 use crate::corpus::Corpus;
@@ -86,6 +87,7 @@ struct Counts {
     largest_cluster: u64,
     duplicate_units: u64,
     candidate_pairs: u64,
+    verified_by: Settled,
     edges: u64,
     unit_bytes: u64,
     duplicate_bytes: u64,
@@ -93,7 +95,7 @@ struct Counts {
 
 impl WireSize for Counts {
     fn wire_size(&self) -> usize {
-        8 * 11
+        8 * 15
     }
 }
 
@@ -247,6 +249,7 @@ pub fn run<E: Exchange>(
         let verified = ex.agree("verify", verified)?;
         Ok(resume::Edges {
             candidates: candidate_count,
+            settled: verified.settled,
             edges: verified.edges,
             index_edges: verified.index_edges,
         })
@@ -427,6 +430,7 @@ fn open_work_dir<E: Exchange>(ex: &E, job: &Job<'_>) -> Result<WorkDir> {
 fn as_stored(found: &[Candidate]) -> resume::Edges {
     resume::Edges {
         candidates: found.len() as u64,
+        settled: Settled::default(),
         edges: found
             .iter()
             .map(|&(a, b, similarity)| Edge { a, b, similarity })
@@ -574,6 +578,7 @@ fn count<E: Exchange>(
     let mut counts = Counts {
         records: share.sketched.records.len() as u64,
         candidate_pairs,
+        verified_by: verified.settled,
         edges: (verified.edges.len() + verified.index_edges.len()) as u64,
         ..Counts::default()
     };
@@ -643,6 +648,9 @@ fn run_stats<E: Exchange>(ex: &mut E, counts: Counts, duplicate_ids: u64) -> Sta
             duplicate_units as f64 / units as f64
         },
         candidate_pairs: sum(|c| c.candidate_pairs),
+        verified_by: all
+            .iter()
+            .fold(Settled::default(), |total, c| total + c.verified_by),
         edges: sum(|c| c.edges),
         unit_bytes: sum(|c| c.unit_bytes),
         duplicate_bytes: sum(|c| c.duplicate_bytes),

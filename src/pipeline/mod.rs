@@ -116,6 +116,13 @@ pub struct Stats {
     pub duplicate_fraction: f64,
     /// Candidate pairs before verification.
     pub candidate_pairs: u64,
+    /// How the candidate pairs were settled: by their estimate, by equal
+    /// shingle sequences, by an earlier pair's Jaccard, or by their own. Written
+    /// as `verified_by` beside the counts: how pairs split between the last two
+    /// depends on which worker holds them, so runs spread differently agree on
+    /// every count but this one.
+    #[serde(skip)]
+    pub verified_by: verify::Settled,
     /// Verified duplicate edges.
     pub edges: u64,
     /// Bytes of unit text.

@@ -2,6 +2,7 @@
 //! are saved when computed and taken back when a restarted run finds them, so a
 //! run killed late does not redo its early stages.
 
+use super::verify::Settled;
 use super::Edge;
 use crate::error::{Error, Result};
 use crate::work::codec::{Decoder, Encoder};
@@ -109,11 +110,14 @@ impl Stored for Pairs {
 }
 
 /// Verified edges: among the run's units, and from indexed units (`a` numbered in
-/// the index) to the run's units; plus how many candidates they came from.
+/// the index) to the run's units; plus how many candidates they came from and
+/// how those were settled.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Edges {
     /// Candidate pairs considered.
     pub candidates: u64,
+    /// How this worker's candidate pairs were settled.
+    pub settled: Settled,
     /// Edges among the run's units.
     pub edges: Vec<Edge>,
     /// Edges from an indexed unit.
@@ -150,6 +154,10 @@ impl Stored for Edges {
     fn encode(&self) -> Vec<u8> {
         let mut e = Encoder::default();
         e.u64(self.candidates);
+        e.u64(self.settled.estimate);
+        e.u64(self.settled.equal_shingles);
+        e.u64(self.settled.repeated);
+        e.u64(self.settled.jaccard);
         put_edges(&mut e, &self.edges);
         put_edges(&mut e, &self.index_edges);
         e.bytes
@@ -158,6 +166,17 @@ impl Stored for Edges {
     fn decode(body: &[u8]) -> std::result::Result<Self, String> {
         let mut d = Decoder::new(body);
         let candidates = d.u64().map_err(|e| e.to_string())?;
+        let mut counts = [0u64; 4];
+        for count in &mut counts {
+            *count = d.u64().map_err(|e| e.to_string())?;
+        }
+        let [estimate, equal_shingles, repeated, jaccard] = counts;
+        let settled = Settled {
+            estimate,
+            equal_shingles,
+            repeated,
+            jaccard,
+        };
         let edges = get_edges(&mut d, body.len())?;
         let index_edges = get_edges(&mut d, body.len())?;
         if d.position() != body.len() {
@@ -165,6 +184,7 @@ impl Stored for Edges {
         }
         Ok(Edges {
             candidates,
+            settled,
             edges,
             index_edges,
         })
@@ -192,6 +212,12 @@ mod tests {
 
         let edges = Edges {
             candidates: 12,
+            settled: Settled {
+                estimate: 7,
+                equal_shingles: 3,
+                repeated: 4,
+                jaccard: 2,
+            },
             edges: vec![Edge {
                 a: 1,
                 b: 4,

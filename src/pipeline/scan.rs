@@ -43,6 +43,19 @@ pub struct UnitMeta {
     pub len: usize,
     /// Number of features the sketch saw (0 means the unit can match nothing).
     pub features: u32,
+    /// [`crate::exact::shingles_key`] of the unit's shingles (0 when it has none,
+    /// or when the sketch does not shingle): units with equal keys have equal
+    /// shingle sets, which settles their pair without re-reading either text.
+    pub content: u64,
+}
+
+/// What sketching one unit tells besides its sketch words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnitSketch {
+    /// Features seen ([`UnitMeta::features`]).
+    pub features: u32,
+    /// Key of its shingle sequence ([`UnitMeta::content`]).
+    pub content: u64,
 }
 
 /// Records that were skipped under `skip_invalid`.
@@ -89,7 +102,7 @@ struct ChunkOut<W> {
 
 /// Runs the pass over `chunks`. `sketch(state, text, out)` appends exactly
 /// `words_per_unit` words for the unit's text to `out` and returns its feature
-/// count; `init` makes one state (scratch buffers) per worker. Progress advances
+/// count and content key; `init` makes one state (scratch buffers) per worker. Progress advances
 /// by each chunk's bytes.
 pub fn scan<W, S>(
     corpus: &Corpus,
@@ -98,7 +111,7 @@ pub fn scan<W, S>(
     skip_invalid: bool,
     progress: &dyn Progress,
     init: impl Fn() -> S + Sync + Send,
-    sketch: impl Fn(&mut S, &str, &mut Vec<W>) -> u32 + Sync + Send,
+    sketch: impl Fn(&mut S, &str, &mut Vec<W>) -> UnitSketch + Sync + Send,
 ) -> Result<Scanned<W>>
 where
     W: Send,
@@ -131,8 +144,13 @@ where
                         let record =
                             u32::try_from(out.records.len()).expect("chunk record count fits u32");
                         push_units(&text, record, split, |unit, unit_text| {
-                            let features = sketch(state, unit_text, &mut out.sketches);
-                            out.units.push(UnitMeta { features, ..unit });
+                            let UnitSketch { features, content } =
+                                sketch(state, unit_text, &mut out.sketches);
+                            out.units.push(UnitMeta {
+                                features,
+                                content,
+                                ..unit
+                            });
                         });
                         out.records.push(meta);
                     }
@@ -182,6 +200,7 @@ fn push_units(text: &str, record: u32, split: UnitSplit, mut emit: impl FnMut(Un
                 start: 0,
                 len: text.len(),
                 features: 0,
+                content: 0,
             },
             text,
         ),
@@ -198,6 +217,7 @@ fn push_units(text: &str, record: u32, split: UnitSplit, mut emit: impl FnMut(Un
                         start: p.span.start,
                         len: p.span.len(),
                         features: 0,
+                        content: 0,
                     },
                     unit_text,
                 );
@@ -305,7 +325,7 @@ mod tests {
                 skip,
                 &NoProgress,
                 || (),
-                |_, _, _: &mut Vec<u8>| 0,
+                |_, _, _: &mut Vec<u8>| UnitSketch::default(),
             )
         };
         let err = run(false).expect_err("bad file").to_string();

@@ -21,7 +21,7 @@ use super::progress::{NoProgress, Progress, Total};
 use super::scan::UnitMeta;
 use super::share::{Share, UnitLoc};
 use super::sketch::Signatures;
-use super::verify::{verify_exact, Judge, Judgement, UnitTexts};
+use super::verify::{verify_exact, Judge, Judgement, Settled, UnitTexts};
 use super::{Algo, DedupConfig, Edge};
 use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
@@ -54,6 +54,8 @@ pub struct Verified {
     pub edges: Vec<Edge>,
     /// Edges from an indexed unit `a` to a unit of the run.
     pub index_edges: Vec<Edge>,
+    /// How this worker's pairs were settled.
+    pub settled: Settled,
 }
 
 /// Everything verification reads.
@@ -124,8 +126,16 @@ pub fn verify<E: Exchange>(
         budget_bytes: settle.budget / 2,
     };
     let first = share.first_unit;
+    let exact = verify_exact(&texts, &pairs, settle.config.threshold, progress)?;
+    let mut settled = Settled {
+        estimate: (local.len() - pairs.len()) as u64,
+        equal_shingles: exact.equal_shingles,
+        repeated: exact.repeated,
+        jaccard: pairs.len() as u64 - exact.equal_shingles - exact.repeated,
+    };
     accepted.extend(
-        verify_exact(&texts, &pairs, settle.config.threshold, progress)?
+        exact
+            .kept
             .into_iter()
             .map(|(a, b, similarity)| (a + first, b + first, similarity)),
     );
@@ -179,7 +189,10 @@ pub fn verify<E: Exchange>(
             .into_iter()
             .map(|i| (foreign[i].a, foreign[i].b, foreign[i].loc.clone()))
             .collect();
-        accepted.extend(verify_with_foreign(settle, &doubtful)?);
+        let (kept, mut by) = verify_with_foreign(settle, &doubtful)?;
+        accepted.extend(kept);
+        by.estimate = (foreign.len() - doubtful.len()) as u64;
+        settled = settled + by;
         progress.advance(doubtful.len() as u64);
     }
     accepted.par_sort_unstable_by_key(|&(a, b, _)| (a, b));
@@ -188,7 +201,11 @@ pub fn verify<E: Exchange>(
         .map(|(a, b, similarity)| Edge { a, b, similarity })
         .partition(|e| share.is_indexed(e.a));
     progress.finish_stage();
-    Ok(Verified { edges, index_edges })
+    Ok(Verified {
+        edges,
+        index_edges,
+        settled,
+    })
 }
 
 /// Puts the pairs judged a keep into `accepted` and passes the position of each
@@ -213,12 +230,13 @@ fn sort_out(
 
 /// Exact Jaccard of the `doubtful` pairs `(a, b, where a is)`: `a` units are
 /// read from the input through their locations, `b` units are this worker's.
+/// Returns the pairs kept and how they were settled.
 fn verify_with_foreign(
     settle: &Settle<'_>,
     doubtful: &[(u32, u32, UnitLoc)],
-) -> Result<Vec<Candidate>> {
+) -> Result<(Vec<Candidate>, Settled)> {
     if doubtful.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Settled::default()));
     }
     let share = settle.share;
     // Only the units of doubtful pairs are listed, with their record's place.
@@ -246,18 +264,26 @@ fn verify_with_foreign(
         shingler: settle.shingler,
         budget_bytes: settle.budget / 2,
     };
-    let kept = verify_exact(&texts, &pairs, settle.config.threshold, &NoProgress)?;
+    let exact = verify_exact(&texts, &pairs, settle.config.threshold, &NoProgress)?;
     // Back to run-wide numbers.
     let position: HashMap<(u32, u32), usize> = pairs
         .iter()
         .enumerate()
         .map(|(p, &pair)| (pair, p))
         .collect();
-    Ok(kept
+    let kept = exact
+        .kept
         .into_iter()
         .map(|(a, b, similarity)| {
             let (a, b, _) = &doubtful[position[&(a, b)]];
             (*a, *b, similarity)
         })
-        .collect())
+        .collect();
+    let by = Settled {
+        estimate: 0,
+        equal_shingles: exact.equal_shingles,
+        repeated: exact.repeated,
+        jaccard: doubtful.len() as u64 - exact.equal_shingles - exact.repeated,
+    };
+    Ok((kept, by))
 }

@@ -106,6 +106,7 @@ pub fn encode<W: SketchWord>(
         e.u64(u.start as u64);
         e.u64(u.len as u64);
         e.u32(u.features);
+        e.u64(u.content);
     }
     e.align(8);
     let start = e.bytes.len();
@@ -185,6 +186,7 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
         let start = d.u64().map_err(broken)? as usize;
         let len = d.u64().map_err(broken)? as usize;
         let features = d.u32().map_err(broken)?;
+        let content = d.u64().map_err(broken)?;
         if record as usize >= records {
             return Err("shard unit names a record it does not hold".into());
         }
@@ -194,6 +196,7 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
             start,
             len,
             features,
+            content,
         });
     }
     d.align(8).map_err(broken)?;
@@ -267,6 +270,7 @@ mod tests {
                     start: 4,
                     len: 30,
                     features: 12,
+                    content: 0x1234_5678_9abc_def0,
                 },
                 UnitMeta {
                     record: 1,
@@ -274,6 +278,7 @@ mod tests {
                     start: 0,
                     len: 9,
                     features: 0,
+                    content: 0,
                 },
             ],
             sketches: vec![1, 2, 3, 65535, 0, 7],

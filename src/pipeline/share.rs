@@ -152,6 +152,7 @@ pub struct UnitLoc {
     pub start: u64,
     pub len: u64,
     pub features: u32,
+    pub content: u64,
 }
 
 impl UnitLoc {
@@ -175,13 +176,14 @@ impl UnitLoc {
             start: self.start as usize,
             len: self.len as usize,
             features: self.features,
+            content: self.content,
         }
     }
 }
 
 impl WireSize for UnitLoc {
     fn wire_size(&self) -> usize {
-        8 * 5 + 4 + 5 + 4 + 8 + self.id.len()
+        8 * 6 + 4 + 5 + 4 + 8 + self.id.len()
     }
 }
 
@@ -303,6 +305,7 @@ impl Share<'_> {
             start: meta.start as u64,
             len: meta.len as u64,
             features: meta.features,
+            content: meta.content,
         }
     }
 

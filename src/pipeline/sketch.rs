@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use super::resume::{load_usable, Resumed};
-use super::scan::{self, InvalidRecords, Scanned, UnitMeta, UnitSplit};
+use super::scan::{self, InvalidRecords, Scanned, UnitMeta, UnitSketch, UnitSplit};
 use super::shard::{self, SketchWord};
 use super::{Algo, DedupConfig, Progress, Total};
 use crate::corpus::{Chunk, Corpus, RecordMeta};
@@ -129,7 +129,10 @@ pub fn sketch_units(
     config: &DedupConfig,
     shingler: &Shingler,
 ) -> Result<Sketched> {
-    let features = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let of_shingles = |shingles: &[u64]| UnitSketch {
+        features: u32::try_from(shingles.len()).unwrap_or(u32::MAX),
+        content: crate::exact::shingles_key(shingles),
+    };
     match config.algo {
         Algo::Minhash => {
             let hasher = Signer::new(
@@ -150,7 +153,7 @@ pub fn sketch_units(
                     shingler.shingles_into(text, scratch, shingles);
                     hasher.sign_into(shingles, signature);
                     out.extend(signature.iter().map(|&v| compact::digest(v)));
-                    features(shingles.len())
+                    of_shingles(shingles)
                 },
             )
         }
@@ -163,7 +166,7 @@ pub fn sketch_units(
             |(scratch, shingles): &mut (Scratch, Vec<u64>), text, out: &mut Vec<u64>| {
                 shingler.shingles_into(text, scratch, shingles);
                 out.push(crate::simhash::fingerprint64(shingles));
-                features(shingles.len())
+                of_shingles(shingles)
             },
         ),
         Algo::Exact => sketch_shards(
@@ -175,10 +178,27 @@ pub fn sketch_units(
             |scratch: &mut Scratch, text, out: &mut Vec<u128>| {
                 let key = crate::exact::text_key(shingler.normalize(text, scratch));
                 out.push(key.unwrap_or(0));
-                u32::from(key.is_some())
+                UnitSketch {
+                    features: u32::from(key.is_some()),
+                    content: 0,
+                }
             },
         ),
     }
+}
+
+/// The sketch stage of a single-process run on its own (what a run's
+/// `read+sketch` stage does), its checkpoints in a temporary folder: for
+/// benches and profiles of the stage.
+pub fn sketch_corpus(corpus: &Corpus, config: &DedupConfig) -> Result<Sketched> {
+    let shingler = Shingler::new(config.sketch.shingle)?;
+    let budget = crate::memory::default_budget_bytes();
+    let (chunks, shards) = super::share::plan_shards(corpus, None, 1, budget);
+    let plan = SketchPlan::new(corpus, &chunks, &shards, config, 1);
+    let work = WorkDir::temporary(0)?;
+    let mut resumed = Resumed::default();
+    let progress = super::NoProgress;
+    sketch_units(&plan, &work, &mut resumed, &progress, config, &shingler)
 }
 
 /// Runs the sketch stage: every shard is taken from its checkpoint in `work` or
@@ -189,7 +209,7 @@ pub fn sketch_shards<W, S>(
     resumed: &mut Resumed,
     progress: &dyn Progress,
     init: impl Fn() -> S + Sync + Send,
-    sketch: impl Fn(&mut S, &str, &mut Vec<W>) -> u32 + Sync + Send,
+    sketch: impl Fn(&mut S, &str, &mut Vec<W>) -> UnitSketch + Sync + Send,
 ) -> Result<Sketched>
 where
     W: SketchWord,

@@ -1,9 +1,16 @@
 //! Verification: which candidate pairs are duplicates.
 //!
 //! MinHash pairs are judged by their signature estimate; with exact verification,
-//! only pairs whose estimate leaves the answer in doubt are re-shingled from the
-//! input and judged by the exact Jaccard of their shingle sets. Re-shingling runs
-//! in batches whose shingle sets fit the run's memory budget.
+//! only pairs whose estimate leaves the answer in doubt go further. Of those, a
+//! pair of units with equal shingle sequences (equal [`UnitMeta::content`] keys,
+//! as exact copies have) is kept at Jaccard 1 without re-reading either text; a
+//! pair whose two shingle sequences an earlier pair had (a copy of each side)
+//! takes that pair's Jaccard; the rest are re-shingled from the input and judged
+//! by the exact Jaccard of their shingle sets, in batches whose shingle sets fit
+//! the run's memory budget, each unit shingled once per batch. [`Settled`] counts
+//! the pairs each way settled.
+
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 
@@ -77,30 +84,129 @@ impl Judge<'_> {
     }
 }
 
-/// Keeps the `candidates` whose exact shingle-set Jaccard reaches `threshold`,
-/// returning `(a, b, jaccard)` in candidate order.
+/// How a worker's candidate pairs were settled (`report.json`: `verified_by`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Settled {
+    /// By what the candidate stage knew: the signature estimate (MinHash), the
+    /// fingerprint distance (SimHash without exact verification), the key (exact).
+    pub estimate: u64,
+    /// Doubtful pairs of units with equal shingle sequences: kept at Jaccard 1.
+    pub equal_shingles: u64,
+    /// Doubtful pairs whose two shingle sequences an earlier pair had: they take
+    /// its Jaccard.
+    pub repeated: u64,
+    /// Doubtful pairs whose shingle sets were built and compared.
+    pub jaccard: u64,
+}
+
+impl std::ops::Add for Settled {
+    type Output = Settled;
+
+    fn add(self, other: Settled) -> Settled {
+        Settled {
+            estimate: self.estimate + other.estimate,
+            equal_shingles: self.equal_shingles + other.equal_shingles,
+            repeated: self.repeated + other.repeated,
+            jaccard: self.jaccard + other.jaccard,
+        }
+    }
+}
+
+/// What [`verify_exact`] found.
+#[derive(Debug, Default)]
+pub struct ExactVerified {
+    /// The pairs kept, `(a, b, jaccard)` in candidate order.
+    pub kept: Vec<(u32, u32, f32)>,
+    /// Pairs settled by equal shingle sequences.
+    pub equal_shingles: u64,
+    /// Pairs that took the Jaccard of an earlier pair with the same two shingle
+    /// sequences (copies of a compared pair).
+    pub repeated: u64,
+}
+
+/// Whether the pair `(a, b)` has equal shingle sequences, which makes its exact
+/// Jaccard 1 (see [`crate::exact::shingles_key`]).
+fn equal_shingles(units: &[UnitMeta], a: u32, b: u32) -> bool {
+    let (a, b) = (&units[a as usize], &units[b as usize]);
+    a.content != 0 && a.content == b.content && a.features == b.features
+}
+
+/// Keeps the `candidates` whose exact shingle-set Jaccard reaches `threshold`.
 ///
-/// Candidates are taken in batches whose units' shingle sets (about 8 bytes per
-/// shingle) fit `texts.budget_bytes`; within a batch each unit is re-shingled
-/// once, in parallel, and the pairs are compared in parallel. A unit in pairs of
-/// several batches is re-shingled once per batch.
+/// What settles a pair, cheapest first: equal shingle sequences (Jaccard 1, no
+/// shingling); an earlier pair with the same two shingle sequences (its
+/// Jaccard: with many copies of a text, each distinct pair of texts is
+/// compared once); else its own comparison. Compared pairs are taken in
+/// batches whose units' shingle sets (about 8 bytes per shingle) fit
+/// `texts.budget_bytes`; within a batch each unit is re-shingled once, in
+/// parallel, and the pairs are compared in parallel. A unit in pairs of several
+/// batches is re-shingled once per batch.
 pub fn verify_exact(
     texts: &UnitTexts<'_>,
     candidates: &[(u32, u32)],
     threshold: f64,
     progress: &dyn Progress,
-) -> Result<Vec<(u32, u32, f32)>> {
+) -> Result<ExactVerified> {
+    let units = texts.units;
+    let mut verified = ExactVerified::default();
+    // For each candidate, the position in `compared` of the pair whose Jaccard
+    // it takes (`None`: equal shingle sequences).
+    let mut takes: Vec<Option<u32>> = Vec::with_capacity(candidates.len());
+    let mut compared: Vec<(u32, u32)> = Vec::new();
+    let mut first_with: HashMap<(u64, u64), u32> = HashMap::new();
+    for &(a, b) in candidates {
+        if equal_shingles(units, a, b) {
+            verified.equal_shingles += 1;
+            takes.push(None);
+            continue;
+        }
+        let next = compared.len() as u32;
+        let (key_a, key_b) = (units[a as usize].content, units[b as usize].content);
+        let at = if key_a != 0 && key_b != 0 {
+            *first_with
+                .entry((key_a.min(key_b), key_a.max(key_b)))
+                .or_insert(next)
+        } else {
+            next
+        };
+        if at == next {
+            compared.push((a, b));
+        } else {
+            verified.repeated += 1;
+        }
+        takes.push(Some(at));
+    }
+    drop(first_with);
+    let jaccards = jaccards_in_batches(texts, &compared, progress)?;
+    progress.advance((candidates.len() - compared.len()) as u64);
+    verified.kept = candidates
+        .iter()
+        .zip(&takes)
+        .filter_map(|(&(a, b), takes)| {
+            let jaccard = takes.map_or(1.0, |at| jaccards[at as usize]);
+            (jaccard >= threshold).then_some((a, b, jaccard as f32))
+        })
+        .collect();
+    Ok(verified)
+}
+
+/// The exact Jaccard of each of `pairs`, in batches that fit the budget.
+fn jaccards_in_batches(
+    texts: &UnitTexts<'_>,
+    pairs: &[(u32, u32)],
+    progress: &dyn Progress,
+) -> Result<Vec<f64>> {
     let set_bytes =
         |unit: u32| u64::from(texts.units[unit as usize].features).max(1) * SET_BYTES_PER_SHINGLE;
     // For each unit, the last batch that counted its set.
     let mut counted_in: Vec<u32> = vec![u32::MAX; texts.units.len()];
-    let mut kept = Vec::new();
+    let mut jaccards = Vec::with_capacity(pairs.len());
     let (mut start, mut batch) = (0, 0u32);
-    while start < candidates.len() {
+    while start < pairs.len() {
         let mut bytes = 0u64;
         let mut end = start;
-        while end < candidates.len() && (end == start || bytes < texts.budget_bytes) {
-            let (a, b) = candidates[end];
+        while end < pairs.len() && (end == start || bytes < texts.budget_bytes) {
+            let (a, b) = pairs[end];
             for unit in [a, b] {
                 if counted_in[unit as usize] != batch {
                     counted_in[unit as usize] = batch;
@@ -109,23 +215,16 @@ pub fn verify_exact(
             }
             end += 1;
         }
-        kept.extend(verify_exact_batch(
-            texts,
-            &candidates[start..end],
-            threshold,
-        )?);
+        jaccards.extend(verify_exact_batch(texts, &pairs[start..end])?);
         progress.advance((end - start) as u64);
         (start, batch) = (end, batch + 1);
     }
-    Ok(kept)
+    Ok(jaccards)
 }
 
-fn verify_exact_batch(
-    texts: &UnitTexts<'_>,
-    candidates: &[(u32, u32)],
-    threshold: f64,
-) -> Result<Vec<(u32, u32, f32)>> {
-    let mut involved: Vec<u32> = candidates.iter().flat_map(|&(a, b)| [a, b]).collect();
+/// The exact Jaccard of each of `pairs`, each unit shingled once.
+fn verify_exact_batch(texts: &UnitTexts<'_>, pairs: &[(u32, u32)]) -> Result<Vec<f64>> {
+    let mut involved: Vec<u32> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
     involved.par_sort_unstable();
     involved.dedup();
     let sets: Vec<ShingleSet> = involved
@@ -156,11 +255,93 @@ fn verify_exact_batch(
             .expect("every candidate unit has a shingle set");
         &sets[at]
     };
-    Ok(candidates
+    Ok(pairs
         .par_iter()
-        .filter_map(|&(a, b)| {
-            let j = set_of(a).jaccard(set_of(b));
-            (j >= threshold).then_some((a, b, j as f32))
-        })
+        .map(|&(a, b)| set_of(a).jaccard(set_of(b)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::CorpusOptions;
+    use crate::pipeline::progress::NoProgress;
+    use crate::pipeline::sketch::sketch_corpus;
+    use proptest::prelude::*;
+
+    /// The exact Jaccard of two units, shingled from scratch.
+    fn reference_jaccard(texts: &UnitTexts<'_>, a: u32, b: u32) -> f64 {
+        let set = |unit: u32| {
+            let meta = &texts.units[unit as usize];
+            let text = texts
+                .corpus
+                .record_text(&texts.records[meta.record as usize])
+                .expect("readable");
+            let mut hashes = texts
+                .shingler
+                .shingles(&text[meta.start..meta.start + meta.len]);
+            hashes.sort_unstable();
+            hashes.dedup();
+            ShingleSet::from_hashes(hashes)
+        };
+        set(a).jaccard(&set(b))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Equal shingle sequences and repeated pairs settle exactly as comparing
+        /// every pair would, whatever the batch size.
+        #[test]
+        fn shortcuts_agree_with_comparing_every_pair(
+            bases in prop::collection::vec(prop::collection::vec(0usize..6, 0..14), 1..5),
+            picks in prop::collection::vec(any::<prop::sample::Index>(), 2..12),
+            threshold in 0.05f64..1.0,
+            budget_bytes in prop::sample::select(vec![1u64, 64, 1 << 20]),
+        ) {
+            const WORDS: [&str; 6] = ["alpha", "beta", "gamma", "delta", "누리", "바다"];
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("c.jsonl");
+            let lines: Vec<String> = picks
+                .iter()
+                .map(|pick| {
+                    let words: Vec<&str> = pick.get(&bases).iter().map(|&w| WORDS[w]).collect();
+                    serde_json::json!({ "text": words.join(" ") }).to_string()
+                })
+                .collect();
+            std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+            let corpus = Corpus::open(&[path], CorpusOptions::default()).expect("open");
+            let mut config = DedupConfig::default();
+            config.sketch.shingle.ngram = 2;
+            let sketched = sketch_corpus(&corpus, &config).expect("sketch");
+            let shingler = Shingler::new(config.sketch.shingle).expect("shingler");
+            let texts = UnitTexts {
+                corpus: &corpus,
+                records: &sketched.records,
+                units: &sketched.units,
+                shingler: &shingler,
+                budget_bytes,
+            };
+            let n = sketched.units.len() as u32;
+            let pairs: Vec<(u32, u32)> = (0..n)
+                .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+                .filter(|&(a, b)| sketched.units[a as usize].features > 0 && sketched.units[b as usize].features > 0)
+                .collect();
+            let found = verify_exact(&texts, &pairs, threshold, &NoProgress).expect("verify");
+            let expected: Vec<(u32, u32, f32)> = pairs
+                .iter()
+                .filter_map(|&(a, b)| {
+                    let j = reference_jaccard(&texts, a, b);
+                    (j >= threshold).then_some((a, b, j as f32))
+                })
+                .collect();
+            prop_assert_eq!(found.kept, expected);
+            // Every pair of identical texts, and only those, is settled unread.
+            let identical = pairs
+                .iter()
+                .filter(|&&(a, b)| lines[a as usize] == lines[b as usize])
+                .count() as u64;
+            prop_assert_eq!(found.equal_shingles, identical);
+        }
+    }
 }

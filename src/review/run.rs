@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::corpus::{Corpus, CorpusOptions, Format, ParaSep, RecordId};
 use crate::error::{Error, Result};
-use crate::pipeline::scan::scan;
+use crate::pipeline::scan::{scan, UnitSketch};
 use crate::pipeline::{NoProgress, UnitKind, UnitSplit};
 
 /// One unit as the output files name it.
@@ -372,7 +372,7 @@ impl Run {
             parameters.skip_invalid,
             &NoProgress,
             || (),
-            |_, _, _: &mut Vec<u8>| 0,
+            |_, _, _: &mut Vec<u8>| UnitSketch::default(),
         )?;
         if scanned.units.len() != self.units.len() {
             return Err(Error::in_file(
