@@ -15,8 +15,9 @@
 //!
 //! Under punctuation and whitespace folding (the default), word tokens of text made
 //! of ASCII, Hangul syllables and a few common separators are found in one pass
-//! over the input, with no normalised copy; the tests hold that path to the
-//! general one.
+//! over the input, with no normalised copy; a stretch with any other character
+//! (between ASCII separators) alone is normalised and segmented. The tests hold
+//! that path to the general one.
 
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::xxh3_64;
@@ -112,10 +113,9 @@ impl Shingler {
         let n = &self.config.normalize;
         if self.config.tokenizer == Tokenizer::Word && n.fold_punctuation && n.fold_whitespace {
             scratch.token_hashes.clear();
-            if plain_word_hashes(text, *n, &mut scratch.token_hashes) {
-                ngrams_of(&scratch.token_hashes, self.config.ngram, out);
-                return;
-            }
+            plain_word_hashes(text, *n, &mut scratch.token_hashes, &mut scratch.normalized);
+            ngrams_of(&scratch.token_hashes, self.config.ngram, out);
+            return;
         }
         self.shingles_general(text, scratch, out);
     }
@@ -149,41 +149,59 @@ impl Shingler {
     }
 }
 
-/// Word-token hashes of text made of ASCII, Hangul syllables and the
-/// [`is_plain_separator`] characters, under punctuation and whitespace folding, in
-/// one pass with no normalised copy; `false` (with `tokens` unfinished) for any
-/// other text, which takes the general path.
+/// Word-token hashes of `text` under punctuation and whitespace folding, exactly
+/// as the general path (normalise, then split into words) makes them, mostly in
+/// one pass with no normalised copy.
 ///
-/// Such text is its own NFKC apart from no-break spaces (which become spaces), and
-/// every character in it is a starter that composes with nothing, so normalisation
-/// is per character: the byte map for ASCII, Hangul syllables kept, separators
-/// folded to spaces. Every run between spaces is then ASCII letters and digits and
-/// Hangul syllables, one word for UAX #29, hashed exactly as the general path
-/// hashes it: straight from the input unless lower-casing changed a byte.
-fn plain_word_hashes(text: &str, options: NormalizeOptions, tokens: &mut Vec<u64>) -> bool {
+/// Text made of ASCII, Hangul syllables and the [`is_plain_separator`]
+/// characters is its own NFKC apart from no-break spaces (which become spaces),
+/// and every character in it is a starter that composes with nothing, so
+/// normalisation is per character: the byte map for ASCII, Hangul syllables
+/// kept, separators folded to spaces. Every run between spaces is then ASCII
+/// letters and digits and Hangul syllables, one word for UAX #29, hashed exactly
+/// as the general path hashes it: straight from the input unless lower-casing
+/// changed a byte.
+///
+/// Any other character sends only its *span* through the general path: the text
+/// between the ASCII bytes that fold to spaces around it ([`general_span`]).
+/// ASCII characters are starters that never compose with a neighbour, so the
+/// NFKC of the text is the NFKC of its spans and separators put together; the
+/// other steps are per character, and the general path splits words at spaces
+/// before segmenting, so the words of the text are the words of its spans.
+fn plain_word_hashes(
+    text: &str,
+    options: NormalizeOptions,
+    tokens: &mut Vec<u64>,
+    normalized: &mut String,
+) {
     let table = ascii_table_for(options);
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut i = 0;
+    // Where the current span starts (just after an ASCII separator) and how many
+    // tokens there were then.
+    let mut span = (0, tokens.len());
     loop {
         // Skip separators.
         loop {
             let Some(&b) = bytes.get(i) else {
-                return true;
+                return;
             };
             if b < 0x80 {
                 if table[usize::from(b)] != ASCII_SPACE {
                     break;
                 }
                 i += 1;
+                span = (i, tokens.len());
             } else if is_hangul_syllable_at(bytes, i) {
                 break;
             } else {
                 let len = utf8_len(b);
-                if !is_plain_separator(&bytes[i..i + len]) {
-                    return false;
+                if is_plain_separator(&bytes[i..i + len]) {
+                    i += len;
+                } else {
+                    i = general_span(text, span, i, table, options, tokens, normalized);
                 }
-                i += len;
             }
         }
         // A word: letters, digits and Hangul syllables.
@@ -215,6 +233,32 @@ fn plain_word_hashes(text: &str, options: NormalizeOptions, tokens: &mut Vec<u64
             xxh3_64(word)
         });
     }
+}
+
+/// Replaces the tokens of the span of `text` that starts at `span.0` (after
+/// `span.1` tokens) and holds byte `from` with the general path's tokens of the
+/// whole span, which ends at the next ASCII byte that folds to a space; returns
+/// where it ends.
+fn general_span(
+    text: &str,
+    span: (usize, usize),
+    from: usize,
+    table: &[u8; 128],
+    options: NormalizeOptions,
+    tokens: &mut Vec<u64>,
+    normalized: &mut String,
+) -> usize {
+    let bytes = text.as_bytes();
+    let end = bytes[from..]
+        .iter()
+        .position(|&b| b < 0x80 && table[usize::from(b)] == ASCII_SPACE)
+        .map_or(bytes.len(), |at| from + at);
+    tokens.truncate(span.1);
+    // ASCII bytes never sit inside a multi-byte character: both ends are char
+    // boundaries.
+    normalize_into(&text[span.0..end], options, normalized);
+    word_hashes(normalized, tokens);
+    end
 }
 
 /// The hash of `word` (ASCII letters and digits and Hangul syllables) with its
@@ -551,6 +595,32 @@ mod tests {
                 "\u{a0}", "·", "‘", "’", "“", "”", "‧", "∙", "○", "「", "」", "・",
                 "\u{3000}", "ㆍ", "․", "①", "ᆞ", "\u{1161}", "\u{11A8}", "\u{301}", "任", "é",
                 "Ｋ", "\u{D7A4}", "\u{ABFF}",
+            ]), 0..60),
+            ngram in 1usize..5,
+            lowercase: bool, nfkc: bool,
+        ) {
+            let text = pieces.concat();
+            let normalize = NormalizeOptions { nfkc, lowercase, ..NormalizeOptions::default() };
+            let shingler = Shingler::new(ShingleConfig { tokenizer: Tokenizer::Word, ngram, normalize })
+                .expect("valid config");
+            let (fast, general) = fast_and_general(&shingler, &text);
+            proptest::prop_assert_eq!(fast, general, "{:?}", text);
+        }
+    }
+
+    proptest::proptest! {
+        /// Mixed-script text whose non-plain characters sit anywhere (after
+        /// punctuation, inside words, at the ends): combining marks, a mark that
+        /// composes with `<`, joiners, format characters, compatibility forms,
+        /// other scripts. Only the stretches around them leave the one-pass path,
+        /// and the shingles are the general path's.
+        #[test]
+        fn spans_left_to_the_general_path_match_it(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "word", "Ab", "9", "가", "한국어", " ", "\n", ".", ",", "<", "=", "-", "'",
+                "\u{a0}", "·", "“", "\u{301}", "\u{338}", "\u{345}", "\u{200d}", "\u{ad}",
+                "\u{200b}", "\u{feff}", "é", "ﬁ", "Ｋ", "①", "ß", "İ", "Σ", "中", "カ", "ไทย",
+                "—", "©", "…", "\u{1161}", "\u{11A8}", "ᄀ", "ㄱ", "٣", "\u{3000}",
             ]), 0..60),
             ngram in 1usize..5,
             lowercase: bool, nfkc: bool,
