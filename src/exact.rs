@@ -63,7 +63,7 @@ mod tests {
     fn shingle_keys_tell_sequences_apart() {
         assert_eq!(shingles_key(&[]), 0);
         let a = [1u64, 2, 3, 4];
-        let copy: Vec<u64> = a.iter().copied().collect();
+        let copy = a.to_vec();
         assert_eq!(shingles_key(&a), shingles_key(&copy));
         assert_ne!(shingles_key(&a), 0);
         for other in [
