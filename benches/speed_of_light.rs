@@ -12,7 +12,7 @@
 //!   one xxh3 per word, the last five word hashes combined into a 5-gram hash, each
 //!   kept as a minimum in one of 128 bins. No JSON decoding, no normalisation, no
 //!   Unicode: the least work a word 5-gram sketch of this text can do.
-//! - `neardedup/T`: `pipeline::sketch::sketch_corpus`, the stage a run reports as
+//! - `neardedup/T`: `pipeline::engine::sketch_corpus`, the stage a run reports as
 //!   `read+sketch` (JSON decoding, NFKC and case folding, Unicode words, word
 //!   5-grams, 128-slot one-permutation MinHash, checkpoints written), with
 //!   `--ngram 5` and otherwise the shipped settings.
@@ -32,7 +32,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gaoya::minhash::{MinHasher as _, MinHasher32};
 use neardedup::corpus::{Corpus, CorpusOptions};
-use neardedup::pipeline::{sketch, DedupConfig};
+use neardedup::pipeline::{engine, DedupConfig};
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -171,7 +171,7 @@ fn sketch_stage(c: &mut Criterion) {
                     let corpus =
                         Corpus::open(std::slice::from_ref(&path), CorpusOptions::default())
                             .expect("open the speed corpus");
-                    let sketched = sketch::sketch_corpus(&corpus, &config).expect("sketch");
+                    let sketched = engine::sketch_corpus(&corpus, &config).expect("sketch");
                     assert_eq!(sketched.records.len(), records);
                 })
             })

@@ -31,8 +31,8 @@ pub struct Report {
     pub lsh: Option<LshReport>,
     /// Counts.
     pub counts: Stats,
-    /// How the candidate pairs were settled (see [`crate::pipeline::verify::Settled`]).
-    pub verified_by: crate::pipeline::verify::Settled,
+    /// How the candidate pairs were settled (see [`crate::pipeline::Settled`]).
+    pub verified_by: crate::pipeline::Settled,
     /// Share of unit bytes that dedup removes.
     pub duplicate_bytes_fraction: f64,
     /// What the record outputs hold.

@@ -26,8 +26,7 @@ use super::resume::{self, load_usable, Resumed, Stored};
 use super::settle::{self, Settle};
 use super::share::{self, Share};
 use super::sketch::{self, Signatures, SketchPlan};
-use super::verify::Settled;
-use super::{Algo, DedupConfig, DedupOutcome, Edge, StageTiming, Stats};
+use super::{Algo, DedupConfig, DedupOutcome, Edge, Settled, StageTiming, Stats};
 use crate::cluster::{similarity_to_labels, ClusterMode, FieldKinds, KeepPolicy, Key};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
@@ -148,6 +147,20 @@ impl Clock {
         }
         self.started = Instant::now();
     }
+}
+
+/// The sketch stage of a single-process run on its own (what a run's
+/// `read+sketch` stage does), its checkpoints in a temporary folder: for
+/// benches and profiles of the stage.
+pub fn sketch_corpus(corpus: &Corpus, config: &DedupConfig) -> Result<sketch::Sketched> {
+    let shingler = Shingler::new(config.sketch.shingle)?;
+    let budget = crate::memory::default_budget_bytes();
+    let (chunks, shards) = share::plan_shards(corpus, None, 1, budget);
+    let plan = SketchPlan::new(corpus, &chunks, &shards, config, 1);
+    let work = WorkDir::temporary(0)?;
+    let mut resumed = Resumed::default();
+    let progress = super::NoProgress;
+    sketch::sketch_units(&plan, &work, &mut resumed, &progress, config, &shingler)
 }
 
 /// Runs this worker's part of `job`.

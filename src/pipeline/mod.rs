@@ -94,6 +94,34 @@ pub struct StageTiming {
     pub memory: crate::memory::StagePeaks,
 }
 
+/// How a worker's candidate pairs were settled (`report.json`: `verified_by`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Settled {
+    /// By what the candidate stage knew: the signature estimate (MinHash), the
+    /// fingerprint distance (SimHash without exact verification), the key (exact).
+    pub estimate: u64,
+    /// Doubtful pairs of units with equal shingle sequences: kept at Jaccard 1.
+    pub equal_shingles: u64,
+    /// Doubtful pairs whose two shingle sequences an earlier pair had: they take
+    /// its Jaccard.
+    pub repeated: u64,
+    /// Doubtful pairs whose shingle sets were built and compared.
+    pub jaccard: u64,
+}
+
+impl std::ops::Add for Settled {
+    type Output = Settled;
+
+    fn add(self, other: Settled) -> Settled {
+        Settled {
+            estimate: self.estimate + other.estimate,
+            equal_shingles: self.equal_shingles + other.equal_shingles,
+            repeated: self.repeated + other.repeated,
+            jaccard: self.jaccard + other.jaccard,
+        }
+    }
+}
+
 /// Counts that summarise a run.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Stats {
@@ -122,7 +150,7 @@ pub struct Stats {
     /// depends on which worker holds them, so runs spread differently agree on
     /// every count but this one.
     #[serde(skip)]
-    pub verified_by: verify::Settled,
+    pub verified_by: Settled,
     /// Verified duplicate edges.
     pub edges: u64,
     /// Bytes of unit text.

@@ -2,8 +2,7 @@
 //! are saved when computed and taken back when a restarted run finds them, so a
 //! run killed late does not redo its early stages.
 
-use super::verify::Settled;
-use super::Edge;
+use super::{Edge, Settled};
 use crate::error::{Error, Result};
 use crate::work::codec::{Decoder, Encoder};
 use crate::work::{Checkpoint, Kind, Lookup, WorkDir};

@@ -21,8 +21,8 @@ use super::progress::{NoProgress, Progress, Total};
 use super::scan::UnitMeta;
 use super::share::{Share, UnitLoc};
 use super::sketch::Signatures;
-use super::verify::{verify_exact, Judge, Judgement, Settled, UnitTexts};
-use super::{Algo, DedupConfig, Edge};
+use super::verify::{verify_exact, Judge, Judgement, UnitTexts};
+use super::{Algo, DedupConfig, Edge, Settled};
 use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
 use crate::exchange::{Exchange, WireSize};
@@ -129,9 +129,7 @@ pub fn verify<E: Exchange>(
     let exact = verify_exact(&texts, &pairs, settle.config.threshold, progress)?;
     let mut settled = Settled {
         estimate: (local.len() - pairs.len()) as u64,
-        equal_shingles: exact.equal_shingles,
-        repeated: exact.repeated,
-        jaccard: pairs.len() as u64 - exact.equal_shingles - exact.repeated,
+        ..exact.settled()
     };
     accepted.extend(
         exact
@@ -265,6 +263,7 @@ fn verify_with_foreign(
         budget_bytes: settle.budget / 2,
     };
     let exact = verify_exact(&texts, &pairs, settle.config.threshold, &NoProgress)?;
+    let settled = exact.settled();
     // Back to run-wide numbers.
     let position: HashMap<(u32, u32), usize> = pairs
         .iter()
@@ -279,11 +278,5 @@ fn verify_with_foreign(
             (*a, *b, similarity)
         })
         .collect();
-    let by = Settled {
-        estimate: 0,
-        equal_shingles: exact.equal_shingles,
-        repeated: exact.repeated,
-        jaccard: doubtful.len() as u64 - exact.equal_shingles - exact.repeated,
-    };
-    Ok((kept, by))
+    Ok((kept, settled))
 }

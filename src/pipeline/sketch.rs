@@ -187,20 +187,6 @@ pub fn sketch_units(
     }
 }
 
-/// The sketch stage of a single-process run on its own (what a run's
-/// `read+sketch` stage does), its checkpoints in a temporary folder: for
-/// benches and profiles of the stage.
-pub fn sketch_corpus(corpus: &Corpus, config: &DedupConfig) -> Result<Sketched> {
-    let shingler = Shingler::new(config.sketch.shingle)?;
-    let budget = crate::memory::default_budget_bytes();
-    let (chunks, shards) = super::share::plan_shards(corpus, None, 1, budget);
-    let plan = SketchPlan::new(corpus, &chunks, &shards, config, 1);
-    let work = WorkDir::temporary(0)?;
-    let mut resumed = Resumed::default();
-    let progress = super::NoProgress;
-    sketch_units(&plan, &work, &mut resumed, &progress, config, &shingler)
-}
-
 /// Runs the sketch stage: every shard is taken from its checkpoint in `work` or
 /// scanned with `sketch` (see [`scan::scan`]) and saved.
 pub fn sketch_shards<W, S>(

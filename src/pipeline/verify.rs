@@ -18,7 +18,7 @@ pub use crate::lsh::{judge_estimate, settled_by_estimate, Judgement};
 
 use super::scan::UnitMeta;
 use super::sketch::Signatures;
-use super::{Algo, DedupConfig, Progress, Verify};
+use super::{Algo, DedupConfig, Progress, Settled, Verify};
 use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
 use crate::minhash::compact;
@@ -84,34 +84,6 @@ impl Judge<'_> {
     }
 }
 
-/// How a worker's candidate pairs were settled (`report.json`: `verified_by`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Settled {
-    /// By what the candidate stage knew: the signature estimate (MinHash), the
-    /// fingerprint distance (SimHash without exact verification), the key (exact).
-    pub estimate: u64,
-    /// Doubtful pairs of units with equal shingle sequences: kept at Jaccard 1.
-    pub equal_shingles: u64,
-    /// Doubtful pairs whose two shingle sequences an earlier pair had: they take
-    /// its Jaccard.
-    pub repeated: u64,
-    /// Doubtful pairs whose shingle sets were built and compared.
-    pub jaccard: u64,
-}
-
-impl std::ops::Add for Settled {
-    type Output = Settled;
-
-    fn add(self, other: Settled) -> Settled {
-        Settled {
-            estimate: self.estimate + other.estimate,
-            equal_shingles: self.equal_shingles + other.equal_shingles,
-            repeated: self.repeated + other.repeated,
-            jaccard: self.jaccard + other.jaccard,
-        }
-    }
-}
-
 /// What [`verify_exact`] found.
 #[derive(Debug, Default)]
 pub struct ExactVerified {
@@ -122,6 +94,20 @@ pub struct ExactVerified {
     /// Pairs that took the Jaccard of an earlier pair with the same two shingle
     /// sequences (copies of a compared pair).
     pub repeated: u64,
+    /// Pairs whose shingle sets were built and compared.
+    pub compared: u64,
+}
+
+impl ExactVerified {
+    /// How its pairs were settled (none by an estimate).
+    pub fn settled(&self) -> Settled {
+        Settled {
+            estimate: 0,
+            equal_shingles: self.equal_shingles,
+            repeated: self.repeated,
+            jaccard: self.compared,
+        }
+    }
 }
 
 /// Whether the pair `(a, b)` has equal shingle sequences, which makes its exact
@@ -177,6 +163,7 @@ pub fn verify_exact(
         takes.push(Some(at));
     }
     drop(first_with);
+    verified.compared = compared.len() as u64;
     let jaccards = jaccards_in_batches(texts, &compared, progress)?;
     progress.advance((candidates.len() - compared.len()) as u64);
     verified.kept = candidates
@@ -265,8 +252,8 @@ fn verify_exact_batch(texts: &UnitTexts<'_>, pairs: &[(u32, u32)]) -> Result<Vec
 mod tests {
     use super::*;
     use crate::corpus::CorpusOptions;
+    use crate::pipeline::engine::sketch_corpus;
     use crate::pipeline::progress::NoProgress;
-    use crate::pipeline::sketch::sketch_corpus;
     use proptest::prelude::*;
 
     /// The exact Jaccard of two units, shingled from scratch.
