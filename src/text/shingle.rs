@@ -552,6 +552,30 @@ mod tests {
         }
     }
 
+    /// Whether word shingles of `text` (punctuation and whitespace folded) come
+    /// out alike from the fast paths and from the general path.
+    fn word_paths_agree(
+        text: &str,
+        ngram: usize,
+        lowercase: bool,
+        nfkc: bool,
+    ) -> std::result::Result<(), proptest::test_runner::TestCaseError> {
+        let normalize = NormalizeOptions {
+            nfkc,
+            lowercase,
+            ..NormalizeOptions::default()
+        };
+        let shingler = Shingler::new(ShingleConfig {
+            tokenizer: Tokenizer::Word,
+            ngram,
+            normalize,
+        })
+        .expect("valid config");
+        let (fast, general) = fast_and_general(&shingler, text);
+        proptest::prop_assert_eq!(fast, general, "{:?}", text);
+        Ok(())
+    }
+
     #[test]
     fn plain_separators_are_stable_punctuation() {
         use unicode_normalization::char::canonical_combining_class;
@@ -599,12 +623,7 @@ mod tests {
             ngram in 1usize..5,
             lowercase: bool, nfkc: bool,
         ) {
-            let text = pieces.concat();
-            let normalize = NormalizeOptions { nfkc, lowercase, ..NormalizeOptions::default() };
-            let shingler = Shingler::new(ShingleConfig { tokenizer: Tokenizer::Word, ngram, normalize })
-                .expect("valid config");
-            let (fast, general) = fast_and_general(&shingler, &text);
-            proptest::prop_assert_eq!(fast, general, "{:?}", text);
+            word_paths_agree(&pieces.concat(), ngram, lowercase, nfkc)?;
         }
     }
 
@@ -625,12 +644,7 @@ mod tests {
             ngram in 1usize..5,
             lowercase: bool, nfkc: bool,
         ) {
-            let text = pieces.concat();
-            let normalize = NormalizeOptions { nfkc, lowercase, ..NormalizeOptions::default() };
-            let shingler = Shingler::new(ShingleConfig { tokenizer: Tokenizer::Word, ngram, normalize })
-                .expect("valid config");
-            let (fast, general) = fast_and_general(&shingler, &text);
-            proptest::prop_assert_eq!(fast, general, "{:?}", text);
+            word_paths_agree(&pieces.concat(), ngram, lowercase, nfkc)?;
         }
     }
 
