@@ -68,6 +68,12 @@ struct FirstHits {
     forward: Vec<u16>,
 }
 
+/// Whether bin `j` is set in the occupancy bitmap `filled`.
+#[inline]
+fn is_filled(filled: &[u64], j: usize) -> bool {
+    filled[j / 64] & (1 << (j % 64)) != 0
+}
+
 /// Probe attempts per bin in [`FirstHits::forward`].
 const FORWARD_ATTEMPTS: usize = 32;
 
@@ -106,7 +112,7 @@ impl OnePermHasher {
     fn probe_filled(&self, i: usize, from: u64, filled: &[u64]) -> usize {
         (from..)
             .map(|attempt| self.probe(i, attempt))
-            .find(|&j| filled[j / 64] & (1 << (j % 64)) != 0)
+            .find(|&j| is_filled(filled, j))
             .expect("a signature with a filled bin ends every probe sequence")
     }
 
@@ -213,7 +219,7 @@ impl OnePermHasher {
             return;
         }
         for i in 0..self.bins {
-            if filled[i / 64] & (1 << (i % 64)) == 0 {
+            if !is_filled(&filled, i) {
                 out[i] = out[self.probe_filled(i, 0, &filled)];
             }
         }
@@ -224,16 +230,15 @@ impl OnePermHasher {
     /// [`FirstHits::forward`].
     fn densify_forward(&self, out: &mut [u32], filled: &[u64]) {
         let forward = &self.first_hits().forward;
-        let is_filled = |j: usize| filled[j / 64] & (1 << (j % 64)) != 0;
         for i in 0..self.bins {
-            if is_filled(i) {
+            if is_filled(filled, i) {
                 continue;
             }
             let probes = &forward[i * FORWARD_ATTEMPTS..(i + 1) * FORWARD_ATTEMPTS];
             let j = match probes
                 .iter()
                 .map(|&j| usize::from(j))
-                .find(|&j| is_filled(j))
+                .find(|&j| is_filled(filled, j))
             {
                 Some(j) => j,
                 None => self.probe_filled(i, FORWARD_ATTEMPTS as u64, filled),
@@ -249,7 +254,7 @@ impl OnePermHasher {
         let hits = self.first_hits();
         // The first attempt reaching a filled bin, and which bin, per bin.
         let mut first = [(u16::MAX, 0u16); LISTED_MAX_BINS];
-        for j in (0..self.bins).filter(|&j| filled[j / 64] & (1 << (j % 64)) != 0) {
+        for j in (0..self.bins).filter(|&j| is_filled(filled, j)) {
             let (from, to) = (hits.offsets[j] as usize, hits.offsets[j + 1] as usize);
             for &(i, attempt) in &hits.entries[from..to] {
                 let best = &mut first[usize::from(i)];
@@ -259,7 +264,7 @@ impl OnePermHasher {
             }
         }
         for i in 0..self.bins {
-            if filled[i / 64] & (1 << (i % 64)) != 0 {
+            if is_filled(filled, i) {
                 continue;
             }
             let (attempt, j) = first[i];
