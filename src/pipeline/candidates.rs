@@ -190,7 +190,7 @@ pub fn simhash<E: Exchange>(
     )?;
     let tables = crate::simhash::BlockTables::new(hamming, distinct as usize);
     let place = BucketPlace {
-        tables: tables.len(),
+        families: tables.families(),
         peers: peers as usize,
     };
     // Each representative goes once to every worker that owns one of its
@@ -200,10 +200,7 @@ pub fn simhash<E: Exchange>(
     let mut outgoing: Vec<TableKey> = Vec::new();
     let mut destinations: Vec<usize> = Vec::new();
     for &(fp, unit) in &representatives {
-        destinations.clear();
-        destinations.extend((0..tables.len()).map(|t| place.owner(t, tables.key(t, fp))));
-        destinations.sort_unstable();
-        destinations.dedup();
+        place.destinations(&tables, fp, &mut destinations);
         for &worker in &destinations {
             if worker == me {
                 owned_here.push((fp, unit));
@@ -215,32 +212,43 @@ pub fn simhash<E: Exchange>(
     drop(representatives);
     let got = ex.shuffle(outgoing, |&(worker, _, _): &TableKey| worker as usize);
     owned_here.extend(got.into_iter().map(|(_, fp, unit)| (fp, unit)));
-    // This worker's tables, a few at a time in parallel, each sorted by key and
-    // scanned bucket by bucket. Pairs found in several tables are kept once.
-    let mine: Vec<usize> = (0..tables.len())
-        .filter(|&t| place.may_own(t, me))
+    // In number order, as the tables' buckets want their entries.
+    owned_here.par_sort_unstable_by_key(|&(_, unit)| unit);
+    let (values, numbers): (Vec<u64>, Vec<u32>) = owned_here.into_iter().unzip();
+    // This worker's families of tables, a few at a time in parallel. Pairs
+    // found in several tables are kept once.
+    let mine: Vec<usize> = (0..tables.families())
+        .filter(|&f| place.may_own(f, me))
         .collect();
     let mut near: Vec<(u32, u32, u32)> = mine
         .par_iter()
-        .flat_map_iter(|&t| {
-            let mut keyed: Vec<(u64, u32, u64)> = owned_here
-                .iter()
-                .map(|&(fp, unit)| (tables.key(t, fp), unit, fp))
-                .filter(|&(key, _, _)| place.owner(t, key) == me)
-                .collect();
-            keyed.sort_unstable();
-            let mut near = Vec::new();
-            let mut bucket: Vec<(u64, u32)> = Vec::new();
-            for run in keyed.chunk_by(|x, y| x.0 == y.0) {
-                if run.len() < 2 {
-                    continue;
+        .map_init(
+            || {
+                (
+                    crate::simhash::SearchScratch::default(),
+                    Vec::new(),
+                    Vec::new(),
+                )
+            },
+            |(scratch, own_values, own_numbers), &f| {
+                let mut near = Vec::new();
+                if place.whole_families() {
+                    tables.family_pairs(f, (&values, &numbers), scratch, &mut near);
+                } else {
+                    own_values.clear();
+                    own_numbers.clear();
+                    for (&fp, &unit) in values.iter().zip(&numbers) {
+                        if place.owner(f, tables.family_key(f, fp)) == me {
+                            own_values.push(fp);
+                            own_numbers.push(unit);
+                        }
+                    }
+                    tables.family_pairs(f, (own_values, own_numbers), scratch, &mut near);
                 }
-                bucket.clear();
-                bucket.extend(run.iter().map(|&(_, unit, fp)| (fp, unit)));
-                tables.bucket_pairs(t, &bucket, &mut near);
-            }
-            near
-        })
+                near
+            },
+        )
+        .flatten_iter()
         .collect();
     near.par_sort_unstable();
     near.dedup_by_key(|&mut (a, b, _)| (a, b));
@@ -264,40 +272,60 @@ pub fn simhash<E: Exchange>(
     Ok(edges)
 }
 
-/// Which worker owns a bucket `(table, key)` of the SimHash block tables.
+/// Which worker owns a bucket `(family, key)` of the SimHash block tables
+/// (see [`crate::simhash::BlockTables`]).
 ///
-/// With at least as many tables as workers, whole tables are spread over the
-/// workers (table `t` on worker `t % peers`): a representative then reaches each
-/// worker once, whatever the number of tables (radius 12 takes hundreds). With
-/// fewer tables, each table's keys are split by hash over `peers / tables`
-/// workers, so every worker still gets a share.
+/// With at least as many families as workers, whole families are spread over
+/// the workers (family `f` on worker `f % peers`): a representative then
+/// reaches each worker once, whatever the number of tables (radius 12 takes
+/// hundreds). With fewer families, each family's keys are split by hash over
+/// `peers / families` workers, so every worker still gets a share.
 #[derive(Debug, Clone, Copy)]
 struct BucketPlace {
-    tables: usize,
+    families: usize,
     peers: usize,
 }
 
 impl BucketPlace {
-    fn per_table(&self) -> usize {
-        (self.peers / self.tables.max(1)).max(1)
+    fn per_family(&self) -> usize {
+        (self.peers / self.families.max(1)).max(1)
     }
 
-    fn owner(&self, table: usize, key: u64) -> usize {
-        if self.tables >= self.peers {
-            table % self.peers
+    /// Whether each worker owns whole families (so every worker gets every
+    /// representative, and owns every bucket of its families).
+    fn whole_families(&self) -> bool {
+        self.families >= self.peers
+    }
+
+    /// The workers that own a bucket of `fp` in some family, ascending, into
+    /// `out`.
+    fn destinations(&self, tables: &crate::simhash::BlockTables, fp: u64, out: &mut Vec<usize>) {
+        out.clear();
+        if self.whole_families() {
+            out.extend(0..self.peers);
+            return;
+        }
+        out.extend((0..self.families).map(|f| self.owner(f, tables.family_key(f, fp))));
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    fn owner(&self, family: usize, key: u64) -> usize {
+        if self.whole_families() {
+            family % self.peers
         } else {
-            let split = self.per_table();
-            (table * split + (spread(key) % split as u64) as usize) % self.peers
+            let split = self.per_family();
+            (family * split + (spread(key) % split as u64) as usize) % self.peers
         }
     }
 
-    /// Whether `worker` owns any bucket of `table`.
-    fn may_own(&self, table: usize, worker: usize) -> bool {
-        if self.tables >= self.peers {
-            table % self.peers == worker
+    /// Whether `worker` owns any bucket of `family`.
+    fn may_own(&self, family: usize, worker: usize) -> bool {
+        if self.whole_families() {
+            family % self.peers == worker
         } else {
-            let split = self.per_table();
-            (0..split).any(|s| (table * split + s) % self.peers == worker)
+            let split = self.per_family();
+            (0..split).any(|s| (family * split + s) % self.peers == worker)
         }
     }
 }
@@ -335,16 +363,32 @@ mod tests {
     proptest! {
         #[test]
         fn every_bucket_has_one_owner_that_knows_it(
-            tables in 1usize..40,
+            families in 1usize..40,
             peers in 1usize..20,
-            table_seed in 0usize..1000,
+            family_seed in 0usize..1000,
             key in any::<u64>(),
         ) {
-            let place = BucketPlace { tables, peers };
-            let table = table_seed % tables;
-            let owner = place.owner(table, key);
+            let place = BucketPlace { families, peers };
+            let family = family_seed % families;
+            let owner = place.owner(family, key);
             prop_assert!(owner < peers);
-            prop_assert!(place.may_own(table, owner));
+            prop_assert!(place.may_own(family, owner));
+        }
+
+        #[test]
+        fn a_fingerprint_reaches_the_owner_of_each_of_its_buckets(
+            radius in 1u32..16,
+            peers in 1usize..300,
+            fp in any::<u64>(),
+        ) {
+            let tables = crate::simhash::BlockTables::new(radius, 100_000);
+            let place = BucketPlace { families: tables.families(), peers };
+            let mut destinations = Vec::new();
+            place.destinations(&tables, fp, &mut destinations);
+            for family in 0..tables.families() {
+                let owner = place.owner(family, tables.family_key(family, fp));
+                prop_assert!(destinations.contains(&owner));
+            }
         }
     }
 }

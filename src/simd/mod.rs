@@ -5,7 +5,10 @@
 //! - [`jsonl`]: finding where the plain part of a JSON string ends, sixteen
 //!   bytes at a time with SSE2;
 //! - [`shingle`]: measuring the run of lower-case ASCII letters and digits that
-//!   continues a word, sixteen bytes at a time with SSE2.
+//!   continues a word, sixteen bytes at a time with SSE2;
+//! - [`hamming`]: the SimHash search's loops: packing a block table's key bits
+//!   (one BMI2 `pext` each), and finding the pairs of a bucket of fingerprints
+//!   within a Hamming radius, eight at a time with AVX-512's vector popcount.
 //!
 //! This module is the only place in the crate that names a target architecture,
 //! calls intrinsics or asks the CPU what it supports; its callers see safe
@@ -33,26 +36,35 @@
 #[macro_use]
 mod testing;
 
+pub(crate) mod hamming;
 pub(crate) mod jsonl;
 pub(crate) mod minhash;
 pub(crate) mod shingle;
 
 /// The instruction sets a kernel can be built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Isa {
     /// Plain Rust; every CPU.
     Portable,
     /// x86-64 SSE2, which every x86-64 CPU has.
     Sse2,
-    /// x86-64 AVX2.
+    /// x86-64 AVX2, with BMI2 (which every CPU with AVX2 has in practice).
     Avx2,
     /// x86-64 AVX-512 (F, DQ and VL).
     Avx512,
+    /// x86-64 AVX-512 (F, DQ and VL) with VPOPCNTDQ, the vector popcount.
+    Avx512Popcnt,
 }
 
 impl Isa {
     /// Every instruction set, from the least to the most preferred.
-    pub(crate) const ALL: [Isa; 4] = [Isa::Portable, Isa::Sse2, Isa::Avx2, Isa::Avx512];
+    pub(crate) const ALL: [Isa; 5] = [
+        Isa::Portable,
+        Isa::Sse2,
+        Isa::Avx2,
+        Isa::Avx512,
+        Isa::Avx512Popcnt,
+    ];
 
     /// The instruction set that every CPU of the compile target has.
     pub(crate) const BASELINE: Isa = if cfg!(target_arch = "x86_64") {
@@ -69,15 +81,22 @@ impl Isa {
             #[cfg(target_arch = "x86_64")]
             Isa::Sse2 => true,
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            Isa::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("bmi2")
+            }
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => {
                 std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512dq")
                     && std::arch::is_x86_feature_detected!("avx512vl")
             }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512Popcnt => {
+                Isa::Avx512.is_available() && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+            }
             #[cfg(not(target_arch = "x86_64"))]
-            Isa::Sse2 | Isa::Avx2 | Isa::Avx512 => false,
+            Isa::Sse2 | Isa::Avx2 | Isa::Avx512 | Isa::Avx512Popcnt => false,
         }
     }
 }
@@ -109,7 +128,7 @@ mod tests {
 
     #[test]
     fn best_is_the_last_version_offered() {
-        let offered = |isa: Isa| (isa != Isa::Avx512).then_some(isa);
+        let offered = |isa: Isa| (isa < Isa::Avx512).then_some(isa);
         assert_eq!(best(offered), Some(Isa::Avx2));
         let order: Vec<Isa> = runnable(offered).map(|(isa, _)| isa).collect();
         assert_eq!(order, [Isa::Portable, Isa::Sse2, Isa::Avx2]);

@@ -20,5 +20,5 @@ mod index;
 pub use fingerprint::{fingerprint64, fingerprint64_weighted, hamming};
 pub use index::{
     all_pairs_within, default_blocks, near_distinct_pairs, near_distinct_pairs_at_most,
-    BlockTables, Collapsed, MAX_TABLES,
+    BlockTables, Collapsed, SearchScratch, MAX_TABLES,
 };
