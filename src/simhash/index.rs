@@ -212,9 +212,9 @@ pub fn near_distinct_pairs_at_most(
     max_pairs: u64,
 ) -> Option<Vec<(u32, u32, u32)>> {
     let schedule = if distinct.len() < SMALL_INPUT {
-        Schedule::TablesInParallel
+        Schedule::FamiliesInParallel
     } else {
-        Schedule::OneTableAtATime
+        Schedule::OneFamilyAtATime
     };
     let limit = PairLimit::new(max_pairs);
     let pairs = search(distinct, k, blocks, schedule, &limit);
@@ -450,10 +450,10 @@ impl BlockTables {
 enum Schedule {
     /// Families run concurrently, each sequentially; best when the input is
     /// small.
-    TablesInParallel,
+    FamiliesInParallel,
     /// Families run one after another, each one's buckets in parallel; memory
     /// stays near one copy of the input per thread.
-    OneTableAtATime,
+    OneFamilyAtATime,
 }
 
 /// One permuted table: which bits form the key, and which agreeing blocks
@@ -500,7 +500,7 @@ const COUNTED_KEY_BITS: u32 = 22;
 
 /// Fingerprints put in buckets of equal keys (the bits of a mask).
 #[derive(Debug, Default)]
-pub struct Buckets {
+struct Buckets {
     /// Fingerprints, bucket after bucket, each bucket in ascending number order.
     values: Vec<u64>,
     /// The number of each fingerprint in `values`.
@@ -728,7 +728,7 @@ fn search(
     let entries = (distinct, &numbers[..]);
 
     let mut out = match schedule {
-        Schedule::TablesInParallel => (0..tables.families())
+        Schedule::FamiliesInParallel => (0..tables.families())
             .into_par_iter()
             .map_init(SearchScratch::default, |scratch, family| {
                 let mut found = Vec::new();
@@ -739,7 +739,7 @@ fn search(
             })
             .flatten_iter()
             .collect(),
-        Schedule::OneTableAtATime => {
+        Schedule::OneFamilyAtATime => {
             let mut shared = Buckets::default();
             let mut out = Vec::new();
             for family in 0..tables.families() {
@@ -892,7 +892,7 @@ mod tests {
         prop_assert_eq!(all_pairs_within(fps, k), brute_all(fps, k));
         let collapsed = Collapsed::new(fps);
         let expected = brute_distinct(&collapsed.distinct, k);
-        for schedule in [Schedule::TablesInParallel, Schedule::OneTableAtATime] {
+        for schedule in [Schedule::FamiliesInParallel, Schedule::OneFamilyAtATime] {
             let found = search(
                 &collapsed.distinct,
                 k,
@@ -1057,7 +1057,7 @@ mod tests {
         let c = Collapsed::new(&fps);
         let expected = brute_distinct(&c.distinct, 3);
         assert!(expected.len() > 100, "planted pairs must exist");
-        for schedule in [Schedule::TablesInParallel, Schedule::OneTableAtATime] {
+        for schedule in [Schedule::FamiliesInParallel, Schedule::OneFamilyAtATime] {
             assert_eq!(
                 search(&c.distinct, 3, None, schedule, &PairLimit::new(u64::MAX)),
                 expected
