@@ -32,10 +32,12 @@ const LISTED_ATTEMPTS_PER_BIN: usize = 3;
 
 /// Signatures with at most `k / LISTED_FILL_DIVISOR` filled bins densify from
 /// the rows of [`FirstHits`] (a vectorised minimum per filled bin); fuller ones
-/// probe forward (about `k / m` probes per empty bin). Measured on the
-/// paragraphs of 100 MB of generated articles (577,782 units, 2 cores), the
-/// sketch stage took 1.56 s with 4, 1.84 s with 10 and 1.70 s with 2 (medians
-/// of five runs).
+/// probe forward (about `k / m` probes per empty bin). The choice changes
+/// speed only. Medians of five runs of the paragraph sketch stage, 2 cores:
+/// on the real-text speed corpus (`scripts/speed-corpus`, 1,197,072
+/// paragraphs) 3.25 s with 4, 3.31 s with 10 and 3.19 s with 2 (runs varied
+/// by up to 40%); on 100 MB of generated articles (577,782 paragraphs) 1.56 s
+/// with 4, 1.84 s with 10 and 1.70 s with 2.
 const LISTED_FILL_DIVISOR: usize = 4;
 
 /// A one-permutation MinHash signer with `k` bins.
