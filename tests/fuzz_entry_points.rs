@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use neardedup::corpus::{jsonl, paragraphs, Corpus, CorpusOptions, Format, ParaSep, RecordId};
 use neardedup::index::{IndexedUnit, SignatureIndex};
-use neardedup::pipeline::resume::{Edges, Pairs, Stored};
+use neardedup::pipeline::resume::{Edges, Stored};
 use neardedup::pipeline::scan::{InvalidRecords, Scanned, UnitMeta};
 use neardedup::pipeline::{shard, DedupConfig, Edge};
 use neardedup::text::{normalize_into, NormalizeOptions, ShingleConfig, Shingler, Tokenizer};
@@ -337,7 +337,13 @@ proptest! {
         which in 0usize..4,
     ) {
         let (shard_body, _) = shard::encode(&sample_shard(), 2, 4);
-        let pairs = Pairs(vec![(0, 1), (5, 2)]).encode();
+        let pairs = Edges {
+            candidates: 2,
+            settled: Default::default(),
+            edges: vec![Edge { a: 0, b: 1, similarity: f32::NAN }, Edge { a: 5, b: 2, similarity: f32::NAN }],
+            index_edges: Vec::new(),
+        }
+        .encode();
         let edges = Edges {
             candidates: 3,
             settled: Default::default(),
@@ -363,9 +369,6 @@ proptest! {
             prop_assert!(decoded.units.iter().all(|u| (u.record as usize) < decoded.records.len()));
         }
         let _ = shard::decode::<u64>(&body, 1);
-        if let Ok(p) = Pairs::decode(&body) {
-            prop_assert_eq!(p.encode(), body.clone());
-        }
         if let Ok(e) = Edges::decode(&body) {
             prop_assert_eq!(e.encode(), body.clone());
         }

@@ -10,10 +10,12 @@
 //! [`KeepPolicy`] ([`keep`]): by default, for star clusters the most connected
 //! unit, for components the first in input order. Labels are deterministic.
 
+mod dense;
 pub mod keep;
 mod star;
 mod union_find;
 
+pub use dense::DenseNumbers;
 pub use keep::{FieldKinds, KeepPolicy, Key, Keys, Number, Ranking};
 pub use star::{
     component_joins, component_labels, similarity_to_labels, star_joins, star_labels, Join,

@@ -29,7 +29,9 @@
 //! Connected components ([`component_labels`], [`component_joins`]) are here
 //! too: they keep each component's best unit under the same [`Ranking`].
 
-use super::{Ranking, UnionFind};
+use rayon::prelude::*;
+
+use super::{DenseNumbers, Ranking, UnionFind};
 
 /// One unit that joins a cluster: the unit, the kept unit (centre) it joins and
 /// its verified similarity to that centre.
@@ -51,7 +53,7 @@ fn adjacency(edges: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
         adjacent.push((a, b, s));
         adjacent.push((b, a, s));
     }
-    adjacent.sort_unstable_by_key(|&(u, v, _)| (u, v));
+    adjacent.par_sort_unstable_by_key(|&(u, v, _)| (u, v));
     adjacent.dedup_by_key(|&mut (u, v, _)| (u, v));
     adjacent
 }
@@ -65,17 +67,14 @@ fn adjacency(edges: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
 pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join> {
     let adjacent = adjacency(edges);
     let groups: Vec<&[(u32, u32, f32)]> = adjacent.chunk_by(|x, y| x.0 == y.0).collect();
-    let position = |unit: u32| {
-        groups
-            .binary_search_by_key(&unit, |g| g[0].0)
-            .expect("every neighbour has an adjacency list")
-    };
+    let group_of = DenseNumbers::of_sorted(groups.iter().map(|g| g[0].0).collect());
+    let position = |unit: u32| group_of.of(unit) as usize;
     let ranked: Vec<_> = groups
         .iter()
         .map(|g| (g[0].0, g.len(), ranking.keys.get(g[0].0)))
         .collect();
     let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_unstable_by(|&i, &j| ranking.visit_order(ranked[i], ranked[j]));
+    order.par_sort_unstable_by(|&i, &j| ranking.visit_order(ranked[i], ranked[j]));
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         Unvisited,
@@ -147,21 +146,16 @@ pub fn component_labels(
 /// with the similarity of a direct edge between them where there is one.
 /// Sorted by member.
 pub fn component_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join> {
-    let mut nodes: Vec<u32> = edges.iter().flat_map(|&(a, b, _)| [a, b]).collect();
-    nodes.sort_unstable();
-    nodes.dedup();
-    let dense = |unit: u32| {
-        nodes
-            .binary_search(&unit)
-            .expect("every end of an edge is a node") as u32
-    };
+    let numbers = DenseNumbers::new(edges.iter().flat_map(|&(a, b, _)| [a, b]).collect());
+    let dense = |unit: u32| numbers.of(unit);
+    let nodes = numbers.units();
     let mut uf = UnionFind::new(nodes.len());
     for &(a, b, _) in edges {
         uf.union(dense(a), dense(b));
     }
     let roots = uf.labels();
     // The best unit of each component, at its root.
-    let mut best: Vec<u32> = nodes.clone();
+    let mut best: Vec<u32> = nodes.to_vec();
     for (i, &root) in roots.iter().enumerate() {
         let (unit, kept) = (nodes[i], best[root as usize]);
         if ranking.best_first(unit, kept).is_lt() {

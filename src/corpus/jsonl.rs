@@ -123,10 +123,35 @@ fn extract_plain<'a>(
     text_field: &str,
     id_field: Option<&str>,
 ) -> Option<Fields<'a>> {
+    read_plain(line, text_field, id_field).map(|(fields, _)| fields)
+}
+
+/// Where the text field's value (its quotes included) is in `line`, when the
+/// line has the common shape that [`extract`] reads by hand (see
+/// [`extract_plain`]); `None` for any other line, which the caller reads with
+/// serde_json.
+pub fn plain_text_span(
+    line: &[u8],
+    text_field: &str,
+    id_field: Option<&str>,
+) -> Option<std::ops::Range<usize>> {
+    if text_field.contains('.') || id_field.is_some_and(|f| f.contains('.')) {
+        return None;
+    }
+    read_plain(line, text_field, id_field).map(|(_, span)| span)
+}
+
+/// [`extract_plain`], and where the (last) text value is in the line.
+fn read_plain<'a>(
+    line: &'a [u8],
+    text_field: &str,
+    id_field: Option<&str>,
+) -> Option<(Fields<'a>, std::ops::Range<usize>)> {
     let mut p = Plain { line, pos: 0 };
     p.skip_ws();
     p.eat(b'{')?;
     let mut text = None;
+    let mut span = 0..0;
     let mut id = None;
     loop {
         p.skip_ws();
@@ -135,7 +160,9 @@ fn extract_plain<'a>(
         p.eat(b':')?;
         p.skip_ws();
         if key == text_field.as_bytes() {
+            let start = p.pos;
             text = Some(p.string()?);
+            span = start..p.pos;
         } else if Some(key) == id_field.map(str::as_bytes) {
             id = Some(p.id()?);
         } else {
@@ -156,7 +183,7 @@ fn extract_plain<'a>(
     if id_field.is_some() && id.is_none() {
         return None;
     }
-    Some(Fields { text, id })
+    Some((Fields { text, id }, span))
 }
 
 struct Plain<'a> {

@@ -28,6 +28,7 @@
 //! The encodings (JSON lines, gzip, zstd, Parquet, plain text) are in [`format`].
 
 pub mod format;
+pub mod json;
 pub mod parts;
 pub mod records;
 pub mod report;

@@ -57,8 +57,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::format::{self, Encoding, RecordFormat};
+use super::json;
 use super::writers::{known_unit_ref, DedupedCounts, UnitRef};
-use crate::corpus::{paragraphs, Container, Corpus, Format, MappedFile, ParaSep, RecordId};
+use crate::corpus::{jsonl, paragraphs, Container, Corpus, Format, MappedFile, ParaSep, RecordId};
 use crate::error::{Error, Result};
 use crate::pipeline::{DedupOutcome, UnitKind};
 
@@ -381,9 +382,11 @@ impl Emitter<'_> {
             (Format::Text, Encoding::Text) => line.extend_from_slice(text.as_bytes()),
             (Format::Text, _) => text_record(line, &record.id, &text),
             (Format::Jsonl, _) => {
+                let options = corpus.options();
                 let rewritten = replace_field(
                     corpus.record_bytes(record),
-                    &corpus.options().text_field,
+                    &options.text_field,
+                    options.id_field.as_deref(),
                     &text,
                 )
                 .map_err(|message| {
@@ -569,7 +572,8 @@ impl Emitter<'_> {
             #[serde(skip_serializing_if = "std::ops::Not::not")]
             indexed: bool,
             similarity: Option<f32>,
-            text: &'a str,
+            // Then `text`, the line's last member, written by
+            // [`json::write_string`].
         }
         let (corpus, outcome) = (self.corpus, self.outcome);
         let mut count = 0;
@@ -601,10 +605,14 @@ impl Emitter<'_> {
                     kept_para: kept.and_then(|k| k.para),
                     indexed,
                     similarity,
-                    text: text.get(meta.start..meta.start + meta.len).unwrap_or(text),
                 },
             )
             .map_err(|e| Error::io(&layout.removed.name, e.into()))?;
+            line.pop(); // the object's closing brace
+            line.extend_from_slice(b",\"text\":");
+            let text = text.get(meta.start..meta.start + meta.len).unwrap_or(text);
+            json::write_string(&mut line, text);
+            line.push(b'}');
             push(&line)?;
             count += 1;
         }
@@ -655,25 +663,32 @@ fn members(
 /// `line` (one JSON object) with the value of its field `field` (the last, if it
 /// occurs more than once, as the reader takes the last) replaced by the string
 /// `text`; every other byte, other fields' numbers and escapes included, stays
-/// as it was.
+/// as it was. A line of the common shape (text and id field `id_field` only) is
+/// read by [`jsonl::plain_text_span`], any other through serde_json.
 pub(crate) fn replace_field(
     line: &[u8],
     field: &str,
+    id_field: Option<&str>,
     text: &str,
 ) -> std::result::Result<Vec<u8>, String> {
-    let members = members(line)?;
-    let value = members
-        .iter()
-        .rev()
-        .find(|(key, _)| key == field)
-        .map(|(_, value)| *value)
-        .ok_or_else(|| format!("missing text field {field:?}"))?;
-    // The raw value borrows from `line`: its place there is its offset.
-    let start = value.get().as_ptr() as usize - line.as_ptr() as usize;
-    let end = start + value.get().len();
+    let (start, end) = match jsonl::plain_text_span(line, field, id_field) {
+        Some(span) => (span.start, span.end),
+        None => {
+            let members = members(line)?;
+            let value = members
+                .iter()
+                .rev()
+                .find(|(key, _)| key == field)
+                .map(|(_, value)| *value)
+                .ok_or_else(|| format!("missing text field {field:?}"))?;
+            // The raw value borrows from `line`: its place there is its offset.
+            let start = value.get().as_ptr() as usize - line.as_ptr() as usize;
+            (start, start + value.get().len())
+        }
+    };
     let mut out = Vec::with_capacity(line.len() + text.len());
     out.extend_from_slice(&line[..start]);
-    serde_json::to_writer(&mut out, text).map_err(|e| e.to_string())?;
+    json::write_string(&mut out, text);
     out.extend_from_slice(&line[end..]);
     Ok(out)
 }
@@ -751,6 +766,32 @@ pub fn write(
     received: &Received,
     removed: bool,
 ) -> Result<(Vec<Written>, DedupedCounts)> {
+    // The removed units' output is written on a thread of its own, beside the
+    // record outputs.
+    std::thread::scope(|scope| {
+        let removed =
+            removed.then(|| scope.spawn(|| write_removed(files, layout, emitter, received)));
+        let (mut written, counts) = write_records(files, layout, emitter, groups, owned, received)?;
+        if let Some(handle) = removed {
+            let done = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            written.push(done);
+        }
+        Ok((written, counts))
+    })
+}
+
+/// Writes the record outputs of `groups` whose names `owned` accepts (see
+/// [`write`]).
+fn write_records(
+    files: &Files,
+    layout: &Layout,
+    emitter: &Emitter<'_>,
+    groups: &[FileGroup],
+    owned: &dyn Fn(&Path) -> bool,
+    received: &Received,
+) -> Result<(Vec<Written>, DedupedCounts)> {
     let mut counts = DedupedCounts::default();
     let mut written = Vec::new();
     let mut at = 0;
@@ -798,27 +839,35 @@ pub fn write(
             worker: None,
         });
     }
-    if removed {
-        let target = layout.removed();
-        let shown = files.dir().join(&target.name);
-        let pieces = received.get(&target.name).map(Vec::as_slice).unwrap_or(&[]);
-        let mut records = 0;
-        files.write(&target.name, |w| {
-            let mut sink = format::open(&target.encoding, w, &shown, files.spool_dir())?;
-            records += emitter.removed(layout, &mut |line| sink.push(line))?;
-            for line in pieces.iter().flat_map(|piece| piece_lines(piece)) {
-                records += 1;
-                sink.push(line)?;
-            }
-            sink.finish()
-        })?;
-        written.push(Written {
-            path: target.name.to_string_lossy().into_owned(),
-            records,
-            worker: None,
-        });
-    }
     Ok((written, counts))
+}
+
+/// Writes the removed units' output (followed by the pieces `received` holds
+/// for it) and says what it wrote.
+fn write_removed(
+    files: &Files,
+    layout: &Layout,
+    emitter: &Emitter<'_>,
+    received: &Received,
+) -> Result<Written> {
+    let target = layout.removed();
+    let shown = files.dir().join(&target.name);
+    let pieces = received.get(&target.name).map(Vec::as_slice).unwrap_or(&[]);
+    let mut records = 0;
+    files.write(&target.name, |w| {
+        let mut sink = format::open(&target.encoding, w, &shown, files.spool_dir())?;
+        records += emitter.removed(layout, &mut |line| sink.push(line))?;
+        for line in pieces.iter().flat_map(|piece| piece_lines(piece)) {
+            records += 1;
+            sink.push(line)?;
+        }
+        sink.finish()
+    })?;
+    Ok(Written {
+        path: target.name.to_string_lossy().into_owned(),
+        records,
+        worker: None,
+    })
 }
 
 /// The lines of a piece (each ended by a newline), without their newlines.
@@ -875,17 +924,47 @@ pub fn pieces(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A record of the common shape is rewritten by its plain span exactly
+        /// as the serde_json members of the line place the text.
+        #[test]
+        fn plain_and_serde_rewrites_agree(
+            text in "[a-z \\\"\n가-힣é]{0,12}",
+            id in "[a-z0-9-]{0,6}",
+            new_text in "[a-z\"\n가]{0,6}",
+            text_first in any::<bool>(),
+            spaces in any::<bool>(),
+        ) {
+            let (text_json, id_json) = (serde_json::to_string(&text).unwrap(), serde_json::to_string(&id).unwrap());
+            let sep = if spaces { ", " } else { "," };
+            let line = if text_first {
+                format!(r#"{{"text":{text_json}{sep}"id":{id_json}}}"#)
+            } else {
+                format!(r#"{{"id":{id_json}{sep}"text":{text_json}}}"#)
+            };
+            let line = line.as_bytes();
+            prop_assert!(jsonl::plain_text_span(line, "text", Some("id")).is_some());
+            let plain = replace_field(line, "text", Some("id"), &new_text).expect("plain");
+            // No id field named: the plain reader refuses the line (it has
+            // another key), so serde_json places the text.
+            prop_assert!(jsonl::plain_text_span(line, "text", None).is_none());
+            let serde = replace_field(line, "text", None, &new_text).expect("serde");
+            prop_assert_eq!(plain, serde);
+        }
+    }
 
     #[test]
     fn paragraph_rewrite_changes_only_the_text_field() {
         let line =
             br#"{"id":123456789012345678901234567890, "n":1000.0,"text":"a\nb","x":"\u00e9"}"#;
-        let out = replace_field(line, "text", "a").expect("rewrite");
+        let out = replace_field(line, "text", None, "a").expect("rewrite");
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             r#"{"id":123456789012345678901234567890, "n":1000.0,"text":"a","x":"\u00e9"}"#
         );
-        let err = replace_field(br#"{"body":"x"}"#, "text", "a").expect_err("missing");
+        let err = replace_field(br#"{"body":"x"}"#, "text", None, "a").expect_err("missing");
         assert!(err.contains("missing text field"), "{err}");
     }
 

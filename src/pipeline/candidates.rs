@@ -85,7 +85,7 @@ pub fn minhash<E: Exchange>(
                     if featureless[local as usize] {
                         return;
                     }
-                    if let Some(key) = compact::band_key(signature, band, params.rows) {
+                    if let Some(key) = signatures.band_key(signature, band, params.rows) {
                         let unit = share.held_from + local;
                         if peers == 1 || band_owner(band as u32, key, peers) == me {
                             own.push((key, unit));

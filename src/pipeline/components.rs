@@ -16,12 +16,14 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::share::Owners;
 use super::Edge;
 use crate::cluster::{
-    component_joins, star_joins, ClusterMode, KeepPolicy, Key, Keys, Ranking, UnionFind,
+    component_joins, star_joins, ClusterMode, DenseNumbers, KeepPolicy, Key, Keys, Ranking,
+    UnionFind,
 };
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
@@ -165,7 +167,9 @@ pub fn kept_labels<E: Exchange>(
         .collect();
     let route = owners.clone();
     let mut at_centre = ex.shuffle(joins, move |j: &NamedJoin| route.of(j.centre));
-    for join in &mut at_centre {
+    // Only a member held elsewhere needs its centre's name.
+    let me = ex.index();
+    for join in at_centre.iter_mut().filter(|j| owners.of(j.member) != me) {
         let unit = name(join.centre);
         join.centre_id = unit.id.to_string();
         join.centre_para = unit.para;
@@ -206,6 +210,15 @@ pub fn labels<E: Exchange>(
     units: usize,
 ) -> (Vec<u32>, u32) {
     let contracted = contract(edges);
+    if ex.peers() == 1 {
+        // The contraction of all edges points every unit at its component's
+        // smallest unit already: no rounds needed.
+        let mut label: Vec<u32> = (first_unit..first_unit + units as u32).collect();
+        for (unit, root) in contracted {
+            label[(unit - first_unit) as usize] = root;
+        }
+        return (label, 0);
+    }
     let mut adjacency: Vec<(u32, u32)> = Vec::with_capacity(contracted.len() * 2);
     for &(unit, root) in &contracted {
         adjacency.push((unit, root));
@@ -254,24 +267,20 @@ pub fn labels<E: Exchange>(
 /// component's smallest unit.
 fn contract(edges: &[(u32, u32)]) -> Vec<(u32, u32)> {
     let mut nodes: Vec<u32> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
-    nodes.sort_unstable();
+    nodes.par_sort_unstable();
     nodes.dedup();
-    let dense: HashMap<u32, u32> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, &unit)| (unit, i as u32))
-        .collect();
-    let mut uf = UnionFind::new(nodes.len());
-    for (a, b) in edges {
-        uf.union(dense[a], dense[b]);
+    let numbers = DenseNumbers::of_sorted(nodes);
+    let mut uf = UnionFind::new(numbers.len());
+    for &(a, b) in edges {
+        uf.union(numbers.of(a), numbers.of(b));
     }
     // Dense numbers keep unit order, so the smallest dense member is the
     // smallest unit.
     uf.labels()
         .into_iter()
-        .enumerate()
-        .filter(|&(i, root)| root as usize != i)
-        .map(|(i, root)| (nodes[i], nodes[root as usize]))
+        .zip(0..)
+        .filter(|&(root, i)| root != i)
+        .map(|(root, i)| (numbers.unit(i), numbers.unit(root)))
         .collect()
 }
 

@@ -25,14 +25,13 @@ use super::records::check_records;
 use super::resume::{self, load_usable, Resumed, Stored};
 use super::settle::{self, Settle};
 use super::share::{self, Share};
-use super::sketch::{self, Signatures, SketchPlan};
+use super::sketch::{self, SignatureWords, Signatures, SketchPlan};
 use super::{Algo, DedupConfig, DedupOutcome, Edge, Settled, StageTiming, Stats};
 use crate::cluster::{similarity_to_labels, ClusterMode, FieldKinds, KeepPolicy, Key};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
 use crate::index::{IndexedUnit, SignatureIndex};
-use crate::minhash::compact;
 use crate::text::Shingler;
 use crate::work::WorkDir;
 
@@ -156,7 +155,8 @@ pub fn sketch_corpus(corpus: &Corpus, config: &DedupConfig) -> Result<sketch::Sk
     let shingler = Shingler::new(config.sketch.shingle)?;
     let budget = crate::memory::default_budget_bytes();
     let (chunks, shards) = share::plan_shards(corpus, None, 1, budget);
-    let plan = SketchPlan::new(corpus, &chunks, &shards, config, 1);
+    let words = SignatureWords::for_run(config, false, false)?;
+    let plan = SketchPlan::new(corpus, &chunks, &shards, config, words, 1);
     let work = WorkDir::temporary(0)?;
     let mut resumed = Resumed::default();
     let progress = super::NoProgress;
@@ -199,7 +199,8 @@ pub fn run<E: Exchange>(
     let first_line = share::first_line(ex, corpus, &chunks, &shards[mine.clone()]);
     let work = open_work_dir(ex, job);
     let work = ex.agree("start", work)?;
-    let plan = SketchPlan::new(corpus, &chunks, &shards[mine], config, first_line);
+    let words = SignatureWords::for_run(config, job.keep_signatures, job.index.is_some())?;
+    let plan = SketchPlan::new(corpus, &chunks, &shards[mine], config, words, first_line);
     let mut resumed = Resumed::default();
     let sketched = sketch::sketch_units(&plan, &work, &mut resumed, progress, config, &shingler);
     let sketched = ex.agree("sketch", sketched)?;
@@ -216,11 +217,7 @@ pub fn run<E: Exchange>(
         Some(index) if ex.index() == 0 => &index.signatures,
         _ => &[],
     };
-    let signatures = Signatures::new(
-        prior_signatures,
-        &share.sketched.shards,
-        k * compact::BYTES_PER_VALUE,
-    );
+    let signatures = Signatures::new(prior_signatures, &share.sketched.shards, words, k);
     let lsh = match config.algo {
         Algo::Minhash => Some(super::lsh_params(config)?),
         Algo::Simhash | Algo::Exact => None,

@@ -15,8 +15,9 @@
 //! next line u64 (the line number right after the shard, in its last file)
 //! invalid count u64, examples u64, each example as a byte string
 //! per record: file u32, start u64, len u64, line u64, id (JSON) as a byte string
-//! per unit:   record u32 (within the shard), paragraph u32 (u32::MAX: none),
-//!             start u64, len u64, features u32
+//! per unit:   varints (LEB128): record (within the shard) minus the previous
+//!             unit's record, paragraph + 1 (0: none), start, len, features;
+//!             then content key u64
 //! zero padding to a multiple of 8, then the sketch words, unit after unit
 //! ```
 
@@ -100,12 +101,16 @@ pub fn encode<W: SketchWord>(
         serde_json::to_writer(&mut id, &r.id).expect("a JSON value serialises");
         e.bytes(&id);
     }
+    let mut previous_record = 0u32;
     for u in &shard.units {
-        e.u32(u.record);
-        e.u32(u.para.unwrap_or(u32::MAX));
-        e.u64(u.start as u64);
-        e.u64(u.len as u64);
-        e.u32(u.features);
+        // Units come in record order, so the step is small (wrapping keeps any
+        // order decodable).
+        e.varint(u64::from(u.record.wrapping_sub(previous_record)));
+        previous_record = u.record;
+        e.varint(u.para.map_or(0, |p| u64::from(p) + 1));
+        e.varint(u.start as u64);
+        e.varint(u.len as u64);
+        e.varint(u64::from(u.features));
         e.u64(u.content);
     }
     e.align(8);
@@ -158,9 +163,9 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
             .examples
             .push(String::from_utf8_lossy(text).into_owned());
     }
-    // Every record and unit takes at least 36 and 28 bytes: a count larger than the
+    // Every record and unit takes at least 36 and 13 bytes: a count larger than the
     // body allows is damage, not a reason to reserve memory.
-    if records.saturating_mul(36) > body.len() || units.saturating_mul(28) > body.len() {
+    if records.saturating_mul(36) > body.len() || units.saturating_mul(13) > body.len() {
         return Err("shard counts exceed its size".into());
     }
     let mut record_metas = Vec::with_capacity(records);
@@ -180,19 +185,27 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
         });
     }
     let mut unit_metas = Vec::with_capacity(units);
+    let mut previous_record = 0u32;
+    let too_large = |what: &str| format!("shard unit {what} out of range");
     for _ in 0..units {
-        let record = d.u32().map_err(broken)?;
-        let para = d.u32().map_err(broken)?;
-        let start = d.u64().map_err(broken)? as usize;
-        let len = d.u64().map_err(broken)? as usize;
-        let features = d.u32().map_err(broken)?;
+        let step = u32::try_from(d.varint().map_err(broken)?).map_err(|_| too_large("record"))?;
+        let record = previous_record.wrapping_add(step);
+        previous_record = record;
+        let para = match d.varint().map_err(broken)? {
+            0 => None,
+            p => Some(u32::try_from(p - 1).map_err(|_| too_large("paragraph"))?),
+        };
+        let start = usize::try_from(d.varint().map_err(broken)?).map_err(|_| too_large("start"))?;
+        let len = usize::try_from(d.varint().map_err(broken)?).map_err(|_| too_large("length"))?;
+        let features =
+            u32::try_from(d.varint().map_err(broken)?).map_err(|_| too_large("features"))?;
         let content = d.u64().map_err(broken)?;
         if record as usize >= records {
             return Err("shard unit names a record it does not hold".into());
         }
         unit_metas.push(UnitMeta {
             record,
-            para: (para != u32::MAX).then_some(para),
+            para,
             start,
             len,
             features,
@@ -280,8 +293,17 @@ mod tests {
                     features: 0,
                     content: 0,
                 },
+                // Out of record order, and values that take many varint bytes.
+                UnitMeta {
+                    record: 0,
+                    para: Some(0),
+                    start: 1 << 40,
+                    len: usize::MAX >> 1,
+                    features: u32::MAX,
+                    content: u64::MAX,
+                },
             ],
-            sketches: vec![1, 2, 3, 65535, 0, 7],
+            sketches: vec![1, 2, 3, 65535, 0, 7, 9, 9, 9],
             invalid: InvalidRecords {
                 count: 3,
                 examples: vec!["bad.jsonl:2: invalid JSON record".into()],

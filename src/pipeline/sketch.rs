@@ -4,14 +4,15 @@
 //!
 //! What stays in memory afterwards is the per-unit state every later stage needs
 //! (records and units); the sketch words stay in the mapped checkpoints, and
-//! [`Signatures`] finds a unit's compact MinHash signature among them.
+//! [`Signatures`] finds a unit's MinHash words (its compact signature or its band
+//! keys, see [`SignatureWords`]) among them.
 
 use std::ops::Range;
 
 use super::resume::{load_usable, Resumed};
 use super::scan::{self, InvalidRecords, Scanned, UnitMeta, UnitSketch, UnitSplit};
 use super::shard::{self, SketchWord};
-use super::{Algo, DedupConfig, Progress, Total};
+use super::{Algo, DedupConfig, Progress, Total, Verify};
 use crate::corpus::{Chunk, Corpus, RecordMeta};
 use crate::error::{Error, Result};
 use crate::minhash::{compact, Signer};
@@ -59,6 +60,63 @@ impl Sketched {
     }
 }
 
+/// What a MinHash run keeps of each unit's signature in its shard checkpoints.
+///
+/// A compact signature takes 2 bytes per permutation (256 at 128); its LSH band
+/// keys take 8 bytes per band (56 for the 7 bands of the default threshold). The
+/// signature is kept when a later stage reads it: to estimate a pair's
+/// similarity (`--verify signature` or `none`, and pairs with an indexed unit,
+/// whose text is not at hand) or to save an index. Otherwise only the band keys
+/// are kept: with exact verification an estimate can only drop pairs far below
+/// the threshold (on paragraphs of the generated 1 GB corpus it settled 1,730 of
+/// 4.8 million candidate pairs), so every pair is settled from its text instead
+/// and a run's checkpoints shrink to about a quarter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureWords {
+    /// The compact signature ([`compact`]), `num_perm` `u16` words.
+    Compact,
+    /// The key of each usable band ([`compact::band_key`]), one `u64` word each.
+    BandKeys {
+        /// Bands kept ([`crate::lsh::usable_bands`]).
+        bands: usize,
+        /// Rows per band.
+        rows: usize,
+    },
+}
+
+impl SignatureWords {
+    /// What a run with `config` keeps: band keys for a MinHash run verified
+    /// exactly that neither saves an index (`saves_index`) nor compares with one
+    /// (`indexed`); the compact signature otherwise.
+    pub fn for_run(config: &DedupConfig, saves_index: bool, indexed: bool) -> Result<Self> {
+        if config.algo != Algo::Minhash || config.verify != Verify::Exact || saves_index || indexed
+        {
+            return Ok(SignatureWords::Compact);
+        }
+        let params = super::lsh_params(config)?;
+        Ok(SignatureWords::BandKeys {
+            bands: crate::lsh::usable_bands(params, config.sketch.num_perm),
+            rows: params.rows,
+        })
+    }
+
+    /// Sketch words per unit.
+    pub fn words_per_unit(self, num_perm: usize) -> usize {
+        match self {
+            SignatureWords::Compact => num_perm,
+            SignatureWords::BandKeys { bands, .. } => bands,
+        }
+    }
+
+    /// Bytes per unit.
+    pub fn bytes_per_unit(self, num_perm: usize) -> usize {
+        match self {
+            SignatureWords::Compact => num_perm * compact::BYTES_PER_VALUE,
+            SignatureWords::BandKeys { bands, .. } => bands * <u64 as SketchWord>::BYTES,
+        }
+    }
+}
+
 /// The checkpoint name of the shard covering `chunks`: its byte range, so a run
 /// that cuts the input differently does not mistake one shard for another.
 fn shard_name(chunks: &[Chunk]) -> String {
@@ -84,6 +142,8 @@ pub struct SketchPlan<'a> {
     pub skip_invalid: bool,
     /// Sketch words per unit.
     pub words_per_unit: usize,
+    /// What MinHash keeps of each signature.
+    pub signature_words: SignatureWords,
     /// Line number of the first shard's first chunk when that chunk does not
     /// start its file (1 for a whole run; a distributed worker's share may start
     /// mid-file).
@@ -91,13 +151,15 @@ pub struct SketchPlan<'a> {
 }
 
 impl<'a> SketchPlan<'a> {
-    /// The plan for sketching `shards` of `corpus` as `config` says; the first
-    /// shard's first chunk starts at line `first_line` unless it starts its file.
+    /// The plan for sketching `shards` of `corpus` as `config` says, MinHash
+    /// signatures kept as `signature_words`; the first shard's first chunk starts
+    /// at line `first_line` unless it starts its file.
     pub fn new(
         corpus: &'a Corpus,
         chunks: &'a [Chunk],
         shards: &'a [Range<usize>],
         config: &DedupConfig,
+        signature_words: SignatureWords,
         first_line: u64,
     ) -> Self {
         SketchPlan {
@@ -111,9 +173,10 @@ impl<'a> SketchPlan<'a> {
             },
             skip_invalid: config.skip_invalid,
             words_per_unit: match config.algo {
-                Algo::Minhash => config.sketch.num_perm,
+                Algo::Minhash => signature_words.words_per_unit(config.sketch.num_perm),
                 Algo::Simhash | Algo::Exact => 1,
             },
+            signature_words,
             first_line,
         }
     }
@@ -141,21 +204,47 @@ pub fn sketch_units(
                 config.sketch.seed,
             );
             let k = config.sketch.num_perm;
-            sketch_shards(
-                plan,
-                work,
-                resumed,
-                progress,
-                || (Scratch::default(), Vec::new(), vec![0u32; k]),
-                |(scratch, shingles, signature): &mut (Scratch, Vec<u64>, Vec<u32>),
-                 text,
-                 out: &mut Vec<u16>| {
-                    shingler.shingles_into(text, scratch, shingles);
-                    hasher.sign_into(shingles, signature);
-                    out.extend(signature.iter().map(|&v| compact::digest(v)));
-                    of_shingles(shingles)
-                },
-            )
+            match plan.signature_words {
+                SignatureWords::Compact => sketch_shards(
+                    plan,
+                    work,
+                    resumed,
+                    progress,
+                    || (Scratch::default(), Vec::new(), vec![0u32; k]),
+                    |(scratch, shingles, signature): &mut (Scratch, Vec<u64>, Vec<u32>),
+                     text,
+                     out: &mut Vec<u16>| {
+                        shingler.shingles_into(text, scratch, shingles);
+                        hasher.sign_into(shingles, signature);
+                        out.extend(signature.iter().map(|&v| compact::digest(v)));
+                        of_shingles(shingles)
+                    },
+                ),
+                SignatureWords::BandKeys { bands, rows } => sketch_shards(
+                    plan,
+                    work,
+                    resumed,
+                    progress,
+                    || (Scratch::default(), Vec::new(), vec![0u32; k], Vec::new()),
+                    |(scratch, shingles, signature, digests): &mut (
+                        Scratch,
+                        Vec<u64>,
+                        Vec<u32>,
+                        Vec<u8>,
+                    ),
+                     text,
+                     out: &mut Vec<u64>| {
+                        shingler.shingles_into(text, scratch, shingles);
+                        hasher.sign_into(shingles, signature);
+                        digests.clear();
+                        compact::compact_into(signature, digests);
+                        out.extend((0..bands).map(|band| {
+                            compact::band_key(digests, band, rows).expect("a usable band")
+                        }));
+                        of_shingles(shingles)
+                    },
+                ),
+            }
         }
         Algo::Simhash => sketch_shards(
             plan,
@@ -338,24 +427,52 @@ fn append(out: &mut Sketched, (checkpoint, decoded): Loaded) -> Result<()> {
     Ok(())
 }
 
-/// Compact MinHash signatures of a run: those of a saved index (numbered first),
-/// then those of the run's shards.
+/// The MinHash words of a run's units ([`SignatureWords`]): the compact
+/// signatures of a saved index (numbered first), then those of the run's shards.
 pub struct Signatures<'a> {
     prior: &'a [u8],
     prior_units: u32,
     shards: &'a [ShardWords],
     bytes_per_unit: usize,
+    words: SignatureWords,
 }
 
 impl<'a> Signatures<'a> {
-    /// Signatures of `bytes_per_unit` bytes each: `prior` (an index's, possibly
-    /// empty) then those in `shards`.
-    pub fn new(prior: &'a [u8], shards: &'a [ShardWords], bytes_per_unit: usize) -> Self {
+    /// The words of `num_perm`-permutation signatures kept as `words`: `prior`
+    /// (an index's compact signatures, possibly empty; only a run that keeps
+    /// compact signatures has an index) then those in `shards`.
+    pub fn new(
+        prior: &'a [u8],
+        shards: &'a [ShardWords],
+        words: SignatureWords,
+        num_perm: usize,
+    ) -> Self {
+        let bytes_per_unit = words.bytes_per_unit(num_perm);
         Signatures {
             prior,
             prior_units: (prior.len() / bytes_per_unit.max(1)) as u32,
             shards,
             bytes_per_unit,
+            words,
+        }
+    }
+
+    /// Whether the words are compact signatures, which estimate a pair's
+    /// similarity (band keys do not).
+    pub fn estimate(&self) -> bool {
+        self.words == SignatureWords::Compact
+    }
+
+    /// The key of band `band` (of `rows` rows) of a unit's `words`; `None` when
+    /// the band lies beyond the signature.
+    #[inline]
+    pub fn band_key(&self, words: &[u8], band: usize, rows: usize) -> Option<u64> {
+        match self.words {
+            SignatureWords::Compact => compact::band_key(words, band, rows),
+            SignatureWords::BandKeys { .. } => {
+                let at = band.checked_mul(<u64 as SketchWord>::BYTES)?;
+                words.get(at..at + <u64 as SketchWord>::BYTES).map(u64::get)
+            }
         }
     }
 

@@ -56,20 +56,26 @@ pub struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// The compact signature of a unit this worker holds (MinHash).
+    /// The compact signature of a unit this worker holds (MinHash; empty when
+    /// the run keeps band keys instead, see [`Signatures::estimate`]).
     pub fn own_signature(&self, unit: u32) -> &[u8] {
         match self.config.algo {
-            Algo::Minhash => self.signatures.get(unit - self.held_from),
-            Algo::Simhash | Algo::Exact => &[],
+            Algo::Minhash if self.signatures.estimate() => {
+                self.signatures.get(unit - self.held_from)
+            }
+            Algo::Minhash | Algo::Simhash | Algo::Exact => &[],
         }
     }
 
     /// Judges `(a, b)` from `a`'s signature, `b` (a unit this worker holds) and
     /// the similarity the candidate stage found. Pairs with an indexed unit are
-    /// settled by their estimate: the index holds no text.
+    /// settled by their estimate: the index holds no text. Without signatures
+    /// (a run verified exactly that keeps band keys) every pair is left to its
+    /// text.
     pub fn pair(&self, a: u32, signature_a: &[u8], b: u32, similarity: f32) -> Judgement {
         let config = self.config;
         match config.algo {
+            Algo::Minhash if !self.signatures.estimate() => Judgement::Doubtful,
             Algo::Minhash => {
                 let estimate = compact::estimate(signature_a, self.own_signature(b)) as f32;
                 let verify = match config.verify {

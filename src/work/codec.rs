@@ -19,6 +19,16 @@ impl Encoder {
         self.bytes.extend_from_slice(&v.to_le_bytes());
     }
 
+    /// Appends `v` in LEB128: seven bits a byte, low bits first, the high bit
+    /// set on every byte but the last (one byte below 128, ten at most).
+    pub fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.bytes.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.bytes.push(v as u8);
+    }
+
     /// Appends a length-prefixed byte string.
     pub fn bytes(&mut self, v: &[u8]) {
         self.u64(v.len() as u64);
@@ -82,6 +92,25 @@ impl<'a> Decoder<'a> {
         ))
     }
 
+    /// The next value written by [`Encoder::varint`]. A value that does not fit
+    /// 64 bits, or is written longer than needed (a last byte of zero), is
+    /// damage, reported as truncation: every value reads from one encoding only.
+    pub fn varint(&mut self) -> Result<u64, Truncated> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.take(1)?[0];
+            let bits = u64::from(byte & 0x7f);
+            if (shift == 63 && bits > 1) || (shift > 0 && byte == 0) {
+                return Err(Truncated);
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(Truncated)
+    }
+
     /// The next length-prefixed byte string.
     pub fn bytes(&mut self) -> Result<&'a [u8], Truncated> {
         let len = usize::try_from(self.u64()?).map_err(|_| Truncated)?;
@@ -98,6 +127,47 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn varints_round_trip_in_few_bytes(values in prop::collection::vec(any::<u64>(), 0..20)) {
+            let mut e = Encoder::default();
+            for &v in &values {
+                e.varint(v);
+                e.varint(v >> 40);
+            }
+            let mut d = Decoder::new(&e.bytes);
+            for &v in &values {
+                prop_assert_eq!(d.varint(), Ok(v));
+                prop_assert_eq!(d.varint(), Ok(v >> 40));
+            }
+            prop_assert_eq!(d.position(), e.bytes.len());
+            prop_assert_eq!(d.varint(), Err(Truncated));
+        }
+    }
+
+    #[test]
+    fn varint_sizes_and_damage() {
+        let size = |v: u64| {
+            let mut e = Encoder::default();
+            e.varint(v);
+            e.bytes.len()
+        };
+        assert_eq!(
+            (size(0), size(127), size(128), size(u64::MAX)),
+            (1, 1, 2, 10)
+        );
+        // A continuation byte at the end, and an eleventh byte, are refused.
+        assert_eq!(Decoder::new(&[0x80]).varint(), Err(Truncated));
+        assert_eq!(Decoder::new(&[0x80, 0x00]).varint(), Err(Truncated));
+        assert_eq!(Decoder::new(&[0x81, 0x00]).varint(), Err(Truncated));
+        assert_eq!(Decoder::new(&[0xff; 11]).varint(), Err(Truncated));
+        assert_eq!(
+            Decoder::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).varint(),
+            Err(Truncated)
+        );
+    }
 
     #[test]
     fn values_round_trip_and_short_input_is_reported() {
