@@ -66,27 +66,41 @@ fn adjacency(edges: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
 /// its own cluster.
 pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join> {
     let adjacent = adjacency(edges);
-    let groups: Vec<&[(u32, u32, f32)]> = adjacent.chunk_by(|x, y| x.0 == y.0).collect();
-    let group_of = DenseNumbers::of_sorted(groups.iter().map(|g| g[0].0).collect());
-    let position = |unit: u32| group_of.of(unit) as usize;
-    let ranked: Vec<_> = groups
-        .iter()
-        .map(|g| (g[0].0, g.len(), ranking.keys.get(g[0].0)))
-        .collect();
-    let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.par_sort_unstable_by(|&i, &j| ranking.visit_order(ranked[i], ranked[j]));
+    // Unit `i` (dense number) has the list `adjacent[starts[i]..starts[i + 1]]`;
+    // offsets rather than slices, and ranks computed when compared, keep the
+    // per-unit state small (a paragraph run has tens of millions of units with
+    // edges).
+    let mut units: Vec<u32> = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    for (at, &(unit, _, _)) in adjacent.iter().enumerate() {
+        if units.last() != Some(&unit) {
+            units.push(unit);
+            starts.push(at);
+        }
+    }
+    starts.push(adjacent.len());
+    let numbers = DenseNumbers::of_sorted(units);
+    let list = |i: usize| &adjacent[starts[i]..starts[i + 1]];
+    let rank = |i: u32| {
+        let unit = numbers.unit(i);
+        let degree = starts[i as usize + 1] - starts[i as usize];
+        (unit, degree, ranking.keys.get(unit))
+    };
+    let mut order: Vec<u32> = (0..numbers.len() as u32).collect();
+    order.par_sort_unstable_by(|&i, &j| ranking.visit_order(rank(i), rank(j)));
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         Unvisited,
         Centre,
         Member,
     }
-    let mut state = vec![State::Unvisited; groups.len()];
+    let mut state = vec![State::Unvisited; numbers.len()];
     let mut joins = Vec::new();
     for i in order {
+        let i = i as usize;
         let mut best: Option<(u32, f32)> = None;
-        for &(_, neighbour, similarity) in groups[i] {
-            if state[position(neighbour)] == State::Centre
+        for &(_, neighbour, similarity) in list(i) {
+            if state[numbers.of(neighbour) as usize] == State::Centre
                 && best.is_none_or(|(c, s)| similarity > s || (similarity == s && neighbour < c))
             {
                 best = Some((neighbour, similarity));
@@ -95,7 +109,7 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
         state[i] = match best {
             Some((centre, similarity)) => {
                 joins.push(Join {
-                    member: groups[i][0].0,
+                    member: numbers.unit(i as u32),
                     centre,
                     similarity: Some(similarity),
                 });

@@ -4,8 +4,8 @@
 //! A shard's checkpoint body holds everything the later stages need from the
 //! pass over its text: its records (where each is, its id), its units (where
 //! each is, how many features it had), the records skipped as invalid, and its
-//! sketch words (compact MinHash signatures, SimHash fingerprints or exact-text
-//! keys). The sketch words stay in the mapped checkpoint; records and units are
+//! sketch words (MinHash band keys or compact signatures, see
+//! [`super::sketch::SignatureWords`]; SimHash fingerprints; exact-text keys). The sketch words stay in the mapped checkpoint; records and units are
 //! decoded into memory, as every later stage uses them.
 //!
 //! Body layout (little-endian; see [`crate::work::codec`]):

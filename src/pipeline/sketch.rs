@@ -519,3 +519,87 @@ impl<'a> Signatures<'a> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::CorpusOptions;
+    use crate::pipeline::{share, NoProgress};
+
+    /// The MinHash words of every unit of `corpus`, kept as `words`.
+    fn sketch_as(corpus: &Corpus, config: &DedupConfig, words: SignatureWords) -> Sketched {
+        let shingler = Shingler::new(config.sketch.shingle).expect("shingler");
+        // Small shards, so units spread over several checkpoints.
+        let (chunks, shards) = share::plan_shards(corpus, Some(64), 1, 1 << 20);
+        let plan = SketchPlan::new(corpus, &chunks, &shards, config, words, 1);
+        let work = WorkDir::temporary(0).expect("work dir");
+        let mut resumed = Resumed::default();
+        sketch_units(&plan, &work, &mut resumed, &NoProgress, config, &shingler).expect("sketch")
+    }
+
+    #[test]
+    fn band_keys_are_the_band_keys_of_the_signatures() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.jsonl");
+        let lines: Vec<String> = (0..40)
+            .map(|i| {
+                let text = format!(
+                    "the {} quick brown fox {} jumps over 바다 누리 {} lazy dogs",
+                    i % 7,
+                    i % 3,
+                    i % 5
+                );
+                serde_json::json!({ "text": text }).to_string()
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+        let corpus = Corpus::open(&[path], CorpusOptions::default()).expect("open");
+        let mut config = DedupConfig::default();
+        config.sketch.shingle.ngram = 2;
+        let k = config.sketch.num_perm;
+        let keys = SignatureWords::for_run(&config, false, false).expect("layout");
+        let SignatureWords::BandKeys { bands, rows } = keys else {
+            panic!("a run verified exactly without an index keeps band keys, not {keys:?}");
+        };
+        let by_keys = sketch_as(&corpus, &config, keys);
+        let by_signature = sketch_as(&corpus, &config, SignatureWords::Compact);
+        assert!(by_keys.shards.len() > 1);
+        let keys = Signatures::new(&[], &by_keys.shards, keys, k);
+        let signatures = Signatures::new(&[], &by_signature.shards, SignatureWords::Compact, k);
+        assert!(!keys.estimate() && signatures.estimate());
+        assert_eq!(by_keys.units, by_signature.units);
+        for unit in 0..by_keys.units.len() as u32 {
+            for band in 0..bands {
+                let key = keys.band_key(keys.get(unit), band, rows);
+                assert!(key.is_some());
+                assert_eq!(key, signatures.band_key(signatures.get(unit), band, rows));
+            }
+            assert_eq!(keys.band_key(keys.get(unit), bands, rows), None);
+        }
+    }
+
+    #[test]
+    fn signatures_are_kept_where_a_later_stage_reads_them() {
+        let exact = DedupConfig::default();
+        assert!(matches!(
+            SignatureWords::for_run(&exact, false, false),
+            Ok(SignatureWords::BandKeys { .. })
+        ));
+        for (saves, reads) in [(true, false), (false, true)] {
+            assert_eq!(
+                SignatureWords::for_run(&exact, saves, reads).ok(),
+                Some(SignatureWords::Compact)
+            );
+        }
+        for verify in [Verify::Signature, Verify::None] {
+            let config = DedupConfig {
+                verify,
+                ..DedupConfig::default()
+            };
+            assert_eq!(
+                SignatureWords::for_run(&config, false, false).ok(),
+                Some(SignatureWords::Compact)
+            );
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! Verification: which candidate pairs are duplicates.
 //!
 //! MinHash pairs are judged by their signature estimate; with exact verification,
-//! only pairs whose estimate leaves the answer in doubt go further. Of those, a
+//! only pairs whose estimate leaves the answer in doubt go further (every pair,
+//! when the run keeps band keys instead of signatures: see
+//! [`super::sketch::SignatureWords`]). Of those, a
 //! pair of units with equal shingle sequences (equal [`UnitMeta::content`] keys,
 //! as exact copies have) is kept at Jaccard 1 without re-reading either text; a
 //! pair whose two shingle sequences an earlier pair had (a copy of each side)
