@@ -9,6 +9,8 @@
 //! search over the sorted set answers otherwise. Either way `get` is the same
 //! function of its input.
 
+use rayon::prelude::*;
+
 /// The units of a set numbered `0..len` in increasing order.
 #[derive(Debug, Clone)]
 pub struct DenseNumbers {
@@ -21,7 +23,7 @@ pub struct DenseNumbers {
 impl DenseNumbers {
     /// The set of `units` (any order, repeats allowed).
     pub fn new(mut units: Vec<u32>) -> Self {
-        units.sort_unstable();
+        units.par_sort_unstable();
         units.dedup();
         Self::of_sorted(units)
     }

@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::share::Owners;
@@ -266,10 +265,7 @@ pub fn labels<E: Exchange>(
 /// One edge from every non-smallest member of each component of `edges` to the
 /// component's smallest unit.
 fn contract(edges: &[(u32, u32)]) -> Vec<(u32, u32)> {
-    let mut nodes: Vec<u32> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
-    nodes.par_sort_unstable();
-    nodes.dedup();
-    let numbers = DenseNumbers::of_sorted(nodes);
+    let numbers = DenseNumbers::new(edges.iter().flat_map(|&(a, b)| [a, b]).collect());
     let mut uf = UnionFind::new(numbers.len());
     for &(a, b) in edges {
         uf.union(numbers.of(a), numbers.of(b));
