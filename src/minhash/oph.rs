@@ -27,18 +27,29 @@ const LISTED_MAX_BINS: usize = 256;
 
 /// Probe attempts per bin that [`FirstHits`] lists, as a multiple of the bin
 /// count: a bin misses every one of `m` filled bins in them with chance
-/// `(1 - m/k)^(3k)`, under 0.3% from two filled bins on.
+/// `(1 - m/k)^(3k)`, under 0.3% from two filled bins on. Fewer are listed where
+/// `3k` attempts do not fit an entry's 16 bits (above 128 bins).
 const LISTED_ATTEMPTS_PER_BIN: usize = 3;
 
-/// Signatures with at most `k / LISTED_FILL_DIVISOR` filled bins densify from
-/// the rows of [`FirstHits`] (a vectorised minimum per filled bin); fuller ones
-/// probe forward (about `k / m` probes per empty bin). The choice changes
-/// speed only. Medians of five runs of the paragraph sketch stage, 2 cores:
-/// on the real-text speed corpus (`scripts/speed-corpus`, 1,197,072
-/// paragraphs) 3.25 s with 4, 3.31 s with 10 and 3.19 s with 2 (runs varied
-/// by up to 40%); on 100 MB of generated articles (577,782 paragraphs) 1.56 s
-/// with 4, 1.84 s with 10 and 1.70 s with 2.
-const LISTED_FILL_DIVISOR: usize = 4;
+/// Whether a signature with `filled` of its `bins` bins filled densifies
+/// from the rows of [`FirstHits`] (a vectorised minimum per filled bin), not
+/// by probing forward (about `k / m` unpredictable probes per empty bin). The
+/// choice changes speed only. Nanoseconds per signature (hashing included),
+/// `k = 128`, one thread, 200,000 random sets each of sizes spread over a
+/// range, 16-bit rows with AVX-512, medians of four rounds:
+///
+/// | set sizes | listed up to 1/2 filled | 2/3 | 4/5 | all |
+/// | --- | ---: | ---: | ---: | ---: |
+/// | 5–54 (paragraphs) | 299 | 300 | 307 | 314 |
+/// | 50–149 | 926 | 655 | 618 | 650 |
+/// | 150–349 | 888 | 908 | 887 | 1197 |
+/// | 400–699 (articles) | 1271 | 1310 | 1282 | 1749 |
+///
+/// With 32-bit rows, a scalar minimum and listing up to 1/4 filled, sets of
+/// 5–54 took 1,394 ns.
+fn densifies_listed(filled: usize, bins: usize) -> bool {
+    5 * filled <= 4 * bins
+}
 
 /// A one-permutation MinHash signer with `k` bins.
 #[derive(Debug, Clone)]
@@ -59,8 +70,10 @@ impl Eq for OnePermHasher {}
 
 /// The probe sequences turned around: for each bin `j` and each bin `i`, the
 /// first attempt of `i`'s probe sequence that reaches `j`, if it does within
-/// the listed attempts, packed with `j` as `attempt << 16 | j` (so the
-/// smallest entry names both the attempt and the bin). Densifying a signature with few filled bins then takes,
+/// the listed attempts, packed with `j` in 16 bits as `attempt << shift | j`
+/// (so the smallest entry names both the attempt and the bin, and a row of 128
+/// bins is 256 bytes: the table of 128 rows stays in the first-level cache).
+/// Densifying a signature with few filled bins then takes,
 /// for each empty bin, the smallest of the filled bins' rows (a vectorised
 /// minimum over `k` lanes per filled bin) instead of probing each empty bin
 /// `k / m` times; a bin none of them reaches is probed on from the first
@@ -70,10 +83,13 @@ impl Eq for OnePermHasher {}
 #[derive(Debug, Clone)]
 struct FirstHits {
     /// Row `j` (`bins` entries from `j * bins`): for each bin `i`,
-    /// `attempt << 16 | j` for the first attempt reaching `j`, or
+    /// `attempt << shift | j` for the first attempt reaching `j`, or
     /// [`NOT_LISTED`] if none of the listed ones does.
-    attempts: Vec<u32>,
-    /// Attempts listed per bin.
+    attempts: Vec<u16>,
+    /// Bits of an entry that hold the bin: enough for `bins - 1`.
+    shift: u32,
+    /// Attempts listed per bin: [`LISTED_ATTEMPTS_PER_BIN`] per bin, as many as
+    /// fit below [`NOT_LISTED`] after the shift.
     listed: usize,
     /// The first [`FORWARD_ATTEMPTS`] bins of each bin's probe sequence, bin
     /// `i`'s at `forward[i * FORWARD_ATTEMPTS..]`: densifying a signature with
@@ -82,7 +98,7 @@ struct FirstHits {
 }
 
 /// A [`FirstHits`] entry for a bin whose listed attempts miss the other bin.
-const NOT_LISTED: u32 = u32::MAX;
+const NOT_LISTED: u16 = u16::MAX;
 
 /// Whether bin `j` is set in the occupancy bitmap `filled`.
 #[inline]
@@ -134,13 +150,16 @@ impl OnePermHasher {
 
     fn first_hits(&self) -> &FirstHits {
         self.first_hits.get_or_init(|| {
-            let listed = LISTED_ATTEMPTS_PER_BIN * self.bins;
+            let shift = usize::BITS - (self.bins.max(2) - 1).leading_zeros();
+            let listed =
+                (LISTED_ATTEMPTS_PER_BIN * self.bins).min(usize::from(NOT_LISTED) >> shift);
             let mut attempts = vec![NOT_LISTED; self.bins * self.bins];
             for i in 0..self.bins {
                 for attempt in 0..listed {
                     let j = self.probe(i, attempt as u64);
                     let first = &mut attempts[j * self.bins + i];
-                    *first = (*first).min((attempt as u32) << 16 | j as u32);
+                    // Below NOT_LISTED: `listed << shift` fits in 16 bits.
+                    *first = (*first).min((attempt << shift | j) as u16);
                 }
             }
             let forward = (0..self.bins)
@@ -149,6 +168,7 @@ impl OnePermHasher {
                 .collect();
             FirstHits {
                 attempts,
+                shift,
                 listed,
                 forward,
             }
@@ -178,9 +198,10 @@ impl OnePermHasher {
             return;
         }
         // Bins and values are hashed a block at a time (vectorised where the CPU
-        // allows), then min-updated.
-        const BLOCK: usize = 256;
+        // allows), then min-updated; the bins met are marked as they are.
+        const BLOCK: usize = 64;
         let mut packed = [0u64; BLOCK];
+        let mut filled = [0u64; MAX_BINS / 64];
         for block in shingles.chunks(BLOCK) {
             crate::simd::minhash::oph_bins(self.seed, self.bins as u64, block, &mut packed);
             for &p in &packed[..block.len()] {
@@ -190,21 +211,19 @@ impl OnePermHasher {
                 // `(h >> 32) * k < 2^32 * k`, so `bin < k == out.len()`.
                 let slot = unsafe { out.get_unchecked_mut(bin) };
                 *slot = (*slot).min(value);
+                filled[(bin / 64) % filled.len()] |= 1 << (bin % 64);
             }
         }
-        self.densify(out);
+        self.densify(out, &filled[..self.bins.div_ceil(64)]);
     }
 
-    /// Fills every empty bin from the first non-empty bin on its probe sequence.
-    fn densify(&self, out: &mut [u32]) {
-        let mut filled = [0u64; MAX_BINS / 64];
-        let mut count = 0;
-        for (i, &v) in out.iter().enumerate() {
-            if v != EMPTY_SLOT {
-                filled[i / 64] |= 1 << (i % 64);
-                count += 1;
-            }
-        }
+    /// Fills every empty bin from the first non-empty bin on its probe
+    /// sequence; `filled` marks the non-empty bins.
+    fn densify(&self, out: &mut [u32], filled: &[u64]) {
+        let count = filled
+            .iter()
+            .map(|w| w.count_ones() as usize)
+            .sum::<usize>();
         if count == out.len() {
             return;
         }
@@ -215,16 +234,16 @@ impl OnePermHasher {
             return;
         }
         if self.bins <= LISTED_MAX_BINS {
-            if count * LISTED_FILL_DIVISOR <= self.bins {
-                self.densify_listed(out, &filled);
+            if densifies_listed(count, self.bins) {
+                self.densify_listed(out, filled);
             } else {
-                self.densify_forward(out, &filled);
+                self.densify_forward(out, filled);
             }
             return;
         }
         for i in 0..self.bins {
-            if !is_filled(&filled, i) {
-                out[i] = out[self.probe_filled(i, 0, &filled)];
+            if !is_filled(filled, i) {
+                out[i] = out[self.probe_filled(i, 0, filled)];
             }
         }
     }
@@ -257,24 +276,27 @@ impl OnePermHasher {
     fn densify_listed(&self, out: &mut [u32], filled: &[u64]) {
         let hits = self.first_hits();
         let bins = self.bins;
-        // The first attempt reaching a filled bin, with that bin, per bin.
+        // The first attempt reaching a filled bin, with that bin, per bin: the
+        // minimum of the filled bins' rows (vectorised where the CPU allows).
         let mut first = [NOT_LISTED; LISTED_MAX_BINS];
         let first = &mut first[..bins];
-        for j in (0..bins).filter(|&j| is_filled(filled, j)) {
-            let row = &hits.attempts[j * bins..(j + 1) * bins];
-            for (best, &entry) in first.iter_mut().zip(row) {
-                *best = (*best).min(entry);
+        crate::simd::minhash::rows_min(&hits.attempts, filled, first);
+        // A filled bin keeps its own value: it names itself.
+        for (word_index, &word) in filled.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let j = word_index * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                first[j] = j as u16;
             }
         }
+        let bin_mask = (1 << hits.shift) - 1;
         for i in 0..bins {
-            if is_filled(filled, i) {
-                continue;
-            }
-            out[i] = if first[i] != NOT_LISTED {
-                out[(first[i] & 0xFFFF) as usize]
-            } else {
-                out[self.probe_filled(i, hits.listed as u64, filled)]
+            let source = match first[i] {
+                NOT_LISTED => self.probe_filled(i, hits.listed as u64, filled),
+                entry => usize::from(entry) & bin_mask,
             };
+            out[i] = out[source];
         }
     }
 

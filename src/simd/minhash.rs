@@ -1,7 +1,8 @@
 //! The MinHash signing loops, compiled for the best instruction set the CPU has.
 //!
-//! Each loop body (`sign_body`, `oph_body`) is written once in portable Rust, in a
-//! shape the compiler vectorises (32×32→64-bit multiplies, shifts, masks, `min`).
+//! Each loop body (`sign_body`, `oph_body`, `rows_min_body`) is written once in
+//! portable Rust, in a shape the compiler vectorises (32×32→64-bit multiplies,
+//! shifts, masks, `min`).
 //! It is compiled three times: plain (any CPU), with AVX2, and with AVX-512; the
 //! CPU is checked once and the choice cached. Because every version runs the same
 //! integer arithmetic, their results are bit-identical, which the tests check.
@@ -117,9 +118,90 @@ fn oph_body(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
     }
 }
 
+/// A row-minimum kernel: the rows, the bitmap of rows to take, and the
+/// running minimum.
+type RowsMinKernel = fn(&[u16], &[u64], &mut [u16]);
+
+/// Lowers `best` to the lane-wise minimum of itself and every row `j` whose bit
+/// is set in `taken` (bit `j % 64` of word `j / 64`), where row `j` is
+/// `rows[j * best.len()..(j + 1) * best.len()]`. One-permutation MinHash
+/// densifies a sparse signature this way, one row per filled bin.
+///
+/// # Panics
+///
+/// If a taken row lies beyond `rows`.
+pub(crate) fn rows_min(rows: &[u16], taken: &[u64], best: &mut [u16]) {
+    static CHOSEN: std::sync::OnceLock<RowsMinKernel> = std::sync::OnceLock::new();
+    let kernel = CHOSEN.get_or_init(|| super::best(select_rows_min).unwrap_or(rows_min_portable));
+    kernel(rows, taken, best);
+}
+
+/// The row-minimum kernel built for `isa`, if there is one and this CPU can run
+/// it.
+fn select_rows_min(isa: Isa) -> Option<RowsMinKernel> {
+    match isa {
+        Isa::Portable => Some(rows_min_portable),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if isa.is_available() => Some(|rows, taken, best| {
+            // SAFETY: this function is only handed out after checking above that
+            // the CPU has AVX2.
+            unsafe { x86_64::rows_min_avx2(rows, taken, best) }
+        }),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if isa.is_available() => Some(|rows, taken, best| {
+            // SAFETY: as above, for AVX-512 F, DQ and VL.
+            unsafe { x86_64::rows_min_avx512(rows, taken, best) }
+        }),
+        _ => None,
+    }
+}
+
+/// [`rows_min`] on any CPU.
+fn rows_min_portable(rows: &[u16], taken: &[u64], best: &mut [u16]) {
+    rows_min_body(rows, taken, best);
+}
+
+/// The loop every row-minimum kernel runs: the set bits of `taken` in order,
+/// each row's lanes min-updated into `best`.
+#[inline(always)]
+fn rows_min_body(rows: &[u16], taken: &[u64], best: &mut [u16]) {
+    let width = best.len();
+    for (word_index, &word) in taken.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let j = word_index * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let row = &rows[j * width..(j + 1) * width];
+            for (lane, &value) in best.iter_mut().zip(row) {
+                *lane = (*lane).min(value);
+            }
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86_64 {
-    use super::{oph_body, sign_body};
+    use super::{oph_body, rows_min_body, sign_body};
+
+    /// The row-minimum loop compiled with AVX2.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn rows_min_avx2(rows: &[u16], taken: &[u64], best: &mut [u16]) {
+        rows_min_body(rows, taken, best);
+    }
+
+    /// The row-minimum loop compiled with AVX-512.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX-512 F, DQ and VL.
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+    pub(super) unsafe fn rows_min_avx512(rows: &[u16], taken: &[u64], best: &mut [u16]) {
+        rows_min_body(rows, taken, best);
+    }
 
     /// The signing loop compiled with AVX2.
     ///
@@ -216,6 +298,57 @@ mod tests {
             let mut out = vec![u64::MAX; out_from + shingles.len() + 3];
             kernel(key, bins, shingles, &mut out[out_from..]);
             out
+        }
+    }
+
+    backend_tests! {
+        rows_min_kernels: select_rows_min, entry rows_min;
+        (
+            width in length(300),
+            row_count in 1usize..=130,
+            rows_seed in any::<u64>(),
+            taken in prop::collection::vec(any::<u64>(), 0..=3),
+            best_from in start(),
+        ) => |kernel| {
+            // Rows of pseudo-random values; the bitmap is cut to the rows there are.
+            let mut state = rows_seed;
+            let rows: Vec<u16> = (0..width * row_count)
+                .map(|_| {
+                    state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    (state >> 48) as u16
+                })
+                .collect();
+            let taken: Vec<u64> = taken
+                .iter()
+                .enumerate()
+                .map(|(w, &bits)| match row_count.saturating_sub(w * 64) {
+                    0 => 0,
+                    left if left >= 64 => bits,
+                    left => bits & ((1u64 << left) - 1),
+                })
+                .collect();
+            let mut best = vec![u16::MAX - 7; best_from + width];
+            kernel(&rows, &taken, &mut best[best_from..]);
+            best
+        }
+    }
+
+    /// The row minimum written out as a reference: lane by lane, every taken row.
+    #[test]
+    fn rows_min_is_the_minimum_over_taken_rows() {
+        let width = 5;
+        let rows: Vec<u16> = (0..70 * width as u32)
+            .map(|v| (v.wrapping_mul(2_654_435_761) >> 16) as u16)
+            .collect();
+        let taken = [1u64 << 3 | 1 << 40, 1 << 4];
+        let mut best = vec![u16::MAX; width];
+        rows_min(&rows, &taken, &mut best);
+        for (lane, &got) in best.iter().enumerate() {
+            let want = [3usize, 40, 68]
+                .iter()
+                .map(|&j| rows[j * width + lane])
+                .min();
+            assert_eq!(Some(got), want, "lane {lane}");
         }
     }
 }
