@@ -73,6 +73,21 @@ pub fn write_line_files<T>(
     })
 }
 
+/// Writes `value` as one JSON line of the file at `path` through `out`: the
+/// line is serialised into `line` (reused between calls, so serde writes to a
+/// plain buffer, not through `dyn Write`) and handed over in one call.
+fn write_json_line(
+    out: &mut dyn Write,
+    line: &mut Vec<u8>,
+    path: &Path,
+    value: &impl Serialize,
+) -> Result<()> {
+    line.clear();
+    serde_json::to_writer(&mut *line, value).map_err(|e| Error::io(path, e.into()))?;
+    line.push(b'\n');
+    out.write_all(line).map_err(io_err(path))
+}
+
 /// Writes `clusters.jsonl`: per unit its cluster and whether it is removed; a
 /// removed unit also names the unit kept in its place (`kept`) and its
 /// similarity to it where a verified edge gives it.
@@ -91,6 +106,7 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
         indexed_match: Option<&'a IndexedUnit>,
     }
     let path = Path::new("clusters.jsonl");
+    let mut buffer = Vec::new();
     for (unit, &label) in outcome.labels.iter().enumerate() {
         let indexed_match = outcome.index_matches.get(unit).and_then(Option::as_ref);
         let similarity = outcome.kept_similarity.get(unit).copied().flatten();
@@ -115,8 +131,7 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
             similarity: similarity.filter(|_| !outcome.is_kept(unit)),
             indexed_match,
         };
-        serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io(path, e.into()))?;
-        out.write_all(b"\n").map_err(io_err(path))?;
+        write_json_line(out, &mut buffer, path, &line)?;
     }
     Ok(())
 }
@@ -130,6 +145,7 @@ pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
         similarity: f32,
     }
     let path = Path::new("pairs.jsonl");
+    let mut buffer = Vec::new();
     for (indexed, unit, similarity) in &outcome.index_pairs {
         let line = Line {
             a: UnitRef {
@@ -139,8 +155,7 @@ pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
             b: unit_ref(outcome, *unit),
             similarity: *similarity,
         };
-        serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io(path, e.into()))?;
-        out.write_all(b"\n").map_err(io_err(path))?;
+        write_json_line(out, &mut buffer, path, &line)?;
     }
     for edge in &outcome.edges {
         let line = Line {
@@ -148,8 +163,7 @@ pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
             b: unit_ref(outcome, edge.b),
             similarity: edge.similarity,
         };
-        serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io(path, e.into()))?;
-        out.write_all(b"\n").map_err(io_err(path))?;
+        write_json_line(out, &mut buffer, path, &line)?;
     }
     Ok(())
 }
