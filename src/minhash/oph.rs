@@ -71,8 +71,8 @@ impl Eq for OnePermHasher {}
 /// The probe sequences turned around: for each bin `j` and each bin `i`, the
 /// first attempt of `i`'s probe sequence that reaches `j`, if it does within
 /// the listed attempts, packed with `j` in 16 bits as `attempt << shift | j`
-/// (so the smallest entry names both the attempt and the bin, and a row of 128
-/// bins is 256 bytes: the table of 128 rows stays in the first-level cache).
+/// (so the smallest entry names both the attempt and the bin, and the table
+/// of 128 bins takes 32 KiB, the size of a small first-level data cache).
 /// Densifying a signature with few filled bins then takes,
 /// for each empty bin, the smallest of the filled bins' rows (a vectorised
 /// minimum over `k` lanes per filled bin) instead of probing each empty bin
