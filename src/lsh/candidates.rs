@@ -82,8 +82,10 @@ pub fn bucket_pairs(members: &[u32]) -> Vec<(u32, u32)> {
 /// Star and chain pairs (packed) of every bucket of one band, from the band's
 /// `(key, unit)` list (sorted here).
 pub(crate) fn band_pairs(mut keys: Vec<(u64, u32)>) -> Vec<u64> {
-    // Sorting by (key, unit) groups buckets and orders members ascending.
-    keys.sort_unstable();
+    // Sorting by (key, unit) groups buckets and orders members ascending; in
+    // parallel, so a pass of one band (a large corpus, a small budget) still
+    // uses every thread.
+    keys.par_sort_unstable();
     let mut pairs = Vec::new();
     let mut members = Vec::new();
     for run in keys.chunk_by(|x, y| x.0 == y.0) {
@@ -95,6 +97,38 @@ pub(crate) fn band_pairs(mut keys: Vec<(u64, u32)>) -> Vec<u64> {
         for_each_star_chain_pair(&members, |a, b| pairs.push(pack(a, b)));
     }
     pairs
+}
+
+/// Adds a pass's packed pairs `more` (any order, repeats allowed) to `found`
+/// (sorted, distinct), keeping it sorted and distinct: `more` is sorted only
+/// if it is not already, and merged in linearly, so the pairs of earlier
+/// passes are not sorted again.
+pub(crate) fn add_pairs(found: Vec<u64>, mut more: Vec<u64>) -> Vec<u64> {
+    if !more.windows(2).all(|w| w[0] < w[1]) {
+        more.par_sort_unstable();
+        more.dedup();
+    }
+    if found.is_empty() {
+        more
+    } else {
+        merge_distinct(&found, &more)
+    }
+}
+
+/// The sorted union of `a` and `b`, each sorted and free of duplicates, in
+/// one linear merge.
+fn merge_distinct(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        out.push(x.min(y));
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Memory one band needs while its pairs are found: its `(key, unit)` list
@@ -133,12 +167,7 @@ pub fn candidate_pairs_by_key(
                 pairs
             })
             .collect();
-        all.reserve(per_band.iter().map(Vec::len).sum());
-        for pairs in per_band {
-            all.extend_from_slice(&pairs);
-        }
-        all.par_sort_unstable();
-        all.dedup();
+        all = add_pairs(all, per_band.concat());
     }
     all.into_iter().map(unpack).collect()
 }
@@ -333,6 +362,22 @@ mod tests {
             proptest::collection::vec(value, units * num_perm)
                 .prop_map(move |sigs| (sigs, num_perm, LshParams::new(bands, rows)))
         })
+    }
+
+    proptest! {
+        #[test]
+        fn adding_pairs_gives_the_sorted_union(
+            a in proptest::collection::btree_set(0u64..200, 0..60),
+            b in proptest::collection::btree_set(0u64..200, 0..60),
+        ) {
+            let (va, vb): (Vec<u64>, Vec<u64>) = (a.iter().copied().collect(), b.iter().copied().collect());
+            let want: Vec<u64> = a.union(&b).copied().collect();
+            prop_assert_eq!(merge_distinct(&va, &vb), want.clone());
+            // Unsorted, with repeats: the same union.
+            let mut more: Vec<u64> = vb.iter().rev().copied().collect();
+            more.extend_from_slice(&vb);
+            prop_assert_eq!(add_pairs(va, more), want);
+        }
     }
 
     proptest! {

@@ -118,9 +118,8 @@ pub fn minhash<E: Exchange>(
         let got = ex.shuffle(pairs, move |&pair: &u64| {
             (spread(pair) % peers as u64) as usize
         });
-        mine.extend(got);
-        mine.par_sort_unstable();
-        mine.dedup();
+        // Sorted already with one worker; several peers' sorted runs otherwise.
+        mine = crate::lsh::candidates::add_pairs(mine, got);
     }
     progress.finish_stage();
     let prior = share.prior;
