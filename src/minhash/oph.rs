@@ -211,6 +211,7 @@ impl OnePermHasher {
                 // `(h >> 32) * k < 2^32 * k`, so `bin < k == out.len()`.
                 let slot = unsafe { out.get_unchecked_mut(bin) };
                 *slot = (*slot).min(value);
+                // `bin / 64 < 64` already; the remainder lets the compiler see it.
                 filled[(bin / 64) % filled.len()] |= 1 << (bin % 64);
             }
         }
