@@ -16,6 +16,7 @@
 //! verification work unchanged.
 
 use super::signer::{SplitMix64, EMPTY_SLOT};
+use crate::simd::minhash::set_bits;
 use crate::text::shingle::fmix64 as mix64;
 
 /// Largest `k` supported (the occupancy bitmap lives on the stack).
@@ -283,13 +284,8 @@ impl OnePermHasher {
         let first = &mut first[..bins];
         crate::simd::minhash::rows_min(&hits.attempts, filled, first);
         // A filled bin keeps its own value: it names itself.
-        for (word_index, &word) in filled.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let j = word_index * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                first[j] = j as u16;
-            }
+        for j in set_bits(filled) {
+            first[j] = j as u16;
         }
         let bin_mask = (1 << hits.shift) - 1;
         for i in 0..bins {

@@ -118,6 +118,18 @@ fn oph_body(key: u64, bins: u64, shingles: &[u64], out: &mut [u64]) {
     }
 }
 
+/// The set bits of the bitmap `words` (bit `j % 64` of word `j / 64`), in
+/// ascending order: the bitmap [`rows_min`] takes, and the one its callers
+/// build.
+#[inline(always)]
+pub(crate) fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    words.iter().enumerate().flat_map(|(index, &word)| {
+        let rest = |bits: &u64| Some(bits & (bits - 1)).filter(|&b| b != 0);
+        std::iter::successors(Some(word).filter(|&b| b != 0), rest)
+            .map(move |bits| index * 64 + bits.trailing_zeros() as usize)
+    })
+}
+
 /// A row-minimum kernel: the rows, the bitmap of rows to take, and the
 /// running minimum.
 type RowsMinKernel = fn(&[u16], &[u64], &mut [u16]);
@@ -166,15 +178,10 @@ fn rows_min_portable(rows: &[u16], taken: &[u64], best: &mut [u16]) {
 #[inline(always)]
 fn rows_min_body(rows: &[u16], taken: &[u64], best: &mut [u16]) {
     let width = best.len();
-    for (word_index, &word) in taken.iter().enumerate() {
-        let mut bits = word;
-        while bits != 0 {
-            let j = word_index * 64 + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let row = &rows[j * width..(j + 1) * width];
-            for (lane, &value) in best.iter_mut().zip(row) {
-                *lane = (*lane).min(value);
-            }
+    for j in set_bits(taken) {
+        let row = &rows[j * width..(j + 1) * width];
+        for (lane, &value) in best.iter_mut().zip(row) {
+            *lane = (*lane).min(value);
         }
     }
 }
@@ -331,6 +338,14 @@ mod tests {
             kernel(&rows, &taken, &mut best[best_from..]);
             best
         }
+    }
+
+    #[test]
+    fn set_bits_lists_every_set_bit_in_order() {
+        let words = [0b1010, 0, 1 << 63 | 1];
+        assert_eq!(set_bits(&words).collect::<Vec<_>>(), [1, 3, 128, 191]);
+        assert_eq!(set_bits(&[]).count(), 0);
+        assert_eq!(set_bits(&[u64::MAX]).count(), 64);
     }
 
     /// The row minimum written out as a reference: lane by lane, every taken row.
