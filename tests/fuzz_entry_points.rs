@@ -334,9 +334,19 @@ proptest! {
         random in prop::collection::vec(any::<u8>(), 0..300),
         damage in damage(),
         cut: Option<prop::sample::Index>,
-        which in 0usize..4,
+        which in 0usize..5,
     ) {
         let (shard_body, _) = shard::encode(&sample_shard(), 2, 4);
+        // Five units, four of them copies: they share one row of words.
+        let sample = sample_shard();
+        let copies = Scanned {
+            records: sample.records,
+            units: [0, 0, 1, 1, 1].map(|u| sample.units[u].clone()).to_vec(),
+            sketches: vec![5u64, 5, 5, 5, 6],
+            invalid: sample.invalid,
+        };
+        let (shared_body, place) = shard::encode(&copies, 1, 4);
+        prop_assert!(place.row_numbers.is_some());
         let pairs = Edges {
             candidates: 2,
             settled: Default::default(),
@@ -355,6 +365,7 @@ proptest! {
             0 => damaged(shard_body, &damage, cut),
             1 => damaged(pairs, &damage, cut),
             2 => damaged(edges, &damage, cut),
+            3 => damaged(shared_body, &damage, cut),
             _ => random,
         };
         for kind in [Kind::Shard, Kind::Candidates, Kind::Edges] {
@@ -365,10 +376,14 @@ proptest! {
             prop_assert!(work::body_of(&file[..file.len() / 2], kind, 9).is_err());
         }
         if let Ok(decoded) = shard::decode::<u16>(&body, 2) {
-            prop_assert_eq!(decoded.sketches.end, body.len());
+            prop_assert_eq!(decoded.sketches.rows.end, body.len());
+            prop_assert_eq!(decoded.sketches.units(&body).count(), decoded.units.len());
             prop_assert!(decoded.units.iter().all(|u| (u.record as usize) < decoded.records.len()));
         }
-        let _ = shard::decode::<u64>(&body, 1);
+        if let Ok(decoded) = shard::decode::<u64>(&body, 1) {
+            prop_assert_eq!(decoded.sketches.rows.end, body.len());
+            prop_assert!(decoded.sketches.units(&body).all(|words| words.len() == 8));
+        }
         if let Ok(e) = Edges::decode(&body) {
             prop_assert_eq!(e.encode(), body.clone());
         }

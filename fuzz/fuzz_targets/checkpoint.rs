@@ -66,17 +66,20 @@ fn check_shard<W: SketchWord + PartialEq + std::fmt::Debug>(body: &[u8], words_p
     let Ok(decoded) = shard::decode::<W>(body, words_per_unit) else {
         return;
     };
-    let sketches = decoded.sketches.clone();
-    assert_eq!(sketches.start % 8, 0);
-    assert_eq!(sketches.end, body.len());
-    assert_eq!(
-        sketches.len(),
-        decoded.units.len() * words_per_unit * W::BYTES
-    );
+    let place = decoded.sketches.clone();
+    let row_bytes = words_per_unit * W::BYTES;
+    assert_eq!(place.rows.start % 8, 0);
+    assert_eq!(place.rows.end, body.len());
+    assert_eq!(place.units, decoded.units.len());
+    match &place.row_numbers {
+        None => assert_eq!(place.rows.len(), decoded.units.len() * row_bytes),
+        Some(numbers) => assert_eq!(numbers.len(), decoded.units.len() * 4),
+    }
     for unit in &decoded.units {
         assert!((unit.record as usize) < decoded.records.len());
     }
-    let words: Vec<W> = shard::words(&body[sketches]).collect();
+    let words: Vec<W> = place.units(body).flat_map(shard::words).collect();
+    assert_eq!(words.len(), decoded.units.len() * words_per_unit);
     let scanned = Scanned {
         records: decoded.records.clone(),
         units: decoded.units.clone(),
@@ -86,7 +89,8 @@ fn check_shard<W: SketchWord + PartialEq + std::fmt::Debug>(body: &[u8], words_p
     let (again, at) = shard::encode(&scanned, words_per_unit, decoded.next_line);
     let redecoded = shard::decode::<W>(&again, words_per_unit).expect("an encoded shard decodes");
     assert_eq!(at, redecoded.sketches);
-    assert_eq!(shard::words(&again[at]).collect::<Vec<W>>(), words);
+    let words_again: Vec<W> = at.units(&again).flat_map(shard::words).collect();
+    assert_eq!(words_again, words);
     same_shard(&decoded, &redecoded);
 }
 

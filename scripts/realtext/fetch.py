@@ -45,6 +45,50 @@ def _run(cmd, cwd=None):
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
 
 
+def _unserved_debs(batch):
+    """The pins (name, version) of `batch` that apt does not offer, each with
+    the versions it does offer (the mirror drops a security update's version
+    when a newer one supersedes it)."""
+    gone = []
+    for name, version in batch:
+        shown = subprocess.run(["apt-cache", "madison", name], capture_output=True,
+                               text=True, check=False)
+        offered = [fields[1].strip() for fields in
+                   (line.split("|") for line in shown.stdout.splitlines()) if len(fields) >= 3]
+        if version not in offered:
+            gone.append((name, version, offered))
+    return gone
+
+
+def _download_debs(batch, cache):
+    """Downloads one batch of Debian pins; refreshes the package lists once if
+    apt cannot, and then names the pins it still cannot find."""
+    cmd = ["apt-get", "download", "-q"] + [f"{n}={v}" for n, v in batch]
+    cwd = os.path.join(cache, "debian")
+    try:
+        _run(cmd, cwd=cwd)
+        return
+    except subprocess.CalledProcessError:
+        _run(["apt-get", "update", "-qq"])  # package lists missing or stale
+    try:
+        _run(cmd, cwd=cwd)
+    except subprocess.CalledProcessError as failed:
+        gone = _unserved_debs(batch)
+        if not gone:
+            raise SystemExit(f"fetch-real-corpus: apt-get download of {len(batch)} pinned "
+                             f"Debian packages failed (exit {failed.returncode}; apt's "
+                             "message is above)") from None
+        listed = "\n".join(f"  {n}={v} (offered: {', '.join(o) or 'none'})"
+                           for n, v, o in gone)
+        raise SystemExit(
+            "fetch-real-corpus: the Debian mirror no longer serves these pinned versions:\n"
+            f"{listed}\n"
+            "Move each to an offered version in scripts/realtext/pins/debian.tsv (the "
+            "corpus then differs from the recorded one by those documents), or redraw "
+            "every Debian pin: scripts/fetch-real-corpus --repin <(apt-cache dumpavail)"
+        ) from None
+
+
 def download(pins, cache):
     """Makes sure every pin (registry, name, version, role) is in the cache and
     returns manifest rows (registry, name, version, role, file, size, sha256)."""
@@ -53,13 +97,7 @@ def download(pins, cache):
         (n, v) for r, n, v, _ in pins if r == "debian" and not archive_path(cache, r, n, v)
     ]
     for i in range(0, len(missing_debs), APT_BATCH):
-        batch = missing_debs[i : i + APT_BATCH]
-        cmd = ["apt-get", "download", "-q"] + [f"{n}={v}" for n, v in batch]
-        try:
-            _run(cmd, cwd=os.path.join(cache, "debian"))
-        except subprocess.CalledProcessError:
-            _run(["apt-get", "update", "-qq"])  # package lists missing or stale
-            _run(cmd, cwd=os.path.join(cache, "debian"))
+        _download_debs(missing_debs[i : i + APT_BATCH], cache)
     for registry, name, version, _ in pins:
         if registry == "debian" or archive_path(cache, registry, name, version):
             continue

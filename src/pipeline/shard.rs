@@ -5,22 +5,32 @@
 //! pass over its text: its records (where each is, its id), its units (where
 //! each is, how many features it had), the records skipped as invalid, and its
 //! sketch words (MinHash band keys or compact signatures, see
-//! [`super::sketch::SignatureWords`]; SimHash fingerprints; exact-text keys). The sketch words stay in the mapped checkpoint; records and units are
+//! [`super::sketch::SignatureWords`]; SimHash fingerprints; exact-text keys).
+//! The sketch words stay in the mapped checkpoint; records and units are
 //! decoded into memory, as every later stage uses them.
+//!
+//! Units with equal sketch words (copies of one text, common in real corpora:
+//! shared licences, templates, reposted articles) share one row of words when
+//! that makes the shard smaller: the shard then keeps each distinct row once and
+//! a 4-byte row number per unit ([`WordsPlace`]).
 //!
 //! Body layout (little-endian; see [`crate::work::codec`]):
 //!
 //! ```text
 //! records u64, units u64, words per unit u64, bytes per word u64
+//! rows u64 (distinct rows of words kept; equal to units when none are shared)
 //! next line u64 (the line number right after the shard, in its last file)
 //! invalid count u64, examples u64, each example as a byte string
 //! per record: file u32, start u64, len u64, line u64, id (JSON) as a byte string
 //! per unit:   varints (LEB128): record (within the shard) minus the previous
 //!             unit's record, paragraph + 1 (0: none), start, len, features;
 //!             then content key u64
-//! zero padding to a multiple of 8, then the sketch words, unit after unit
+//! zero padding to a multiple of 8; when rows < units, each unit's row number
+//!             (u32) and zero padding to a multiple of 8
+//! the rows of sketch words (a row: one unit's words), row after row
 //! ```
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use super::scan::{InvalidRecords, Scanned, UnitMeta};
@@ -28,7 +38,7 @@ use crate::corpus::{Chunk, RecordMeta};
 use crate::work::codec::{Decoder, Encoder, Truncated};
 
 /// A fixed-size value stored per unit in a shard: `BYTES` little-endian bytes.
-pub trait SketchWord: Copy + Send + Sync + 'static {
+pub trait SketchWord: Copy + Eq + std::hash::Hash + Send + Sync + 'static {
     /// Encoded size.
     const BYTES: usize;
     /// Appends the encoding.
@@ -79,12 +89,15 @@ pub fn encode<W: SketchWord>(
     shard: &Scanned<W>,
     words_per_unit: usize,
     next_line: u64,
-) -> (Vec<u8>, Range<usize>) {
+) -> (Vec<u8>, WordsPlace) {
+    let units = shard.units.len();
+    let rows = RowSharing::of(&shard.sketches, words_per_unit, units);
     let mut e = Encoder::default();
     e.u64(shard.records.len() as u64);
-    e.u64(shard.units.len() as u64);
+    e.u64(units as u64);
     e.u64(words_per_unit as u64);
     e.u64(W::BYTES as u64);
+    e.u64(rows.row_count(units) as u64);
     e.u64(next_line);
     e.u64(shard.invalid.count);
     e.u64(shard.invalid.examples.len() as u64);
@@ -114,13 +127,139 @@ pub fn encode<W: SketchWord>(
         e.u64(u.content);
     }
     e.align(8);
+    let row_bytes = words_per_unit * W::BYTES;
+    let row_numbers = match &rows {
+        RowSharing::OnePerUnit => None,
+        RowSharing::Shared { row_of_unit, .. } => {
+            let start = e.bytes.len();
+            for &row in row_of_unit {
+                e.u32(row);
+            }
+            let end = e.bytes.len();
+            e.align(8);
+            Some(start..end)
+        }
+    };
     let start = e.bytes.len();
-    e.bytes.reserve(shard.sketches.len() * W::BYTES);
-    for &w in &shard.sketches {
-        w.put(&mut e.bytes);
+    match &rows {
+        RowSharing::OnePerUnit => {
+            e.bytes.reserve(shard.sketches.len() * W::BYTES);
+            for &w in &shard.sketches {
+                w.put(&mut e.bytes);
+            }
+        }
+        RowSharing::Shared { first_units, .. } => {
+            e.bytes.reserve(first_units.len() * row_bytes);
+            for &unit in first_units {
+                let at = unit as usize * words_per_unit;
+                for &w in &shard.sketches[at..at + words_per_unit] {
+                    w.put(&mut e.bytes);
+                }
+            }
+        }
     }
     let end = e.bytes.len();
-    (e.bytes, start..end)
+    let place = WordsPlace {
+        units,
+        row_bytes,
+        rows: start..end,
+        row_numbers,
+    };
+    (e.bytes, place)
+}
+
+/// Whether a shard's units share rows of sketch words.
+enum RowSharing {
+    /// Each unit keeps its own row (sharing would not make the shard smaller).
+    OnePerUnit,
+    /// Unit `u`'s words are row `row_of_unit[u]`; row `r` holds the words of
+    /// unit `first_units[r]`.
+    Shared {
+        row_of_unit: Vec<u32>,
+        first_units: Vec<u32>,
+    },
+}
+
+impl RowSharing {
+    /// Finds the units of `sketches` (`words_per_unit` words for each of
+    /// `units`) with equal words, and shares their rows when the distinct rows
+    /// and a row number per unit take fewer bytes than a row per unit.
+    fn of<W: SketchWord>(sketches: &[W], words_per_unit: usize, units: usize) -> Self {
+        let row_bytes = words_per_unit * W::BYTES;
+        // A row number must be smaller than the row it stands for.
+        if row_bytes <= ROW_NUMBER_BYTES || units > u32::MAX as usize {
+            return RowSharing::OnePerUnit;
+        }
+        let mut first_of: HashMap<&[W], u32> = HashMap::with_capacity(units);
+        let mut first_units = Vec::new();
+        let row_of_unit: Vec<u32> = sketches
+            .chunks_exact(words_per_unit)
+            .enumerate()
+            .map(|(unit, words)| {
+                *first_of.entry(words).or_insert_with(|| {
+                    first_units.push(unit as u32);
+                    first_units.len() as u32 - 1
+                })
+            })
+            .collect();
+        let shared = first_units.len() * row_bytes + units * ROW_NUMBER_BYTES;
+        if shared < units * row_bytes {
+            RowSharing::Shared {
+                row_of_unit,
+                first_units,
+            }
+        } else {
+            RowSharing::OnePerUnit
+        }
+    }
+
+    /// Number of rows stored for a shard of `units` units.
+    fn row_count(&self, units: usize) -> usize {
+        match self {
+            RowSharing::OnePerUnit => units,
+            RowSharing::Shared { first_units, .. } => first_units.len(),
+        }
+    }
+}
+
+/// Bytes of a stored row number.
+const ROW_NUMBER_BYTES: usize = 4;
+
+/// Where a shard's sketch words are in its checkpoint body: the rows of words,
+/// and each unit's row number when units share rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordsPlace {
+    /// Number of units in the shard.
+    pub units: usize,
+    /// Bytes of one unit's words.
+    pub row_bytes: usize,
+    /// The rows, back to back.
+    pub rows: Range<usize>,
+    /// Each unit's row number (`u32`, little-endian), when units share rows;
+    /// `None` when row `u` is unit `u`'s.
+    pub row_numbers: Option<Range<usize>>,
+}
+
+impl WordsPlace {
+    /// The words of unit `unit` in `body`.
+    #[inline]
+    pub fn unit<'b>(&self, body: &'b [u8], unit: usize) -> &'b [u8] {
+        let row = match &self.row_numbers {
+            None => unit,
+            Some(numbers) => {
+                let at = numbers.start + unit * ROW_NUMBER_BYTES;
+                u32::from_le_bytes(body[at..at + ROW_NUMBER_BYTES].try_into().expect("4 bytes"))
+                    as usize
+            }
+        };
+        let at = self.rows.start + row * self.row_bytes;
+        &body[at..at + self.row_bytes]
+    }
+
+    /// The words of every unit in `body`, in unit order.
+    pub fn units<'b>(&'b self, body: &'b [u8]) -> impl Iterator<Item = &'b [u8]> + 'b {
+        (0..self.units).map(move |unit| self.unit(body, unit))
+    }
 }
 
 /// A decoded shard body: records and units in memory, sketch words left in place.
@@ -133,7 +272,7 @@ pub struct Decoded {
     /// Records skipped as invalid.
     pub invalid: InvalidRecords,
     /// Where the sketch words are in the body.
-    pub sketches: Range<usize>,
+    pub sketches: WordsPlace,
     /// The line number right after the shard, in its last file.
     pub next_line: u64,
 }
@@ -149,6 +288,12 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
         return Err(format!(
             "shard holds {words} words of {word_bytes} bytes per unit, expected {words_per_unit} of {}",
             W::BYTES
+        ));
+    }
+    let rows = usize::try_from(d.u64().map_err(broken)?).map_err(|e| e.to_string())?;
+    if rows > units {
+        return Err(format!(
+            "shard holds {rows} rows of words for {units} units"
         ));
     }
     let next_line = d.u64().map_err(broken)?;
@@ -213,9 +358,29 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
         });
     }
     d.align(8).map_err(broken)?;
+    let row_numbers = if rows < units {
+        let start = d.position();
+        let numbers = d.take(units * ROW_NUMBER_BYTES).map_err(broken)?;
+        let in_range = numbers
+            .chunks_exact(ROW_NUMBER_BYTES)
+            .all(|n| (u32::from_le_bytes(n.try_into().expect("4 bytes")) as usize) < rows);
+        if !in_range {
+            return Err("shard unit names a row of words it does not hold".into());
+        }
+        let end = d.position();
+        d.align(8).map_err(broken)?;
+        Some(start..end)
+    } else {
+        None
+    };
+    let row_bytes = words_per_unit * W::BYTES;
     let start = d.position();
-    let len = units * words_per_unit * W::BYTES;
-    d.take(len).map_err(broken)?;
+    d.take(
+        rows.checked_mul(row_bytes)
+            .ok_or(Truncated)
+            .map_err(broken)?,
+    )
+    .map_err(broken)?;
     if d.position() != body.len() {
         return Err("shard has trailing bytes".into());
     }
@@ -223,7 +388,12 @@ pub fn decode<W: SketchWord>(body: &[u8], words_per_unit: usize) -> Result<Decod
         records: record_metas,
         units: unit_metas,
         invalid,
-        sketches: start..start + len,
+        sketches: WordsPlace {
+            units,
+            row_bytes,
+            rows: start..d.position(),
+            row_numbers,
+        },
         next_line,
     })
 }
@@ -236,6 +406,7 @@ pub fn words<W: SketchWord>(bytes: &[u8]) -> impl Iterator<Item = W> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn chunk(start: usize, end: usize) -> Chunk {
         Chunk {
@@ -328,10 +499,78 @@ mod tests {
             );
             assert_eq!(a.id, b.id);
         }
-        assert_eq!(decoded.sketches.start % 8, 0);
+        assert_eq!(decoded.sketches.rows.start % 8, 0);
         assert_eq!(sketches, decoded.sketches);
-        let stored: Vec<u16> = words(&body[decoded.sketches]).collect();
+        // Three distinct rows of 6 bytes: row numbers would not pay.
+        assert_eq!(decoded.sketches.row_numbers, None);
+        let stored: Vec<u16> = decoded.sketches.units(&body).flat_map(words).collect();
         assert_eq!(stored, shard.sketches);
+    }
+
+    /// `shard` with its units' words replaced by rows drawn from `pattern`
+    /// (unit `u` gets row `pattern[u]`, a row of `width` words).
+    fn with_rows(shard: &Scanned<u64>, pattern: &[u8], width: usize) -> Scanned<u64> {
+        let unit = &shard.units[0];
+        Scanned {
+            records: shard.records.clone(),
+            units: pattern.iter().map(|_| unit.clone()).collect(),
+            sketches: pattern
+                .iter()
+                .flat_map(|&row| (0..width as u64).map(move |w| u64::from(row) << 8 | w))
+                .collect(),
+            invalid: InvalidRecords::default(),
+        }
+    }
+
+    fn sample_u64() -> Scanned<u64> {
+        let s = sample();
+        Scanned {
+            records: s.records,
+            units: s.units,
+            sketches: s.sketches.iter().map(|&w| u64::from(w)).collect(),
+            invalid: s.invalid,
+        }
+    }
+
+    proptest! {
+        /// Every unit reads back its own words, whether rows are shared or
+        /// not, and rows are shared exactly when that makes the body smaller.
+        #[test]
+        fn shared_rows_read_back_as_each_units_words(
+            pattern in proptest::collection::vec(0u8..6, 0..60),
+            width in 0usize..4,
+        ) {
+            let shard = with_rows(&sample_u64(), &pattern, width);
+            let (body, place) = encode(&shard, width, 1);
+            let decoded = decode::<u64>(&body, width).expect("decode");
+            prop_assert_eq!(&decoded.sketches, &place);
+            prop_assert_eq!(decoded.units.len(), pattern.len());
+            for (unit, words) in decoded.sketches.units(&body).enumerate() {
+                let expected = &shard.sketches[unit * width..(unit + 1) * width];
+                prop_assert_eq!(super::words::<u64>(words).collect::<Vec<_>>(), expected);
+            }
+            let distinct = pattern.iter().collect::<std::collections::HashSet<_>>().len();
+            let row_bytes = width * 8;
+            let pays = distinct * row_bytes + pattern.len() * 4 < pattern.len() * row_bytes;
+            prop_assert_eq!(place.row_numbers.is_some(), pays);
+            let kept_rows = if pays { distinct } else { pattern.len() };
+            prop_assert_eq!(place.rows.len(), kept_rows * row_bytes);
+        }
+    }
+
+    #[test]
+    fn copies_share_one_row_and_a_bad_row_number_is_refused() {
+        let shard = with_rows(&sample_u64(), &[0, 1, 0, 0, 1, 0], 7);
+        let (body, place) = encode(&shard, 7, 1);
+        assert_eq!(place.rows.len(), 2 * 7 * 8);
+        let numbers = place.row_numbers.clone().expect("rows shared");
+        assert_eq!(numbers.len(), 6 * 4);
+        assert_eq!(place.unit(&body, 3), place.unit(&body, 0));
+        assert_ne!(place.unit(&body, 4), place.unit(&body, 0));
+        let mut damaged = body.clone();
+        damaged[numbers.start..numbers.start + 4].copy_from_slice(&2u32.to_le_bytes());
+        let refused = decode::<u64>(&damaged, 7).expect_err("row 2 of 2");
+        assert!(refused.contains("row"), "{refused}");
     }
 
     #[test]

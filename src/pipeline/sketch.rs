@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use super::resume::{load_usable, Resumed};
 use super::scan::{self, InvalidRecords, Scanned, UnitMeta, UnitSketch, UnitSplit};
-use super::shard::{self, SketchWord};
+use super::shard::{self, SketchWord, WordsPlace};
 use super::{Algo, DedupConfig, Progress, Total, Verify};
 use crate::corpus::{Chunk, Corpus, RecordMeta};
 use crate::error::{Error, Result};
@@ -24,15 +24,20 @@ use crate::work::{Checkpoint, Kind, WorkDir};
 #[derive(Debug)]
 pub struct ShardWords {
     checkpoint: Checkpoint,
-    words: Range<usize>,
+    words: WordsPlace,
     /// Number of the shard's first unit in the run.
     first_unit: u32,
 }
 
 impl ShardWords {
-    /// The shard's sketch words as bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.checkpoint.body()[self.words.clone()]
+    /// The sketch words of the shard's unit `unit` (counted within the shard).
+    pub fn unit(&self, unit: usize) -> &[u8] {
+        self.words.unit(self.checkpoint.body(), unit)
+    }
+
+    /// The sketch words of every unit of the shard, in order.
+    pub fn units(&self) -> impl Iterator<Item = &[u8]> {
+        self.words.units(self.checkpoint.body())
     }
 }
 
@@ -55,7 +60,7 @@ impl Sketched {
     pub fn all_words<W: SketchWord>(&self) -> Vec<W> {
         self.shards
             .iter()
-            .flat_map(|s| shard::words(s.bytes()))
+            .flat_map(|s| s.units().flat_map(shard::words))
             .collect()
     }
 }
@@ -492,8 +497,9 @@ impl<'a> Signatures<'a> {
         let unit = unit - self.prior_units;
         let shard_at = self.shards.partition_point(|s| s.first_unit <= unit) - 1;
         let shard = &self.shards[shard_at];
-        let at = (unit - shard.first_unit) as usize * size;
-        &shard.bytes()[at..at + size]
+        let words = shard.unit((unit - shard.first_unit) as usize);
+        debug_assert_eq!(words.len(), self.bytes_per_unit);
+        words
     }
 
     /// Calls `visit(unit, signature)` for every unit in order (index units
@@ -501,10 +507,7 @@ impl<'a> Signatures<'a> {
     pub fn for_each(&self, mut visit: impl FnMut(u32, &'a [u8])) {
         let size = self.bytes_per_unit.max(1);
         let prior = self.prior.chunks_exact(size);
-        let own = self
-            .shards
-            .iter()
-            .flat_map(|s| s.bytes().chunks_exact(size));
+        let own = self.shards.iter().flat_map(ShardWords::units);
         for (unit, signature) in (0..=u32::MAX).zip(prior.chain(own)) {
             visit(unit, signature);
         }
@@ -513,9 +516,10 @@ impl<'a> Signatures<'a> {
     /// The compact signatures of the run's own units (not the index's), back to
     /// back.
     pub fn run_signatures(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.shards.iter().map(|s| s.words.len()).sum());
-        for shard in self.shards {
-            out.extend_from_slice(shard.bytes());
+        let units: usize = self.shards.iter().map(|s| s.words.units).sum();
+        let mut out = Vec::with_capacity(units * self.bytes_per_unit);
+        for words in self.shards.iter().flat_map(ShardWords::units) {
+            out.extend_from_slice(words);
         }
         out
     }
@@ -530,8 +534,9 @@ mod tests {
     /// The MinHash words of every unit of `corpus`, kept as `words`.
     fn sketch_as(corpus: &Corpus, config: &DedupConfig, words: SignatureWords) -> Sketched {
         let shingler = Shingler::new(config.sketch.shingle).expect("shingler");
-        // Small shards, so units spread over several checkpoints.
-        let (chunks, shards) = share::plan_shards(corpus, Some(64), 1, 1 << 20);
+        // Small shards, so units spread over several checkpoints (and copies
+        // of a text fall in the same shard and in different ones).
+        let (chunks, shards) = share::plan_shards(corpus, Some(2048), 1, 1 << 20);
         let plan = SketchPlan::new(corpus, &chunks, &shards, config, words, 1);
         let work = WorkDir::temporary(0).expect("work dir");
         let mut resumed = Resumed::default();
@@ -542,13 +547,13 @@ mod tests {
     fn band_keys_are_the_band_keys_of_the_signatures() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("c.jsonl");
+        // 40 lines, 15 distinct texts: copies share rows of words.
         let lines: Vec<String> = (0..40)
             .map(|i| {
                 let text = format!(
-                    "the {} quick brown fox {} jumps over 바다 누리 {} lazy dogs",
-                    i % 7,
+                    "the {} quick brown fox {} jumps over 바다 누리 lazy dogs",
+                    i % 5,
                     i % 3,
-                    i % 5
                 );
                 serde_json::json!({ "text": text }).to_string()
             })
@@ -565,6 +570,7 @@ mod tests {
         let by_keys = sketch_as(&corpus, &config, keys);
         let by_signature = sketch_as(&corpus, &config, SignatureWords::Compact);
         assert!(by_keys.shards.len() > 1);
+        assert!(by_keys.shards.iter().any(|s| s.words.row_numbers.is_some()));
         let keys = Signatures::new(&[], &by_keys.shards, keys, k);
         let signatures = Signatures::new(&[], &by_signature.shards, SignatureWords::Compact, k);
         assert!(!keys.estimate() && signatures.estimate());
@@ -577,6 +583,25 @@ mod tests {
             }
             assert_eq!(keys.band_key(keys.get(unit), bands, rows), None);
         }
+        // Each unit's stored signature, read by number and in order, is the
+        // one the one-text sketcher gives its text.
+        let one_text = crate::MinHasher::new(config.sketch).expect("sketcher");
+        let mut in_order = Vec::new();
+        signatures.for_each(|unit, signature| in_order.push((unit, signature)));
+        assert_eq!(in_order.len(), lines.len());
+        for (unit, signature) in in_order {
+            let text: serde_json::Value =
+                serde_json::from_str(&lines[unit as usize]).expect("json");
+            let expected = one_text.sketch(text["text"].as_str().expect("text"));
+            assert_eq!(signature, expected.bytes(), "unit {unit}");
+            assert_eq!(signatures.get(unit), expected.bytes(), "unit {unit}");
+        }
+        assert_eq!(
+            signatures.run_signatures(),
+            (0..lines.len() as u32)
+                .flat_map(|u| signatures.get(u).to_vec())
+                .collect::<Vec<u8>>()
+        );
     }
 
     #[test]
