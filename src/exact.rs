@@ -11,6 +11,32 @@ pub fn text_key(normalized: &str) -> Option<u128> {
     (!normalized.is_empty()).then(|| xxh3_128(normalized.as_bytes()))
 }
 
+/// A map keyed by [`shingles_key`] values. They are hashes already, so the map
+/// uses them as they are instead of hashing them again.
+pub type KeyMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<KeyAsHash>>;
+
+/// The hasher of a [`KeyMap`]: a `u64` key is its own hash.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyAsHash(u64);
+
+impl std::hash::Hasher for KeyAsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys come here (`write_u64`); any other key is folded in
+        // with a multiply so that it still spreads.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+}
+
 /// The key of a unit's shingle sequence, or 0 when it has no shingles: units
 /// with equal keys have equal shingle sequences, so equal shingle sets and an
 /// exact Jaccard of 1 (short of a 64-bit hash collision between two units that

@@ -337,11 +337,14 @@ proptest! {
         which in 0usize..5,
     ) {
         let (shard_body, _) = shard::encode(&sample_shard(), 2, 4);
-        // Five units, four of them copies: they share one row of words.
+        // Five units, four of them copies (same content key, same words): they
+        // share one row of words.
         let sample = sample_shard();
         let copies = Scanned {
             records: sample.records,
-            units: [0, 0, 1, 1, 1].map(|u| sample.units[u].clone()).to_vec(),
+            units: [(0, 5), (0, 5), (1, 5), (1, 5), (1, 6)]
+                .map(|(u, content)| UnitMeta { content, ..sample.units[u].clone() })
+                .to_vec(),
             sketches: vec![5u64, 5, 5, 5, 6],
             invalid: sample.invalid,
         };

@@ -46,8 +46,10 @@ use crate::work::codec::{Decoder, Truncated};
 pub const MAGIC: &[u8; 8] = b"NDDXINDX";
 
 /// The format version this build reads and writes. Version 1 (full 32-bit
-/// signature values) is no longer read: rebuild such an index.
-pub const FORMAT_VERSION: u32 = 2;
+/// signature values) and version 2 (digests that did not depend on the
+/// position, see [`crate::minhash::compact`]) are no longer read: rebuild such
+/// an index.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The settings that give an index's signatures their meaning: the sketch
 /// settings of the runs that built it.

@@ -9,10 +9,11 @@
 //! The sketch words stay in the mapped checkpoint; records and units are
 //! decoded into memory, as every later stage uses them.
 //!
-//! Units with equal sketch words (copies of one text, common in real corpora:
-//! shared licences, templates, reposted articles) share one row of words when
-//! that makes the shard smaller: the shard then keeps each distinct row once and
-//! a 4-byte row number per unit ([`WordsPlace`]).
+//! Copies of one text (equal shingle sequences, so equal content keys and equal
+//! sketch words; common in real corpora: shared licences, templates, reposted
+//! articles) share one row of words when that makes the shard smaller: the shard
+//! then keeps each distinct row once and a 4-byte row number per unit
+//! ([`WordsPlace`]).
 //!
 //! Body layout (little-endian; see [`crate::work::codec`]):
 //!
@@ -30,11 +31,11 @@
 //! the rows of sketch words (a row: one unit's words), row after row
 //! ```
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use super::scan::{InvalidRecords, Scanned, UnitMeta};
 use crate::corpus::{Chunk, RecordMeta};
+use crate::exact::KeyMap;
 use crate::work::codec::{Decoder, Encoder, Truncated};
 
 /// A fixed-size value stored per unit in a shard: `BYTES` little-endian bytes.
@@ -91,7 +92,7 @@ pub fn encode<W: SketchWord>(
     next_line: u64,
 ) -> (Vec<u8>, WordsPlace) {
     let units = shard.units.len();
-    let rows = RowSharing::of(&shard.sketches, words_per_unit, units);
+    let rows = RowSharing::of(&shard.sketches, words_per_unit, &shard.units);
     let mut e = Encoder::default();
     e.u64(shard.records.len() as u64);
     e.u64(units as u64);
@@ -181,29 +182,41 @@ enum RowSharing {
 }
 
 impl RowSharing {
-    /// Finds the units of `sketches` (`words_per_unit` words for each of
-    /// `units`) with equal words, and shares their rows when the distinct rows
-    /// and a row number per unit take fewer bytes than a row per unit.
-    fn of<W: SketchWord>(sketches: &[W], words_per_unit: usize, units: usize) -> Self {
+    /// Finds the units whose words (`words_per_unit` of `sketches` per unit of
+    /// `units`) repeat an earlier unit's: those with the same content key (equal
+    /// shingle sequences, see [`UnitMeta::content`]) and, checked, the same
+    /// words. Shares their rows when the distinct rows and a row number per unit
+    /// take fewer bytes than a row per unit.
+    fn of<W: SketchWord>(sketches: &[W], words_per_unit: usize, units: &[UnitMeta]) -> Self {
         let row_bytes = words_per_unit * W::BYTES;
         // A row number must be smaller than the row it stands for.
-        if row_bytes <= ROW_NUMBER_BYTES || units > u32::MAX as usize {
+        if row_bytes <= ROW_NUMBER_BYTES || units.len() > u32::MAX as usize {
             return RowSharing::OnePerUnit;
         }
-        let mut first_of: HashMap<&[W], u32> = HashMap::with_capacity(units);
-        let mut first_units = Vec::new();
-        let row_of_unit: Vec<u32> = sketches
-            .chunks_exact(words_per_unit)
-            .enumerate()
-            .map(|(unit, words)| {
-                *first_of.entry(words).or_insert_with(|| {
+        let words_of = |unit: usize| &sketches[unit * words_per_unit..(unit + 1) * words_per_unit];
+        let mut first_of: KeyMap<u32> = KeyMap::default();
+        let mut first_units: Vec<u32> = Vec::new();
+        let mut row_of_unit: Vec<u32> = Vec::with_capacity(units.len());
+        for (unit, meta) in units.iter().enumerate() {
+            let earlier = match meta.content {
+                0 => None,
+                key => first_of.get(&key).copied(),
+            };
+            let row = match earlier {
+                Some(row) if words_of(first_units[row as usize] as usize) == words_of(unit) => row,
+                _ => {
+                    let row = first_units.len() as u32;
                     first_units.push(unit as u32);
-                    first_units.len() as u32 - 1
-                })
-            })
-            .collect();
-        let shared = first_units.len() * row_bytes + units * ROW_NUMBER_BYTES;
-        if shared < units * row_bytes {
+                    if meta.content != 0 {
+                        first_of.entry(meta.content).or_insert(row);
+                    }
+                    row
+                }
+            };
+            row_of_unit.push(row);
+        }
+        let shared = first_units.len() * row_bytes + units.len() * ROW_NUMBER_BYTES;
+        if shared < units.len() * row_bytes {
             RowSharing::Shared {
                 row_of_unit,
                 first_units,
@@ -508,12 +521,19 @@ mod tests {
     }
 
     /// `shard` with its units' words replaced by rows drawn from `pattern`
-    /// (unit `u` gets row `pattern[u]`, a row of `width` words).
+    /// (unit `u` gets row `pattern[u]`, a row of `width` words, and content key
+    /// `pattern[u] + 1`).
     fn with_rows(shard: &Scanned<u64>, pattern: &[u8], width: usize) -> Scanned<u64> {
         let unit = &shard.units[0];
         Scanned {
             records: shard.records.clone(),
-            units: pattern.iter().map(|_| unit.clone()).collect(),
+            units: pattern
+                .iter()
+                .map(|&row| UnitMeta {
+                    content: u64::from(row) + 1,
+                    ..unit.clone()
+                })
+                .collect(),
             sketches: pattern
                 .iter()
                 .flat_map(|&row| (0..width as u64).map(move |w| u64::from(row) << 8 | w))
@@ -571,6 +591,19 @@ mod tests {
         damaged[numbers.start..numbers.start + 4].copy_from_slice(&2u32.to_le_bytes());
         let refused = decode::<u64>(&damaged, 7).expect_err("row 2 of 2");
         assert!(refused.contains("row"), "{refused}");
+
+        // Rows are shared only between units with the same content key and the
+        // same words: a unit without a key (0), or whose key repeats with
+        // other words, keeps a row of its own.
+        let mut odd = shard;
+        odd.units[2].content = 0;
+        odd.sketches[4 * 7] ^= 1;
+        let (body, place) = encode(&odd, 7, 1);
+        assert_eq!(place.rows.len(), 4 * 7 * 8);
+        for unit in 0..6 {
+            let words: Vec<u64> = words(place.unit(&body, unit)).collect();
+            assert_eq!(words, odd.sketches[unit * 7..(unit + 1) * 7]);
+        }
     }
 
     #[test]

@@ -222,7 +222,12 @@ pub fn sketch_units(
                      out: &mut Vec<u16>| {
                         shingler.shingles_into(text, scratch, shingles);
                         hasher.sign_into(shingles, signature);
-                        out.extend(signature.iter().map(|&v| compact::digest(v)));
+                        out.extend(
+                            signature
+                                .iter()
+                                .enumerate()
+                                .map(|(position, &v)| compact::digest(v, position)),
+                        );
                         of_shingles(shingles)
                     },
                 ),
