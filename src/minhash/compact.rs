@@ -46,11 +46,19 @@ pub fn digest(value: u32, position: usize) -> u16 {
     (h >> 16) as u16
 }
 
+/// The digests of `signature`'s values, in order.
+pub fn digests(signature: &[u32]) -> impl Iterator<Item = u16> + '_ {
+    signature
+        .iter()
+        .enumerate()
+        .map(|(position, &v)| digest(v, position))
+}
+
 /// Appends the compact form of `signature` to `out`.
 pub fn compact_into(signature: &[u32], out: &mut Vec<u8>) {
     out.reserve(signature.len() * BYTES_PER_VALUE);
-    for (position, &v) in signature.iter().enumerate() {
-        out.extend_from_slice(&digest(v, position).to_le_bytes());
+    for d in digests(signature) {
+        out.extend_from_slice(&d.to_le_bytes());
     }
 }
 

@@ -39,7 +39,7 @@ use crate::exact::KeyMap;
 use crate::work::codec::{Decoder, Encoder, Truncated};
 
 /// A fixed-size value stored per unit in a shard: `BYTES` little-endian bytes.
-pub trait SketchWord: Copy + Eq + std::hash::Hash + Send + Sync + 'static {
+pub trait SketchWord: Copy + Eq + Send + Sync + 'static {
     /// Encoded size.
     const BYTES: usize;
     /// Appends the encoding.

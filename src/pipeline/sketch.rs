@@ -222,12 +222,7 @@ pub fn sketch_units(
                      out: &mut Vec<u16>| {
                         shingler.shingles_into(text, scratch, shingles);
                         hasher.sign_into(shingles, signature);
-                        out.extend(
-                            signature
-                                .iter()
-                                .enumerate()
-                                .map(|(position, &v)| compact::digest(v, position)),
-                        );
+                        out.extend(compact::digests(signature));
                         of_shingles(shingles)
                     },
                 ),
