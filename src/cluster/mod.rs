@@ -2,7 +2,8 @@
 //!
 //! Two rules, one per [`ClusterMode`]:
 //! - [`star_labels`] (the default): a unit joins a cluster only through a verified
-//!   edge to the cluster's kept unit, so clusters cannot chain look-alikes together;
+//!   edge to the cluster's kept unit (or to a copy that is the same to the run,
+//!   see [`SAME`]), so clusters cannot chain look-alikes together;
 //! - [`component_labels`]: connected components by [`UnionFind`], the classic
 //!   transitive closure.
 //!
@@ -18,7 +19,7 @@ mod union_find;
 pub use dense::DenseNumbers;
 pub use keep::{FieldKinds, KeepPolicy, Key, Keys, Number, Ranking};
 pub use star::{
-    component_joins, component_labels, similarity_to_labels, star_joins, star_labels, Join,
+    component_joins, component_labels, similarity_to_labels, star_joins, star_labels, Join, SAME,
 };
 pub use union_find::UnionFind;
 

@@ -13,11 +13,19 @@
 //!    in input order first among equals; units listed as preferred (indexed
 //!    units, kept by an earlier run) come before all others;
 //! 2. a unit with a verified edge to a unit already chosen as a centre joins the
-//!    most similar such centre (the earlier one on a tie) and is removed;
+//!    most similar such centre (the earlier one on a tie) and is removed. An
+//!    edge of similarity 1 to a unit already removed counts as an edge to that
+//!    unit's centre, at that unit's similarity to it: similarity 1 means the two
+//!    units are the same to the run (equal shingle sets verified exactly, equal
+//!    compact signatures for an estimate, equal SimHash fingerprints), so every
+//!    similarity the run measures is the same for both, and a copy whose only
+//!    edge is to another copy is not kept just because that copy joined a
+//!    centre first;
 //! 3. any other unit becomes a centre, the unit its cluster keeps.
 //!
 //! Every removed unit is therefore a verified near-duplicate of the unit that
-//! stays, and the first unit of each component in the visiting order is kept:
+//! stays (directly, or through a copy the same to the run), and the first unit
+//! of each component in the visiting order is kept:
 //! by default the one most units were verified against (for a family of edited
 //! copies, usually the original, wherever it stands in the input), under
 //! another policy its best unit. The result depends only on the set of edges
@@ -32,6 +40,10 @@
 use rayon::prelude::*;
 
 use super::{DenseNumbers, Ranking, UnionFind};
+
+/// The similarity of two units that are the same to the run (see the module
+/// documentation): a copy may follow the other copy to its centre.
+pub const SAME: f32 = 1.0;
 
 /// One unit that joins a cluster: the unit, the kept unit (centre) it joins and
 /// its verified similarity to that centre.
@@ -92,18 +104,35 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
     enum State {
         Unvisited,
         Centre,
-        Member,
+        /// Removed: joined `centre` at `similarity`.
+        Member {
+            centre: u32,
+            similarity: f32,
+        },
     }
+    // Whether joining `centre` at `similarity` beats `best`: more similar, or
+    // as similar and earlier.
+    let beats = |best: Option<(u32, f32)>, centre: u32, similarity: f32| {
+        best.is_none_or(|(c, s)| similarity > s || (similarity == s && centre < c))
+    };
     let mut state = vec![State::Unvisited; numbers.len()];
     let mut joins = Vec::new();
     for i in order {
         let i = i as usize;
         let mut best: Option<(u32, f32)> = None;
         for &(_, neighbour, similarity) in list(i) {
-            if state[numbers.of(neighbour) as usize] == State::Centre
-                && best.is_none_or(|(c, s)| similarity > s || (similarity == s && neighbour < c))
-            {
-                best = Some((neighbour, similarity));
+            let reached = match state[numbers.of(neighbour) as usize] {
+                State::Centre => Some((neighbour, similarity)),
+                State::Member {
+                    centre,
+                    similarity: to_centre,
+                } if similarity == SAME => Some((centre, to_centre)),
+                _ => None,
+            };
+            if let Some((centre, similarity)) = reached {
+                if beats(best, centre, similarity) {
+                    best = Some((centre, similarity));
+                }
             }
         }
         state[i] = match best {
@@ -113,7 +142,7 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
                     centre,
                     similarity: Some(similarity),
                 });
-                State::Member
+                State::Member { centre, similarity }
             }
             None => State::Centre,
         };
@@ -241,8 +270,9 @@ mod tests {
     }
 
     /// The rule, written the slow and obvious way: units in `order`, each
-    /// joining the most similar centre it has an edge with (the smaller on a
-    /// tie), or else becoming a centre.
+    /// joining the most similar centre it has an edge with, or reaches through
+    /// an edge of similarity 1 to a removed unit at that unit's similarity (the
+    /// smaller centre on a tie), or else becoming a centre.
     fn naive(
         units: usize,
         edges: &[(u32, u32, f32)],
@@ -251,6 +281,10 @@ mod tests {
         let mut labels: Vec<u32> = (0..units as u32).collect();
         let mut similarity = vec![None; units];
         let mut centres: Vec<u32> = Vec::new();
+        let mut removed: Vec<u32> = Vec::new();
+        let better = |best: Option<(u32, f32)>, c: u32, s: f32| {
+            best.is_none_or(|(bc, bs)| s > bs || (s == bs && c < bc))
+        };
         for &u in order {
             let mut best: Option<(u32, f32)> = None;
             for &(a, b, s) in edges {
@@ -261,21 +295,53 @@ mod tests {
                 } else {
                     continue;
                 };
-                if centres.contains(&other)
-                    && best.is_none_or(|(c, t)| s > t || (s == t && other < c))
-                {
+                if centres.contains(&other) && better(best, other, s) {
                     best = Some((other, s));
+                }
+                if removed.contains(&other) && s == 1.0 {
+                    let (c, t) = (
+                        labels[other as usize],
+                        similarity[other as usize].expect("removed"),
+                    );
+                    if better(best, c, t) {
+                        best = Some((c, t));
+                    }
                 }
             }
             match best {
                 Some((c, s)) => {
                     labels[u as usize] = c;
                     similarity[u as usize] = Some(s);
+                    removed.push(u);
                 }
                 None => centres.push(u),
             }
         }
         (labels, similarity)
+    }
+
+    /// Whether `unit`'s label is justified by `edges`: an edge to its centre,
+    /// or an edge of similarity 1 to a unit with the same centre and the same
+    /// similarity to it.
+    fn joined_by_an_edge(
+        unit: u32,
+        labels: &[u32],
+        similarity: &[Option<f32>],
+        edges: &[(u32, u32, f32)],
+    ) -> bool {
+        let centre = labels[unit as usize];
+        let linked = |x: u32, y: u32| {
+            edges
+                .iter()
+                .find(|&&(a, b, _)| (a, b) == (x.min(y), x.max(y)))
+        };
+        linked(unit, centre).is_some()
+            || (0..labels.len() as u32).any(|copy| {
+                copy != unit
+                    && labels[copy as usize] == centre
+                    && similarity[copy as usize] == similarity[unit as usize]
+                    && linked(unit, copy).is_some_and(|&(_, _, s)| s == 1.0)
+            })
     }
 
     /// Connected components the slow way: repeated relabelling until stable.
@@ -327,6 +393,43 @@ mod tests {
         assert_eq!(labels, vec![0, 1, 1, 0]);
         assert_eq!(similarity[2], Some(0.9));
         assert_eq!(similarity[3], Some(0.7));
+    }
+
+    #[test]
+    fn a_copy_follows_its_copy_to_the_centre_it_joined() {
+        // 1 and 2 are copies (similarity 1), but only 1 was verified against
+        // the original 0; 0 has the most edges, is visited first and keeps 1
+        // and 3. 2 then has no edge to a centre: it follows its copy 1 to 0,
+        // at 1's similarity. 4, verified against the removed 3 at 0.9 only,
+        // stays.
+        let edges = [
+            (0, 1, 0.9),
+            (1, 2, 1.0),
+            (0, 3, 0.95),
+            (0, 5, 0.9),
+            (3, 4, 0.9),
+        ];
+        let (labels, similarity) = star_labels(6, &edges, &central());
+        assert_eq!(labels, vec![0, 0, 0, 0, 4, 0]);
+        assert_eq!(similarity[2], Some(0.9));
+        assert_eq!(similarity[4], None);
+        // A centre reached through a copy competes with the centres reached
+        // directly: 2 is as similar to 0 as its copy 1 (0.9), more than to 6.
+        let edges = [
+            (0, 1, 0.9),
+            (1, 2, 1.0),
+            (0, 3, 0.9),
+            (0, 5, 0.9),
+            (2, 6, 0.5),
+            (6, 7, 0.5),
+            (6, 8, 0.5),
+            (6, 9, 0.5),
+        ];
+        let (labels, similarity) = star_labels(10, &edges, &central());
+        assert_eq!((labels[2], labels[6]), (0, 6));
+        assert_eq!(similarity[2], Some(0.9));
+        let closer = edges.map(|(a, b, s)| (a, b, if (a, b) == (2, 6) { 0.95 } else { s }));
+        assert_eq!(star_labels(10, &closer, &central()).0[2], 6);
     }
 
     #[test]
@@ -437,7 +540,7 @@ mod tests {
             let ranking = Ranking { policy: &policy, keys: &keys, preferred_below };
             let (labels, similarity) = star_labels(units, &edges, &ranking);
             prop_assert_eq!(
-                (labels.clone(), similarity),
+                (labels.clone(), similarity.clone()),
                 naive(units, &edges, &order)
             );
             let visited = |u: u32| order.iter().position(|&o| o == u).expect("visited");
@@ -448,8 +551,9 @@ mod tests {
                 let unit = unit as u32;
                 prop_assert_eq!(labels[centre as usize], centre);
                 if centre != unit {
-                    // Every member has a verified edge to its centre.
-                    prop_assert!(linked(unit, centre));
+                    // Every member has a verified edge to its centre, or to a
+                    // copy that has.
+                    prop_assert!(joined_by_an_edge(unit, &labels, &similarity, &edges));
                 } else {
                     // No centre has an edge to an earlier-visited centre.
                     for other in 0..units as u32 {
@@ -494,12 +598,11 @@ mod tests {
         ) {
             edges.sort_by_key(|&(a, b, _)| (a, b));
             edges.dedup_by_key(|&mut (a, b, _)| (a, b));
-            let (labels, _) = star_labels(units, &edges, &central());
+            let (labels, similarity) = star_labels(units, &edges, &central());
             for (unit, &centre) in labels.iter().enumerate() {
                 prop_assert_eq!(labels[centre as usize], centre);
                 if centre as usize != unit {
-                    let pair = (centre.min(unit as u32), centre.max(unit as u32));
-                    prop_assert!(edges.iter().any(|&(a, b, _)| (a, b) == pair));
+                    prop_assert!(joined_by_an_edge(unit as u32, &labels, &similarity, &edges));
                 }
             }
             // Order of the edges and numbering gaps do not matter.

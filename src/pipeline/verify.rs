@@ -21,6 +21,7 @@ pub use crate::lsh::{judge_estimate, settled_by_estimate, Judgement};
 use super::scan::UnitMeta;
 use super::sketch::Signatures;
 use super::{Algo, DedupConfig, Progress, Settled, Verify};
+use crate::cluster::SAME;
 use crate::corpus::{Corpus, RecordMeta};
 use crate::error::Result;
 use crate::minhash::compact;
@@ -179,10 +180,22 @@ pub fn verify_exact(
         .zip(&takes)
         .filter_map(|(&(a, b), takes)| {
             let jaccard = takes.map_or(1.0, |at| jaccards[at as usize]);
-            (jaccard >= threshold).then_some((a, b, jaccard as f32))
+            (jaccard >= threshold).then_some((a, b, edge_similarity(jaccard)))
         })
         .collect();
     Ok(verified)
+}
+
+/// `jaccard` as an edge keeps it: a Jaccard below 1 stays below 1 in `f32`
+/// (it would round to 1 for sets of more than 2^24 shingles), since 1 means
+/// equal sets to the clustering (see [`crate::cluster::SAME`]).
+fn edge_similarity(jaccard: f64) -> f32 {
+    let similarity = jaccard as f32;
+    if similarity == SAME && jaccard < 1.0 {
+        f32::from_bits(SAME.to_bits() - 1)
+    } else {
+        similarity
+    }
 }
 
 /// The exact Jaccard of each of `pairs`, in batches that fit the budget.
@@ -280,6 +293,15 @@ mod tests {
             ShingleSet::from_hashes(hashes)
         };
         set(a).jaccard(&set(b))
+    }
+
+    #[test]
+    fn only_equal_sets_have_similarity_one() {
+        assert_eq!(edge_similarity(1.0), SAME);
+        let nearly = 1.0 - 1.0 / (1u64 << 30) as f64;
+        assert_eq!(nearly as f32, SAME, "rounds to 1 in f32");
+        assert!(edge_similarity(nearly) < SAME);
+        assert_eq!(edge_similarity(0.75), 0.75);
     }
 
     proptest! {
