@@ -100,33 +100,29 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
     };
     let mut order: Vec<u32> = (0..numbers.len() as u32).collect();
     order.par_sort_unstable_by(|&i, &j| ranking.visit_order(rank(i), rank(j)));
-    #[derive(Clone, Copy, PartialEq)]
-    enum State {
-        Unvisited,
-        Centre,
-        /// Removed: joined `centre` at `similarity`.
-        Member {
-            centre: u32,
-            similarity: f32,
-        },
-    }
+    // Each unit's state, 4 bytes (a paragraph run has tens of millions of units
+    // with edges): not visited yet, a centre, or removed by the join numbered
+    // so in `joins` (which says the centre and the similarity a copy follows).
+    const UNVISITED: u32 = u32::MAX;
+    const CENTRE: u32 = u32::MAX - 1;
     // Whether joining `centre` at `similarity` beats `best`: more similar, or
     // as similar and earlier.
     let beats = |best: Option<(u32, f32)>, centre: u32, similarity: f32| {
         best.is_none_or(|(c, s)| similarity > s || (similarity == s && centre < c))
     };
-    let mut state = vec![State::Unvisited; numbers.len()];
-    let mut joins = Vec::new();
+    let mut state = vec![UNVISITED; numbers.len()];
+    let mut joins: Vec<Join> = Vec::new();
     for i in order {
         let i = i as usize;
         let mut best: Option<(u32, f32)> = None;
         for &(_, neighbour, similarity) in list(i) {
             let reached = match state[numbers.of(neighbour) as usize] {
-                State::Centre => Some((neighbour, similarity)),
-                State::Member {
-                    centre,
-                    similarity: to_centre,
-                } if similarity == SAME => Some((centre, to_centre)),
+                UNVISITED => None,
+                CENTRE => Some((neighbour, similarity)),
+                join if similarity == SAME => {
+                    let join = &joins[join as usize];
+                    join.similarity.map(|to_centre| (join.centre, to_centre))
+                }
                 _ => None,
             };
             if let Some((centre, similarity)) = reached {
@@ -142,9 +138,10 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
                     centre,
                     similarity: Some(similarity),
                 });
-                State::Member { centre, similarity }
+                // Fewer joins than units, and units are numbered by `u32`.
+                (joins.len() - 1) as u32
             }
-            None => State::Centre,
+            None => CENTRE,
         };
     }
     joins.sort_unstable_by_key(|join| join.member);
