@@ -9,19 +9,26 @@
 //! clustering algorithm", 2004, in its greedy form):
 //!
 //! 1. units are visited in the order of the keep policy's [`Ranking`]: by
-//!    default by decreasing degree (number of verified edges), the earlier unit
-//!    in input order first among equals; units listed as preferred (indexed
-//!    units, kept by an earlier run) come before all others;
+//!    default by decreasing degree, the earlier unit in input order first among
+//!    equals; units listed as preferred (indexed units, kept by an earlier run)
+//!    come before all others. The degree counts copies: a unit verified against
+//!    one of several copies counts them all (see below);
 //! 2. a unit with a verified edge to a unit already chosen as a centre joins the
-//!    most similar such centre (the earlier one on a tie) and is removed. An
-//!    edge of similarity 1 to a unit already removed counts as an edge to that
-//!    unit's centre, at that unit's similarity to it: similarity 1 means the two
-//!    units are the same to the run (equal shingle sets verified exactly, equal
-//!    compact signatures for an estimate, equal SimHash fingerprints), so every
-//!    similarity the run measures is the same for both, and a copy whose only
-//!    edge is to another copy is not kept just because that copy joined a
-//!    centre first;
+//!    most similar such centre (the earlier one on a tie) and is removed;
 //! 3. any other unit becomes a centre, the unit its cluster keeps.
+//!
+//! Similarity 1 means two units are the same to the run (equal shingle sets
+//! verified exactly, equal compact signatures for an estimate, equal SimHash
+//! fingerprints), so every similarity the run measures is the same for both.
+//! Copies are therefore interchangeable: an edge of similarity 1 to a removed
+//! unit counts as an edge to that unit's centre at that unit's similarity to
+//! it; an edge to a unit removed at similarity 1 counts as an edge to its
+//! centre at the edge's similarity; and a unit that becomes a centre, or joins
+//! one at similarity 1, takes along at once the units not visited yet that
+//! similarity-1 edges lead to. A copy whose only edge is to another copy (as
+//! when copies are left out of the candidate search, each with one edge to the
+//! first of its copies) then goes wherever that copy goes, and a unit verified
+//! against any copy of a centre joins it.
 //!
 //! Every removed unit is therefore a verified near-duplicate of the unit that
 //! stays (directly, or through a copy the same to the run), and the first unit
@@ -93,13 +100,18 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
     starts.push(adjacent.len());
     let numbers = DenseNumbers::of_sorted(units);
     let list = |i: usize| &adjacent[starts[i]..starts[i + 1]];
-    let rank = |i: u32| {
-        let unit = numbers.unit(i);
-        let degree = starts[i as usize + 1] - starts[i as usize];
-        (unit, degree, ranking.keys.get(unit))
+    // The degrees are needed only to order the units (and are freed before the
+    // per-unit state is made).
+    let order: Vec<u32> = {
+        let degrees = copy_counted_degrees(&numbers, &list);
+        let rank = |i: u32| {
+            let unit = numbers.unit(i);
+            (unit, degrees[i as usize] as usize, ranking.keys.get(unit))
+        };
+        let mut order: Vec<u32> = (0..numbers.len() as u32).collect();
+        order.par_sort_unstable_by(|&i, &j| ranking.visit_order(rank(i), rank(j)));
+        order
     };
-    let mut order: Vec<u32> = (0..numbers.len() as u32).collect();
-    order.par_sort_unstable_by(|&i, &j| ranking.visit_order(rank(i), rank(j)));
     // Each unit's state, 4 bytes (a paragraph run has tens of millions of units
     // with edges): not visited yet, a centre, or removed by the join numbered
     // so in `joins` (which says the centre and the similarity a copy follows).
@@ -112,18 +124,19 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
     };
     let mut state = vec![UNVISITED; numbers.len()];
     let mut joins: Vec<Join> = Vec::new();
+    let mut same_to_centre: Vec<u32> = Vec::new();
     for i in order {
         let i = i as usize;
+        if state[i] != UNVISITED {
+            // Joined already, as the same as a centre (below).
+            continue;
+        }
         let mut best: Option<(u32, f32)> = None;
         for &(_, neighbour, similarity) in list(i) {
             let reached = match state[numbers.of(neighbour) as usize] {
                 UNVISITED => None,
                 CENTRE => Some((neighbour, similarity)),
-                join if similarity == SAME => {
-                    let join = &joins[join as usize];
-                    join.similarity.map(|to_centre| (join.centre, to_centre))
-                }
-                _ => None,
+                join => through_removed(&joins[join as usize], similarity),
             };
             if let Some((centre, similarity)) = reached {
                 if beats(best, centre, similarity) {
@@ -131,21 +144,109 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
                 }
             }
         }
-        state[i] = match best {
+        let unit = numbers.unit(i as u32);
+        let (centre, similarity) = match best {
             Some((centre, similarity)) => {
                 joins.push(Join {
-                    member: numbers.unit(i as u32),
+                    member: unit,
                     centre,
                     similarity: Some(similarity),
                 });
                 // Fewer joins than units, and units are numbered by `u32`.
-                (joins.len() - 1) as u32
+                state[i] = (joins.len() - 1) as u32;
+                (centre, similarity)
             }
-            None => CENTRE,
+            None => {
+                state[i] = CENTRE;
+                (unit, SAME)
+            }
         };
+        if similarity != SAME {
+            continue;
+        }
+        // The unit is the same as its centre: so are the units not visited yet
+        // that similarity-1 edges lead to, and they join that centre now.
+        same_to_centre.clear();
+        same_to_centre.push(i as u32);
+        while let Some(at) = same_to_centre.pop() {
+            for &(_, neighbour, similarity) in list(at as usize) {
+                let other = numbers.of(neighbour);
+                if similarity == SAME && state[other as usize] == UNVISITED {
+                    joins.push(Join {
+                        member: neighbour,
+                        centre,
+                        similarity: Some(SAME),
+                    });
+                    state[other as usize] = (joins.len() - 1) as u32;
+                    same_to_centre.push(other);
+                }
+            }
+        }
     }
     joins.sort_unstable_by_key(|join| join.member);
     joins
+}
+
+/// The centre that an edge of `similarity` to a removed unit (which made
+/// `join`) reaches, and at what similarity: units the same to the run (see
+/// [`SAME`]) measure the same similarities, so an edge of similarity 1 reaches
+/// the removed unit's centre at the removed unit's similarity to it, and any
+/// edge to a unit that is the same as its centre reaches that centre at the
+/// edge's similarity.
+fn through_removed(join: &Join, similarity: f32) -> Option<(u32, f32)> {
+    let to_centre = join.similarity?;
+    if similarity == SAME {
+        Some((join.centre, to_centre))
+    } else if to_centre == SAME {
+        Some((join.centre, similarity))
+    } else {
+        None
+    }
+}
+
+/// Each unit's degree for the visiting order (dense numbers, `list(i)` its
+/// adjacency), with copies counted: units joined by similarity-1 edges are the
+/// same to the run (see [`SAME`]), so a unit verified against one of them is
+/// verified against all. The degree is the number of other units in the
+/// classes of the same units that the unit or its neighbours belong to. When
+/// copies were left out of the candidate search (each then has one edge, to the
+/// first of its copies), this ranks a unit verified against two much-copied
+/// variants above either variant, as it would rank with every copy compared.
+fn copy_counted_degrees<'a>(
+    numbers: &DenseNumbers,
+    list: &(impl Fn(usize) -> &'a [(u32, u32, f32)] + Sync),
+) -> Vec<u32> {
+    let n = numbers.len();
+    let mut same = UnionFind::new(n);
+    for i in 0..n {
+        for &(unit, neighbour, similarity) in list(i) {
+            if similarity == SAME && unit < neighbour {
+                same.union(i as u32, numbers.of(neighbour));
+            }
+        }
+    }
+    let class = same.labels();
+    drop(same);
+    let mut size = vec![0u32; n];
+    for &c in &class {
+        size[c as usize] += 1;
+    }
+    (0..n)
+        .into_par_iter()
+        .map_init(Vec::new, |classes: &mut Vec<u32>, i| {
+            classes.clear();
+            classes.push(class[i]);
+            classes.extend(
+                list(i)
+                    .iter()
+                    .map(|&(_, neighbour, _)| class[numbers.of(neighbour) as usize]),
+            );
+            classes.sort_unstable();
+            classes.dedup();
+            let units: u64 = classes.iter().map(|&c| u64::from(size[c as usize])).sum();
+            u32::try_from(units - 1).unwrap_or(u32::MAX)
+        })
+        .collect()
 }
 
 /// Each of `units` units' cluster label under star clustering of `edges`: the
@@ -254,22 +355,55 @@ mod tests {
         Ranking::central(0)
     }
 
-    fn degree(edges: &[(u32, u32, f32)], u: u32) -> usize {
-        edges.iter().filter(|&&(a, b, _)| a == u || b == u).count()
+    /// Each unit's smallest unit joined to it by a path of similarity-1 edges,
+    /// by repeated relabelling.
+    fn same_classes(units: usize, edges: &[(u32, u32, f32)]) -> Vec<u32> {
+        let mut class: Vec<u32> = (0..units as u32).collect();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &(a, b, s) in edges {
+                let low = class[a as usize].min(class[b as usize]);
+                for u in [a, b] {
+                    if s == 1.0 && class[u as usize] != low {
+                        class[u as usize] = low;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        class
+    }
+
+    /// `u`'s degree with copies counted: the other units of every class of
+    /// copies that `u` or a neighbour of `u` is in.
+    fn degree(units: usize, edges: &[(u32, u32, f32)], u: u32) -> usize {
+        let class = same_classes(units, edges);
+        let mut classes = std::collections::BTreeSet::from([class[u as usize]]);
+        for &(a, b, _) in edges {
+            if a == u || b == u {
+                classes.insert(class[(a ^ b ^ u) as usize]);
+            }
+        }
+        let size = |c: u32| class.iter().filter(|&&k| k == c).count();
+        classes.into_iter().map(size).sum::<usize>() - 1
     }
 
     /// The default visiting order, written the slow and obvious way: units by
-    /// decreasing degree, then input order.
+    /// decreasing degree (copies counted), then input order.
     fn by_degree(units: usize, edges: &[(u32, u32, f32)]) -> Vec<u32> {
         let mut order: Vec<u32> = (0..units as u32).collect();
-        order.sort_by_key(|&u| (Reverse(degree(edges, u)), u));
+        order.sort_by_key(|&u| (Reverse(degree(units, edges, u)), u));
         order
     }
 
     /// The rule, written the slow and obvious way: units in `order`, each
     /// joining the most similar centre it has an edge with, or reaches through
-    /// an edge of similarity 1 to a removed unit at that unit's similarity (the
-    /// smaller centre on a tie), or else becoming a centre.
+    /// an edge of similarity 1 to a removed unit at that unit's similarity, or
+    /// through an edge to a unit removed at similarity 1 at the edge's
+    /// similarity (the smaller centre on a tie), or else becoming a centre. A
+    /// unit that becomes a centre or joins one at similarity 1 takes along the
+    /// units not visited yet that similarity-1 edges lead to, at similarity 1.
     fn naive(
         units: usize,
         edges: &[(u32, u32, f32)],
@@ -283,6 +417,9 @@ mod tests {
             best.is_none_or(|(bc, bs)| s > bs || (s == bs && c < bc))
         };
         for &u in order {
+            if removed.contains(&u) {
+                continue;
+            }
             let mut best: Option<(u32, f32)> = None;
             for &(a, b, s) in edges {
                 let other = if a == u {
@@ -295,31 +432,61 @@ mod tests {
                 if centres.contains(&other) && better(best, other, s) {
                     best = Some((other, s));
                 }
-                if removed.contains(&other) && s == 1.0 {
+                if removed.contains(&other) {
                     let (c, t) = (
                         labels[other as usize],
                         similarity[other as usize].expect("removed"),
                     );
-                    if better(best, c, t) {
-                        best = Some((c, t));
+                    let reached = if s == 1.0 {
+                        Some(t)
+                    } else {
+                        (t == 1.0).then_some(s)
+                    };
+                    if let Some(t) = reached {
+                        if better(best, c, t) {
+                            best = Some((c, t));
+                        }
                     }
                 }
             }
-            match best {
+            let (centre, at) = match best {
                 Some((c, s)) => {
                     labels[u as usize] = c;
                     similarity[u as usize] = Some(s);
                     removed.push(u);
+                    (c, s)
                 }
-                None => centres.push(u),
+                None => {
+                    centres.push(u);
+                    (u, 1.0)
+                }
+            };
+            let mut frontier = if at == 1.0 { vec![u] } else { Vec::new() };
+            while let Some(x) = frontier.pop() {
+                for &(a, b, s) in edges {
+                    let y = if a == x {
+                        b
+                    } else if b == x {
+                        a
+                    } else {
+                        continue;
+                    };
+                    if s == 1.0 && !centres.contains(&y) && !removed.contains(&y) {
+                        labels[y as usize] = centre;
+                        similarity[y as usize] = Some(1.0);
+                        removed.push(y);
+                        frontier.push(y);
+                    }
+                }
             }
         }
         (labels, similarity)
     }
 
     /// Whether `unit`'s label is justified by `edges`: an edge to its centre,
-    /// or an edge of similarity 1 to a unit with the same centre and the same
-    /// similarity to it.
+    /// an edge of similarity 1 to a unit with the same centre and the same
+    /// similarity to it, or an edge at its similarity to a unit that joined the
+    /// same centre at similarity 1.
     fn joined_by_an_edge(
         unit: u32,
         labels: &[u32],
@@ -338,6 +505,13 @@ mod tests {
                     && labels[copy as usize] == centre
                     && similarity[copy as usize] == similarity[unit as usize]
                     && linked(unit, copy).is_some_and(|&(_, _, s)| s == 1.0)
+            })
+            || (0..labels.len() as u32).any(|copy| {
+                copy != unit
+                    && labels[copy as usize] == centre
+                    && similarity[copy as usize] == Some(1.0)
+                    && linked(unit, copy)
+                        .is_some_and(|&(_, _, s)| Some(s) == similarity[unit as usize])
             })
     }
 
@@ -427,6 +601,44 @@ mod tests {
         assert_eq!(similarity[2], Some(0.9));
         let closer = edges.map(|(a, b, s)| (a, b, if (a, b) == (2, 6) { 0.95 } else { s }));
         assert_eq!(star_labels(10, &closer, &central()).0[2], 6);
+    }
+
+    #[test]
+    fn a_unit_verified_against_a_copy_of_the_centre_joins_it() {
+        // 0 and 1 are copies; 2 was verified against 0 only. By the field,
+        // 1 is visited first, then 2, then 0. 1 becomes a centre and its copy
+        // 0 joins it at once, so 2, verified against 0, joins 1 at 0.9.
+        let edges = [(0, 1, 1.0), (0, 2, 0.9)];
+        let keys: Keys = [10, 30, 20]
+            .into_iter()
+            .enumerate()
+            .map(|(u, v)| (u as u32, Key::Number(Number::Int(v))))
+            .collect();
+        let max = KeepPolicy::Max("f".into());
+        let ranking = Ranking {
+            policy: &max,
+            keys: &keys,
+            preferred_below: 0,
+        };
+        let (labels, similarity) = star_labels(3, &edges, &ranking);
+        assert_eq!(labels, vec![1, 1, 1]);
+        assert_eq!(similarity, vec![Some(1.0), None, Some(0.9)]);
+    }
+
+    #[test]
+    fn copies_count_in_the_visiting_order() {
+        // 0 has three copies (1, 2, 3) and 4 has three (5, 6, 7); 8 was
+        // verified against 0 and 4 only, as when copies are left out of the
+        // candidate search. Counting edges, 0 (four) would come first and 4
+        // stay apart; counting copies, 8 is verified against eight units and
+        // keeps them all.
+        let mut edges = vec![(0, 8, 0.9), (4, 8, 0.85)];
+        edges.extend((1..4).map(|c| (0, c, 1.0)));
+        edges.extend((5..8).map(|c| (4, c, 1.0)));
+        let (labels, similarity) = star_labels(9, &edges, &central());
+        assert_eq!(labels, vec![8; 9]);
+        assert_eq!(similarity[2], Some(0.9));
+        assert_eq!(similarity[6], Some(0.85));
     }
 
     #[test]

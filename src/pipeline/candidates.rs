@@ -1,8 +1,10 @@
 //! The candidate stage: which pairs of units may be duplicates, by algorithm.
 //!
 //! ```text
-//! MinHash: band keys ──by (band, key)──▶ buckets ──▶ star+chain pairs ──by pair──▶ distinct candidates
-//! SimHash: fingerprints ──by value──▶ identical groups; block keys ──by table──▶ pairs within the radius
+//! MinHash: copy keys ──by key──▶ copies joined to their first unit (and left out of the bands);
+//!          band keys ──by (band, key)──▶ buckets ──▶ star+chain pairs ──by pair──▶ distinct candidates
+//! SimHash: copy keys ──by key──▶ copies joined to their first unit;
+//!          fingerprints ──by value──▶ identical groups; block keys ──by table──▶ pairs within the radius
 //! exact:   text keys ──by key──▶ identical groups
 //! ```
 //!
@@ -35,12 +37,18 @@ fn band_owner(band: u32, key: u64, peers: usize) -> usize {
     (spread(key ^ u64::from(band).wrapping_mul(0xA24B_AED4_963E_E407)) % peers as u64) as usize
 }
 
-/// MinHash candidates: band keys go to the worker owning `(band, key)`, which
-/// forms the buckets and their star and chain pairs; pairs go to the worker
-/// owning the pair, which keeps each once. Bands are bucketed a pass at a time
-/// so a worker's buckets fit `budget`. Indexed units take part (worker 0 sends
-/// their keys); pairs of two indexed units were settled when the index was built
-/// and are left out. Returns the distinct pairs this worker owns, sorted.
+/// MinHash candidates. First, copies (units with the same
+/// [`UnitMeta::copy_key`](super::scan::UnitMeta::copy_key)) are found: copy
+/// keys go to the worker owning the key, which pairs every copy with the first
+/// unit of its key (see [`copies`]); the copies are then left out of the bands,
+/// where they would only repeat their first unit's buckets (on real text most
+/// paragraphs are copies). Then band keys go to the worker owning
+/// `(band, key)`, which forms the buckets and their star and chain pairs; pairs
+/// go to the worker owning the pair, which keeps each once. Bands are bucketed
+/// a pass at a time so a worker's buckets fit `budget`. Indexed units take part
+/// (worker 0 sends their keys); pairs of two indexed units were settled when the
+/// index was built and are left out. Returns the distinct pairs this worker
+/// found, sorted.
 pub fn minhash<E: Exchange>(
     ex: &mut E,
     share: &Share<'_>,
@@ -58,18 +66,22 @@ pub fn minhash<E: Exchange>(
         .unwrap_or(usize::MAX)
         .clamp(1, bands.max(1));
     progress.stage("candidates", Some(Total::Items(bands as u64, "bands")));
-    // Units with no features (indexed ones: an empty signature) are in no
-    // bucket; decided once, not once per band.
+    let (copy_pairs, copies_here) = copies(ex, share);
+    // Units with no features (indexed ones: an empty signature) and copies are
+    // in no bucket; decided once, not once per band.
     let units = &share.sketched.units;
     let prior_here = signatures.prior_units();
-    let mut featureless = Vec::with_capacity(share.held());
+    let mut left_out = Vec::with_capacity(share.held());
     signatures.for_each(|local, signature| {
-        featureless.push(if local < prior_here {
+        left_out.push(if local < prior_here {
             compact::is_empty(signature)
         } else {
             units[(local - prior_here) as usize].features == 0
         });
     });
+    for copy in copies_here {
+        left_out[(copy - share.held_from) as usize] = true;
+    }
     let me = ex.index();
     let mut mine: Vec<u64> = Vec::new();
     let band_list: Vec<usize> = (0..bands).collect();
@@ -79,10 +91,10 @@ pub fn minhash<E: Exchange>(
         let split: Vec<SplitBand> = pass
             .par_iter()
             .map(|&band| {
-                let mut own = Vec::with_capacity(featureless.len() / peers + 1);
+                let mut own = Vec::with_capacity(left_out.len() / peers + 1);
                 let mut others = Vec::new();
                 signatures.for_each(|local, signature| {
-                    if featureless[local as usize] {
+                    if left_out[local as usize] {
                         return;
                     }
                     if let Some(key) = signatures.band_key(signature, band, params.rows) {
@@ -122,6 +134,8 @@ pub fn minhash<E: Exchange>(
         mine = crate::lsh::candidates::add_pairs(mine, got);
     }
     progress.finish_stage();
+    // A copy is in no bucket, so no band pair repeats a copy's pair.
+    let mine = crate::lsh::candidates::add_pairs(mine, copy_pairs);
     let prior = share.prior;
     mine.into_iter()
         .map(crate::lsh::candidates::unpack)
@@ -130,7 +144,53 @@ pub fn minhash<E: Exchange>(
         .collect()
 }
 
-/// SimHash candidates: fingerprints go to the worker owning their value, which
+/// Copies among the run's units: copy keys go to the worker owning the key,
+/// which pairs each unit with the first unit (lowest number) of its key and
+/// tells each copy's holder. Returns the pairs `(first, copy)` this worker
+/// found, packed and sorted, and the copies this worker holds.
+///
+/// A copy's only candidate is then its first unit: verification keeps the pair
+/// at similarity 1, and clustering takes the copy wherever its first unit goes
+/// (see [`crate::cluster::SAME`]), so leaving copies out of the bands loses no
+/// duplicate. Indexed units have no copy key and are not collapsed.
+fn copies<E: Exchange>(ex: &mut E, share: &Share<'_>) -> (Vec<u64>, Vec<u32>) {
+    let peers = ex.peers() as u64;
+    let keyed: Vec<(u64, u32, u32)> = share
+        .sketched
+        .units
+        .iter()
+        .zip(share.first_unit..)
+        .filter(|(meta, _)| meta.features > 0)
+        .filter_map(|(meta, unit)| meta.copy_key().map(|(key, n)| (key, n, unit)))
+        .collect();
+    let mut got = ex.shuffle(keyed, move |&(key, _, _): &(u64, u32, u32)| {
+        (spread(key) % peers) as usize
+    });
+    got.par_sort_unstable();
+    let mut pairs: Vec<u64> = Vec::new();
+    for group in got.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        let first = group[0].2;
+        pairs.extend(
+            group[1..]
+                .iter()
+                .map(|&(_, _, copy)| crate::lsh::candidates::pack(first, copy)),
+        );
+    }
+    drop(got);
+    pairs.par_sort_unstable();
+    let owners = share.owners.clone();
+    let copies: Vec<u32> = pairs
+        .iter()
+        .map(|&pair| crate::lsh::candidates::unpack(pair).1)
+        .collect();
+    let copies_here = ex.shuffle(copies, move |&copy: &u32| owners.of(copy));
+    (pairs, copies_here)
+}
+
+/// SimHash candidates: copies are joined to the first unit of their text as for
+/// MinHash (see [`copies`]: look-alikes with the same fingerprint, such as one
+/// line naming different packages, must not stand between copies); the other
+/// fingerprints go to the worker owning their value, which
 /// joins identical ones to their first unit and keeps one representative; the
 /// representatives go to the workers owning their buckets of the block tables
 /// (see [`BucketPlace`]), which pair representatives within the Hamming radius.
@@ -148,20 +208,33 @@ pub fn simhash<E: Exchange>(
     use crate::simhash::budget::{check_radius, max_pairs, too_many_pairs, DistanceSample};
     progress.stage("hamming search", None);
     let peers = ex.peers() as u64;
+    let (copy_pairs, copies_here) = copies(ex, share);
+    let mut is_copy = vec![false; share.sketched.units.len()];
+    for copy in copies_here {
+        is_copy[(copy - share.first_unit) as usize] = true;
+    }
     let fingerprints: Vec<u64> = share.sketched.all_words();
     let own: Vec<(u64, u32)> = fingerprints
         .iter()
         .zip(&share.sketched.units)
+        .zip(is_copy)
         .zip(share.first_unit..)
-        .filter(|((_, meta), _)| meta.features > 0)
-        .map(|((&fp, _), unit)| (fp, unit))
+        .filter(|&(((_, meta), is_copy), _)| meta.features > 0 && !is_copy)
+        .map(|(((&fp, _), _), unit)| (fp, unit))
         .collect();
     drop(fingerprints);
     let mut got = ex.shuffle(own, move |&(fp, _): &(u64, u32)| {
         (spread(fp) % peers) as usize
     });
     got.par_sort_unstable();
-    let mut edges = Vec::new();
+    // A copy's fingerprint is its first unit's: one edge each, at similarity 1.
+    let mut edges: Vec<Candidate> = copy_pairs
+        .into_iter()
+        .map(|pair| {
+            let (first, copy) = crate::lsh::candidates::unpack(pair);
+            (first, copy, 1.0)
+        })
+        .collect();
     let mut representatives: Vec<(u64, u32)> = Vec::new();
     for group in got.chunk_by(|x, y| x.0 == y.0) {
         let first = group[0].1;

@@ -49,6 +49,16 @@ pub struct UnitMeta {
     pub content: u64,
 }
 
+impl UnitMeta {
+    /// What makes two units copies of each other to the run: units with the
+    /// same copy key have equal shingle sequences (equal [`Self::content`] keys
+    /// and feature counts), so every similarity the run measures is 1 between
+    /// them. `None` for a unit without a content key.
+    pub fn copy_key(&self) -> Option<(u64, u32)> {
+        (self.content != 0).then_some((self.content, self.features))
+    }
+}
+
 /// What sketching one unit tells besides its sketch words.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UnitSketch {

@@ -122,8 +122,8 @@ impl ExactVerified {
 /// Whether the pair `(a, b)` has equal shingle sequences, which makes its exact
 /// Jaccard 1 (see [`crate::exact::shingles_key`]).
 fn equal_shingles(units: &[UnitMeta], a: u32, b: u32) -> bool {
-    let (a, b) = (&units[a as usize], &units[b as usize]);
-    a.content != 0 && a.content == b.content && a.features == b.features
+    let key = units[a as usize].copy_key();
+    key.is_some() && key == units[b as usize].copy_key()
 }
 
 /// Keeps the `candidates` whose exact shingle-set Jaccard reaches `threshold`.
