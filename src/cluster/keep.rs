@@ -545,6 +545,12 @@ impl Ranking<'_> {
             .then(a.0.cmp(&b.0))
     }
 
+    /// Whether [`Self::visit_order`] reads no keys: units go by preference,
+    /// then decreasing degree, then input order.
+    pub fn ranks_by_degree(&self) -> bool {
+        self.policy.ranks_by_degree()
+    }
+
     /// The order of units `a` and `b` for keeping one of a component, the
     /// better first: preferred units, then the better key, then input order.
     pub fn best_first(&self, a: u32, b: u32) -> Ordering {

@@ -104,13 +104,17 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
     // per-unit state is made).
     let order: Vec<u32> = {
         let degrees = copy_counted_degrees(&numbers, &list);
-        let rank = |i: u32| {
-            let unit = numbers.unit(i);
-            (unit, degrees[i as usize] as usize, ranking.keys.get(unit))
-        };
-        let mut order: Vec<u32> = (0..numbers.len() as u32).collect();
-        order.par_sort_unstable_by(|&i, &j| ranking.visit_order(rank(i), rank(j)));
-        order
+        if ranking.ranks_by_degree() {
+            degree_order(&numbers, &degrees, ranking.preferred_below)
+        } else {
+            let rank = |i: u32| {
+                let unit = numbers.unit(i);
+                (unit, degrees[i as usize] as usize, ranking.keys.get(unit))
+            };
+            let mut order: Vec<u32> = (0..numbers.len() as u32).collect();
+            order.par_sort_unstable_by(|&i, &j| ranking.visit_order(rank(i), rank(j)));
+            order
+        }
     };
     // Each unit's state, 4 bytes (a paragraph run has tens of millions of units
     // with edges): not visited yet, a centre, or removed by the join numbered
@@ -185,6 +189,26 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
     }
     joins.sort_unstable_by_key(|join| join.member);
     joins
+}
+
+/// The visiting order of [`Ranking::visit_order`] when it reads no keys (dense
+/// numbers follow unit numbers): preferred units (numbered below
+/// `preferred_below`) first, each part by decreasing degree, then input order.
+/// Each unit's order is one `u64` (inverted degree, dense number), so the sort
+/// compares plain numbers instead of looking units up.
+fn degree_order(numbers: &DenseNumbers, degrees: &[u32], preferred_below: u32) -> Vec<u32> {
+    let mut keyed: Vec<u64> = degrees
+        .iter()
+        .zip(0u64..)
+        .map(|(&degree, i)| (u64::from(u32::MAX - degree) << 32) | i)
+        .collect();
+    let preferred = numbers
+        .units()
+        .partition_point(|&unit| unit < preferred_below);
+    let (first, rest) = keyed.split_at_mut(preferred);
+    first.par_sort_unstable();
+    rest.par_sort_unstable();
+    keyed.into_iter().map(|key| key as u32).collect()
 }
 
 /// The centre that an edge of `similarity` to a removed unit (which made
@@ -781,6 +805,23 @@ mod tests {
                 for &u in &members {
                     prop_assert_eq!(components[u as usize], best);
                 }
+            }
+        }
+
+        #[test]
+        fn the_degree_order_is_the_visiting_order(
+            units in prop::collection::btree_set(0u32..500, 0..60),
+            degree_seed in prop::collection::vec(0u32..6, 60),
+            preferred_below in 0u32..500,
+        ) {
+            let numbers = DenseNumbers::of_sorted(units.into_iter().collect());
+            let degrees: Vec<u32> = (0..numbers.len()).map(|i| degree_seed[i]).collect();
+            for policy in [KeepPolicy::Central, KeepPolicy::DropAll] {
+                let ranking = Ranking { policy: &policy, keys: &Keys::none(), preferred_below };
+                let rank = |i: u32| (numbers.unit(i), degrees[i as usize] as usize, &Key::Missing);
+                let mut compared: Vec<u32> = (0..numbers.len() as u32).collect();
+                compared.sort_by(|&i, &j| ranking.visit_order(rank(i), rank(j)));
+                prop_assert_eq!(degree_order(&numbers, &degrees, preferred_below), compared);
             }
         }
 
