@@ -126,6 +126,7 @@ pub mod corpus;
 pub mod dedup;
 #[cfg(feature = "distributed")]
 pub mod distributed;
+pub(crate) mod durable;
 pub mod error;
 #[cfg(feature = "research")]
 pub mod eval;

@@ -19,6 +19,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::durable::DurableFile;
 use crate::error::{Error, Result};
 
 use super::SignatureIndex;
@@ -102,8 +103,8 @@ impl IndexFile {
     /// touched. Errors name the target and say that it is unchanged.
     pub fn stage(&mut self, index: &SignatureIndex) -> Result<()> {
         let bytes = index.encode();
-        let written = File::create(&self.temporary)
-            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()));
+        let written = DurableFile::create(&self.temporary)
+            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync().map(drop)));
         if let Err(e) = written {
             // Free the space now: the failure may well be a full disk.
             let _ = fs::remove_file(&self.temporary);

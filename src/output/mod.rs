@@ -39,6 +39,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::durable::DurableFile;
 use crate::error::{Error, Result};
 
 /// Names of the run-wide files a run writes besides its records, in the order
@@ -143,7 +144,7 @@ impl Staging {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io(&shown, e))?;
         }
-        let file = fs::File::create(&path).map_err(|e| Error::io(&shown, e))?;
+        let file = DurableFile::create(&path).map_err(|e| Error::io(&shown, e))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         fill(&mut out).map_err(|e| match e {
             Error::Io { path, source } if path == name => Error::io(&shown, source),
@@ -152,7 +153,7 @@ impl Staging {
         let file = out
             .into_inner()
             .map_err(|e| Error::io(&shown, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&shown, e))?;
+        file.sync().map_err(|e| Error::io(&shown, e))?;
         self.written
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

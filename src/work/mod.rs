@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::durable::DurableFile;
 use crate::error::{Error, Result};
 
 /// First bytes of every checkpoint file.
@@ -178,10 +179,10 @@ impl WorkDir {
             .dir
             .join(format!("{name}.partial-{}", std::process::id()));
         let header = header(kind, self.fingerprint, body);
-        let written = File::create(&tmp).and_then(|mut f| {
+        let written = DurableFile::create(&tmp).and_then(|mut f| {
             f.write_all(&header)?;
             f.write_all(body)?;
-            f.sync_all()
+            f.sync().map(drop)
         });
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
