@@ -377,9 +377,10 @@ impl Dedup {
         if !self.keep_work {
             std::fs::remove_dir_all(&work_dir).map_err(|e| Error::io(&work_dir, e))?;
         }
-        let written = ["clusters.jsonl", "pairs.jsonl"]
-            .into_iter()
-            .map(String::from)
+        let written = self
+            .output
+            .line_files()
+            .map(|kind| format!("{kind}.jsonl"))
             .chain(report.outputs.iter().map(|w| w.path.clone()))
             .chain(["report.json".to_string()])
             .collect();
@@ -563,6 +564,7 @@ fn write_outputs(
     let (written, deduped) = writers::write_line_files(
         &|kind, fill| staged.write(&format!("{kind}.jsonl"), |w| fill(w)),
         outcome,
+        job.output.line_files(),
         || {
             records::write(
                 staged.staging(),
@@ -571,7 +573,7 @@ fn write_outputs(
                 &groups,
                 &|_| true,
                 &records::Received::new(),
-                job.output.mode == OutputMode::Remove,
+                job.output.writes_removed(),
             )
         },
     )?;

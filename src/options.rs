@@ -54,6 +54,7 @@ pub const NAMES: &[&str] = &[
     "output_format",
     "single_output",
     "mode",
+    "omit",
 ];
 
 /// Sets option `name` of `dedup` to `value` (`None`: its default). Unknown
@@ -124,6 +125,15 @@ pub fn set(dedup: &mut Dedup, name: &str, value: Option<&str>) -> Result<()> {
         "output_format" => dedup.output.format = read_optional(name, value)?,
         "single_output" => dedup.output.single = read_switch(name, value)?,
         "mode" => dedup.output.mode = read(name, value, defaults.output.mode)?,
+        "omit" => {
+            dedup.output.omit = match value {
+                Some(list) => list
+                    .split(',')
+                    .map(|file| parse(name, file.trim()))
+                    .collect::<Result<_>>()?,
+                None => Vec::new(),
+            };
+        }
         _ => unreachable!("every name of NAMES has its arm"),
     }
     if value.is_some() {
@@ -273,6 +283,30 @@ mod tests {
     }
 
     #[test]
+    fn outputs_to_omit_are_a_comma_separated_list() {
+        use crate::output::records::OptionalOutput;
+        let mut run = dedup();
+        set(&mut run, "omit", Some("pairs, removed")).unwrap();
+        assert_eq!(
+            run.output.omit,
+            [OptionalOutput::Pairs, OptionalOutput::Removed]
+        );
+        assert!(!run.output.writes(OptionalOutput::Pairs));
+        assert!(run.output.writes(OptionalOutput::Clusters));
+        assert_eq!(run.output.line_files().collect::<Vec<_>>(), ["clusters"]);
+        assert!(!run.output.writes_removed());
+        let bad = set(&mut run, "omit", Some("pairs,report")).unwrap_err();
+        assert!(bad.to_string().contains("report"), "{bad}");
+        set(&mut run, "omit", None).unwrap();
+        assert!(run.output.omit.is_empty());
+        assert_eq!(
+            run.output.line_files().collect::<Vec<_>>(),
+            ["clusters", "pairs"]
+        );
+        assert!(run.output.writes_removed());
+    }
+
+    #[test]
     fn settings_an_index_fixes_count_as_given_when_set_for_a_run_against_it() {
         let mut run = dedup();
         set(&mut run, "against", Some("old.index")).unwrap();
@@ -289,5 +323,6 @@ mod tests {
     fn output_options_have_one_name_per_value() {
         crate::setting_names::assert_one_name_per_value::<crate::output::format::RecordFormat>();
         crate::setting_names::assert_one_name_per_value::<crate::output::records::OutputMode>();
+        crate::setting_names::assert_one_name_per_value::<crate::output::records::OptionalOutput>();
     }
 }

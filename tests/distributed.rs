@@ -220,13 +220,67 @@ fn same_as_single(dataset_name: &str, processes: usize, extra: &[&str], distribu
     let exchanged = info["exchanged_bytes_total"].as_u64().expect("bytes");
     assert_eq!(exchanged > 0, processes > 1, "{what}: {exchanged} bytes");
     // Every process wrote its parts, and nothing is left half-written.
-    for entry in std::fs::read_dir(&spread).expect("out") {
-        let name = entry
-            .expect("entry")
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
+    for name in names_in(&spread) {
         assert!(!name.contains(".tmp"), "left {name}");
+    }
+}
+
+/// The names of the entries of folder `dir`.
+fn names_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("folder")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn two_processes_leave_out_what_is_omitted_and_write_the_rest_as_one_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dataset("article");
+    let extra = ["--unit", "paragraph", "--omit", "pairs,removed"];
+    let alone = dir.path().join("single");
+    single(&input, &alone, &extra);
+    let spread = dir.path().join("distributed");
+    for (p, output) in cluster(&input, &spread, 2, &extra).iter().enumerate() {
+        assert!(
+            output.status.success(),
+            "process {p} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert!(!alone.join("pairs.jsonl").exists());
+    assert!(!alone.join("removed.jsonl").exists());
+    for name in names_in(&spread) {
+        assert!(
+            !name.starts_with("pairs") && !name.starts_with("removed"),
+            "wrote {name}"
+        );
+    }
+    assert_eq!(
+        joined_parts(&spread, "clusters"),
+        std::fs::read(alone.join("clusters.jsonl")).expect("clusters")
+    );
+    let records = record_outputs(&alone);
+    assert!(!records.is_empty());
+    assert_eq!(record_outputs(&spread), records);
+    let written = report(&spread);
+    assert_eq!(
+        written["output"]["omit"],
+        serde_json::json!(["pairs", "removed"])
+    );
+    // The report lists the parts there are, and only those.
+    for names in written["distributed"]["parts"].as_array().expect("parts") {
+        for name in names.as_array().expect("names") {
+            let name = name.as_str().expect("a name");
+            assert!(name.starts_with("clusters-"), "listed {name}");
+            assert!(spread.join(name).exists(), "listed {name}, not written");
+        }
     }
 }
 

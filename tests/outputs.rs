@@ -274,6 +274,88 @@ fn removed_units_name_the_unit_kept_in_their_place() {
 }
 
 #[test]
+fn omitted_outputs_are_not_written_and_the_others_are_unchanged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = mixed(dir.path());
+    let full = dir.path().join("full");
+    run(&input, &full, &["--unit", "paragraph"]);
+    let every = files(&full);
+    for name in ["clusters.jsonl", "pairs.jsonl", "removed.jsonl"] {
+        assert!(every.contains(name), "{name} in {every:?}");
+    }
+    for (omit, gone) in [
+        ("pairs,removed", &["pairs.jsonl", "removed.jsonl"][..]),
+        ("clusters", &["clusters.jsonl"][..]),
+        (
+            "clusters,pairs,removed",
+            &["clusters.jsonl", "pairs.jsonl", "removed.jsonl"][..],
+        ),
+    ] {
+        // The folder holds a complete earlier run: what this run leaves out
+        // must not be left behind from it either.
+        let out = dir.path().join(format!("omit-{omit}"));
+        run(&input, &out, &["--unit", "paragraph"]);
+        run(&input, &out, &["--unit", "paragraph", "--omit", omit]);
+        let written = files(&out);
+        let expected: BTreeSet<String> = every
+            .iter()
+            .filter(|name| !gone.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        assert_eq!(written, expected, "--omit {omit}");
+        for name in &written {
+            if name != "report.json" {
+                assert_eq!(
+                    std::fs::read(out.join(name)).expect("output"),
+                    std::fs::read(full.join(name)).expect("output"),
+                    "{name} with --omit {omit}"
+                );
+            }
+        }
+        let omitted: Vec<&str> = omit.split(',').collect();
+        assert_eq!(
+            report(&out)["output"]["omit"],
+            json!(omitted),
+            "--omit {omit}"
+        );
+        assert_eq!(
+            report(&out)["counts"],
+            report(&full)["counts"],
+            "--omit {omit}"
+        );
+    }
+    assert!(report(&full)["output"].get("omit").is_none());
+    // The review needs the clusters and pairs, and says why it cannot run.
+    let review = neardedup()
+        .arg("review")
+        .arg(dir.path().join("omit-pairs,removed"))
+        .arg("--out")
+        .arg(dir.path().join("review.html"))
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&review.get_output().stderr).into_owned();
+    assert!(stderr.contains("--omit pairs"), "{stderr}");
+    assert!(!dir.path().join("review.html").exists());
+}
+
+#[test]
+fn an_unknown_output_to_omit_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = mixed(dir.path());
+    let out = dir.path().join("out");
+    let refused = neardedup()
+        .args(["dedup", "--quiet", "--omit", "pairs,report"])
+        .arg("--out")
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(stderr.contains("report"), "{stderr}");
+    assert!(!out.join("report.json").exists());
+}
+
+#[test]
 fn a_run_that_fails_while_writing_leaves_no_complete_looking_folder() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("clash.jsonl");

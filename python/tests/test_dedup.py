@@ -57,6 +57,20 @@ def test_a_run_with_out_writes_what_the_command_line_writes(tmp_path, cli):
     assert result.report["parameters"] == cli_report["parameters"]
 
 
+def test_outputs_can_be_left_out(tmp_path):
+    full = neardedup.dedup(REALTEXT, unit="paragraph", out=tmp_path / "full", progress=False)
+    lean = neardedup.dedup(
+        REALTEXT, unit="paragraph", out=tmp_path / "lean", omit="pairs,removed", progress=False
+    )
+    assert not (tmp_path / "lean" / "pairs.jsonl").exists()
+    assert not (tmp_path / "lean" / "removed.jsonl").exists()
+    for name in ["clusters.jsonl", "deduped/corpus.jsonl"]:
+        assert (tmp_path / "lean" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
+    assert lean.report["output"]["omit"] == ["pairs", "removed"]
+    assert lean.report["counts"] == full.report["counts"]
+    assert "omit" in neardedup.OPTIONS
+
+
 def test_results_kept_in_memory_match_the_written_ones(tmp_path):
     in_memory = neardedup.dedup(REALTEXT, threshold=0.7, progress=False)
     written = neardedup.dedup(REALTEXT, threshold=0.7, out=tmp_path / "out", progress=False)

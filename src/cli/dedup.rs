@@ -14,7 +14,7 @@ use neardedup::distributed::{LaunchSettings, Launcher, Placement};
 use neardedup::minhash::Variant;
 use neardedup::options;
 use neardedup::output::format::RecordFormat;
-use neardedup::output::records::{OutputMode, RecordOutput};
+use neardedup::output::records::{OptionalOutput, OutputMode, RecordOutput};
 use neardedup::output::report::Report;
 use neardedup::pipeline::{self, Algo, ClusterMode, DedupConfig, KeepPolicy, UnitKind, Verify};
 use neardedup::text::{NormalizeOptions, ShingleConfig, Tokenizer};
@@ -296,6 +296,19 @@ pub struct DedupArgs {
     #[arg(long, value_enum, default_value_t = OutputMode::Remove, help_heading = "Outputs")]
     mode: OutputMode,
 
+    /// Output files not to write, comma-separated: `clusters` (clusters.jsonl),
+    /// `pairs` (pairs.jsonl), `removed` (removed.EXT). For large
+    /// paragraph-level runs, whose clusters and removed files can be larger
+    /// than the input. The records and report.json are always written.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FILES",
+        help_heading = "Outputs"
+    )]
+    omit: Vec<OptionalOutput>,
+
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -362,6 +375,7 @@ impl DedupArgs {
             mode: self.mode,
             format: self.output_format,
             single: self.single_output,
+            omit: self.omit.clone(),
         };
         dedup.work_dir = self.work_dir.clone();
         dedup.keep_work = self.keep_work;
@@ -589,12 +603,24 @@ fn outputs_summary(args: &DedupArgs, report: &Report) -> String {
         };
         parts.push(format!("{} ({} {what})", w.path, w.records));
     }
-    match &report.distributed {
-        Some(spread) => parts.push(format!(
-            "{{clusters,pairs}}-NNNNN-of-{:05}.jsonl",
+    let line_files: Vec<&str> = report.output.line_files().collect();
+    match (&report.distributed, line_files.as_slice()) {
+        (_, []) => {}
+        (Some(spread), [one]) => {
+            parts.push(format!("{one}-NNNNN-of-{:05}.jsonl", spread.parts.len()))
+        }
+        (Some(spread), many) => parts.push(format!(
+            "{{{}}}-NNNNN-of-{:05}.jsonl",
+            many.join(","),
             spread.parts.len()
         )),
-        None => parts.push("clusters.jsonl, pairs.jsonl".into()),
+        (None, names) => parts.push(
+            names
+                .iter()
+                .map(|name| format!("{name}.jsonl"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     }
     parts.push("report.json".into());
     format!("{}/: {}", args.out.display(), parts.join(", "))

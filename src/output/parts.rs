@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Corpus;
+use crate::durable::DurableFile;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
 use crate::memory::MemoryPeaks;
@@ -44,10 +45,8 @@ use crate::pipeline::engine::WorkerOutcome;
 use crate::pipeline::DedupConfig;
 use crate::pipeline::{DedupOutcome, InvalidRecords, Resumed, StageTiming};
 
-/// The line files each worker writes a part of.
-const KINDS: [&str; 2] = writers::LINE_FILES;
-
-/// The kinds of part files removed at the start of a run: [`KINDS`], and the
+/// The kinds of part files removed at the start of a run: the line files
+/// ([`writers::LINE_FILES`]) each worker writes a part of, and the
 /// `deduped` parts of runs that wrote their records in parts.
 const STALE_KINDS: [&str; 3] = ["clusters", "pairs", "deduped"];
 
@@ -122,6 +121,7 @@ fn write_records<E: Exchange>(
     staging: &Staging,
     emitter: &Emitter<'_>,
     layout: &Layout,
+    removes: bool,
 ) -> Result<(Vec<Written>, DedupedCounts)> {
     let me = ex.index();
     let groups = records::file_groups(emitter.outcome);
@@ -139,8 +139,8 @@ fn write_records<E: Exchange>(
     }
     let owner = move |name: &Path| owners.get(name).copied().unwrap_or(0);
     let owned = |name: &Path| owner(name) == me;
-    // Annotate mode removes nothing.
-    let removes = emitter.mode == records::OutputMode::Remove;
+    // `removes`: whether removed units are written at all (not in annotate
+    // mode, nor with `--omit removed`).
     let removed_here = removes && me == 0;
     // A worker that fails here still takes part in the shuffle (the others
     // wait for it), then reports its error.
@@ -219,13 +219,16 @@ pub fn write<E: Exchange>(
     };
     let staging = Staging::new(out, Some(me));
     let staging = ex.agree("write", staging)?;
-    let written = write_records(ex, &staging, &emitter, &layout).and_then(|records| {
-        writers::write_line_files(
-            &|kind, fill| staging.write(Path::new(&part_name(kind, me, workers)), |w| fill(w)),
-            outcome,
-            || Ok(records),
-        )
-    });
+    let written = write_records(ex, &staging, &emitter, &layout, output.writes_removed()).and_then(
+        |records| {
+            writers::write_line_files(
+                &|kind, fill| staging.write(Path::new(&part_name(kind, me, workers)), |w| fill(w)),
+                outcome,
+                output.line_files(),
+                || Ok(records),
+            )
+        },
+    );
     let (written, deduped) = ex.agree("write", written)?;
     let placed = staging.commit();
     ex.agree("write", placed)?;
@@ -338,8 +341,8 @@ pub fn write<E: Exchange>(
         workers_per_process: ex.workers_per_process(),
         parts: (0..workers)
             .map(|w| {
-                KINDS
-                    .iter()
+                output
+                    .line_files()
                     .map(|kind| part_name(kind, w, workers))
                     .collect()
             })
@@ -390,13 +393,13 @@ fn merged_invalid(all: &[Tally]) -> InvalidRecords {
 
 /// Writes `path` through `fill` and syncs it.
 fn write_synced(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    let file = fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let file = DurableFile::create(path).map_err(|e| Error::io(path, e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     fill(&mut out)?;
     let file = out
         .into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(path, e))
+    file.sync().map(drop).map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

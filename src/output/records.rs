@@ -58,7 +58,7 @@ use serde_json::Value;
 
 use super::format::{self, Encoding, RecordFormat};
 use super::json;
-use super::writers::{known_unit_ref, DedupedCounts, UnitRef};
+use super::writers::{known_unit_ref, DedupedCounts, UnitRef, LINE_FILES};
 use crate::corpus::{jsonl, paragraphs, Container, Corpus, Format, MappedFile, ParaSep, RecordId};
 use crate::error::{Error, Result};
 use crate::pipeline::{DedupOutcome, UnitKind};
@@ -77,7 +77,23 @@ pub enum OutputMode {
 
 crate::setting_names::by_setting_name!(OutputMode);
 
-/// What a run writes of its records.
+/// An output file a run can leave out (`--omit`). The records and
+/// `report.json` are always written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum OptionalOutput {
+    /// `clusters.jsonl`: every unit's cluster (a line per unit).
+    Clusters,
+    /// `pairs.jsonl`: the verified duplicate pairs.
+    Pairs,
+    /// `removed.EXT`: every removed unit with its text.
+    Removed,
+}
+
+crate::setting_names::by_setting_name!(OptionalOutput);
+
+/// What a run writes of its records, and which other outputs it leaves out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecordOutput {
     /// Remove duplicates or annotate them.
@@ -86,9 +102,31 @@ pub struct RecordOutput {
     pub format: Option<RecordFormat>,
     /// One output file for every record instead of one per input file.
     pub single: bool,
+    /// Output files not written (none by default).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub omit: Vec<OptionalOutput>,
 }
 
 impl RecordOutput {
+    /// Whether the run writes `file` (it is not omitted).
+    pub fn writes(&self, file: OptionalOutput) -> bool {
+        !self.omit.contains(&file)
+    }
+
+    /// The line files (of [`LINE_FILES`]) the run writes, in order.
+    pub fn line_files(&self) -> impl Iterator<Item = &'static str> + '_ {
+        LINE_FILES
+            .into_iter()
+            .zip([OptionalOutput::Clusters, OptionalOutput::Pairs])
+            .filter(|&(_, file)| self.writes(file))
+            .map(|(kind, _)| kind)
+    }
+
+    /// Whether the run writes `removed.EXT`: in remove mode, unless omitted.
+    pub fn writes_removed(&self) -> bool {
+        self.mode == OutputMode::Remove && self.writes(OptionalOutput::Removed)
+    }
+
     /// The folder (per-file outputs) or file stem (one output) of the records.
     pub fn stem(&self) -> &'static str {
         match self.mode {

@@ -51,24 +51,35 @@ pub const LINE_FILES: [&str; 2] = ["clusters", "pairs"];
 pub type FileWriter<'a> =
     &'a (dyn Fn(&str, &mut dyn FnMut(&mut (dyn Write + Send)) -> Result<()>) -> Result<()> + Sync);
 
-/// Writes the clusters and pairs files of `outcome` through `write` while
-/// `records` writes the record outputs (they are independent); returns what
-/// `records` returns.
+/// Writes the line files `kinds` (of [`LINE_FILES`]) of `outcome` through
+/// `write`, while `records` writes the record outputs (they are independent);
+/// returns what `records` returns.
 pub fn write_line_files<T>(
     write: FileWriter<'_>,
     outcome: &DedupOutcome,
+    kinds: impl Iterator<Item = &'static str>,
     records: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     std::thread::scope(|scope| {
-        let clusters = scope.spawn(|| write(LINE_FILES[0], &mut |w| write_clusters(w, outcome)));
-        let pairs = scope.spawn(|| write(LINE_FILES[1], &mut |w| write_pairs(w, outcome)));
+        let writers: Vec<_> = kinds
+            .map(|kind| {
+                scope.spawn(move || {
+                    write(kind, &mut |w| {
+                        if kind == LINE_FILES[0] {
+                            write_clusters(w, outcome)
+                        } else {
+                            write_pairs(w, outcome)
+                        }
+                    })
+                })
+            })
+            .collect();
         let records = records();
-        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<()>>| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        };
-        joined(clusters)?;
-        joined(pairs)?;
+        for writer in writers {
+            writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        }
         records
     })
 }

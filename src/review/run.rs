@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::corpus::{Corpus, CorpusOptions, Format, ParaSep, RecordId};
 use crate::error::{Error, Result};
+use crate::output::records::OptionalOutput;
 use crate::pipeline::scan::{scan, UnitSketch};
 use crate::pipeline::{NoProgress, UnitKind, UnitSplit};
 
@@ -63,6 +64,17 @@ pub struct RunReport {
     /// Present for a distributed run, which writes its lines in parts.
     #[serde(default)]
     pub distributed: Option<DistributedSection>,
+    /// What the run wrote (absent in reports of older versions).
+    #[serde(default)]
+    pub output: Option<OutputSection>,
+}
+
+/// The `output` section of `report.json`, as far as the review reads it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OutputSection {
+    /// Output files the run left out (`--omit`).
+    #[serde(default)]
+    pub omit: Vec<OptionalOutput>,
 }
 
 /// The `distributed` section of `report.json`, as far as the review reads it.
@@ -422,6 +434,20 @@ fn describe(unit: &UnitRef) -> String {
 /// `pairs.jsonl`, or a distributed run's parts (whose concatenation in worker
 /// order is the single-process file).
 fn line_files(dir: &Path, report: &RunReport) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let omitted = report
+        .output
+        .as_ref()
+        .map_or(&[][..], |o| o.omit.as_slice());
+    if let Some(file) = omitted
+        .iter()
+        .find(|file| matches!(file, OptionalOutput::Clusters | OptionalOutput::Pairs))
+    {
+        return Err(Error::Config(format!(
+            "the run in {} left out its {file} (--omit {file}); the review reads clusters and \
+             pairs: run it again without --omit {file}",
+            dir.display()
+        )));
+    }
     let clusters = dir.join("clusters.jsonl");
     match &report.distributed {
         Some(distributed) if !clusters.exists() => {
