@@ -28,23 +28,7 @@ use super::EMPTY_SLOT;
 /// Bytes per compact signature value.
 pub const BYTES_PER_VALUE: usize = 2;
 
-/// The 16-bit digest of the signature value `value` at position `position`: the
-/// high half of the MurmurHash3 32-bit finaliser (which spreads the small minima
-/// of classic MinHash over all 16 bits) of the value times an odd multiplier of
-/// the position. For each position this is a bijection before truncation, so
-/// equal values give equal digests; a different multiplier per position makes
-/// the chance collisions of two values differ from position to position.
-#[inline]
-pub fn digest(value: u32, position: usize) -> u16 {
-    let multiplier = 0x9E37_79B9u32.wrapping_mul((position as u32).wrapping_mul(2) | 1);
-    let mut h = value.wrapping_mul(multiplier);
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^= h >> 16;
-    (h >> 16) as u16
-}
+pub use super::digest::digest;
 
 /// The digests of `signature`'s values, in order.
 pub fn digests(signature: &[u32]) -> impl Iterator<Item = u16> + '_ {
@@ -56,9 +40,21 @@ pub fn digests(signature: &[u32]) -> impl Iterator<Item = u16> + '_ {
 
 /// Appends the compact form of `signature` to `out`.
 pub fn compact_into(signature: &[u32], out: &mut Vec<u8>) {
-    out.reserve(signature.len() * BYTES_PER_VALUE);
-    for d in digests(signature) {
-        out.extend_from_slice(&d.to_le_bytes());
+    let start = out.len();
+    out.resize(start + signature.len() * BYTES_PER_VALUE, 0);
+    let (pairs, _) = out[start..].as_chunks_mut::<BYTES_PER_VALUE>();
+    crate::simd::minhash::digests(signature, 0, pairs);
+}
+
+/// Appends the digests of `signature`'s values to `out`, in order (what
+/// [`digests`] gives, computed a block at a time by the vectorised kernel).
+pub fn digests_into(signature: &[u32], out: &mut Vec<u16>) {
+    const BLOCK: usize = 256;
+    let mut block = [[0u8; BYTES_PER_VALUE]; BLOCK];
+    for (index, values) in signature.chunks(BLOCK).enumerate() {
+        let written = &mut block[..values.len()];
+        crate::simd::minhash::digests(values, index * BLOCK, written);
+        out.extend(written.iter().map(|&pair| u16::from_le_bytes(pair)));
     }
 }
 
@@ -161,6 +157,31 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_fast_forms_hold_each_digest_in_order(
+            values in proptest::collection::vec(any::<u32>(), 0..700),
+            before in proptest::collection::vec(any::<u8>(), 0..5),
+        ) {
+            // The reference: one digest at a time, little-endian.
+            let expected: Vec<u16> = values
+                .iter()
+                .enumerate()
+                .map(|(position, &v)| digest(v, position))
+                .collect();
+            let mut bytes = before.clone();
+            compact_into(&values, &mut bytes);
+            prop_assert_eq!(&bytes[..before.len()], &before[..]);
+            let written: Vec<u16> = bytes[before.len()..]
+                .chunks_exact(2)
+                .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+                .collect();
+            prop_assert_eq!(&written, &expected);
+            let mut words = vec![9u16];
+            digests_into(&values, &mut words);
+            prop_assert_eq!(words[0], 9);
+            prop_assert_eq!(&words[1..], &expected[..]);
+        }
+
         #[test]
         fn compact_estimate_tracks_the_full_estimate(
             seed in any::<u64>(),

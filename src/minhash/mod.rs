@@ -15,6 +15,7 @@
 //! `crate::lsh`.
 
 pub mod compact;
+pub mod digest;
 pub(crate) mod family;
 pub mod oph;
 pub mod params;

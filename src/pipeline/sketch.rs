@@ -222,7 +222,7 @@ pub fn sketch_units(
                      out: &mut Vec<u16>| {
                         shingler.shingles_into(text, scratch, shingles);
                         hasher.sign_into(shingles, signature);
-                        out.extend(compact::digests(signature));
+                        compact::digests_into(signature, out);
                         of_shingles(shingles)
                     },
                 ),

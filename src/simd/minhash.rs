@@ -1,6 +1,7 @@
 //! The MinHash signing loops, compiled for the best instruction set the CPU has.
 //!
-//! Each loop body (`sign_body`, `oph_body`, `rows_min_body`) is written once in
+//! Each loop body (`sign_body`, `oph_body`, `rows_min_body`, `digests_body`) is
+//! written once in
 //! portable Rust, in a shape the compiler vectorises (32×32→64-bit multiplies,
 //! shifts, masks, `min`).
 //! It is compiled three times: plain (any CPU), with AVX2, and with AVX-512; the
@@ -186,9 +187,76 @@ fn rows_min_body(rows: &[u16], taken: &[u64], best: &mut [u16]) {
     }
 }
 
+/// A digest kernel: the signature values, the position of the first, and one
+/// little-endian digest per value.
+type DigestsKernel = fn(&[u32], usize, &mut [[u8; 2]]);
+
+/// Writes the compact digest ([`crate::minhash::digest::digest`]) of each value
+/// of `signature`, the first at position `first_position`, little-endian, to
+/// the front of `out` (at least as long).
+pub(crate) fn digests(signature: &[u32], first_position: usize, out: &mut [[u8; 2]]) {
+    static CHOSEN: std::sync::OnceLock<DigestsKernel> = std::sync::OnceLock::new();
+    let kernel = CHOSEN.get_or_init(|| super::best(select_digests).unwrap_or(digests_portable));
+    kernel(signature, first_position, out);
+}
+
+/// The digest kernel built for `isa`, if there is one and this CPU can run it.
+fn select_digests(isa: Isa) -> Option<DigestsKernel> {
+    match isa {
+        Isa::Portable => Some(digests_portable),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if isa.is_available() => Some(|signature, first, out| {
+            // SAFETY: this function is only handed out after checking above that
+            // the CPU has AVX2.
+            unsafe { x86_64::digests_avx2(signature, first, out) }
+        }),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if isa.is_available() => Some(|signature, first, out| {
+            // SAFETY: as above, for AVX-512 F, DQ and VL.
+            unsafe { x86_64::digests_avx512(signature, first, out) }
+        }),
+        _ => None,
+    }
+}
+
+/// [`digests`] on any CPU.
+fn digests_portable(signature: &[u32], first_position: usize, out: &mut [[u8; 2]]) {
+    digests_body(signature, first_position, out);
+}
+
+/// The loop every digest kernel runs: position by position, the digest of the
+/// value (32-bit multiplies, shifts and xors, which vectorise lane by lane).
+#[inline(always)]
+fn digests_body(signature: &[u32], first_position: usize, out: &mut [[u8; 2]]) {
+    let out = &mut out[..signature.len()];
+    for (i, (&value, digest)) in signature.iter().zip(out.iter_mut()).enumerate() {
+        *digest = crate::minhash::digest::digest(value, first_position + i).to_le_bytes();
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86_64 {
-    use super::{oph_body, rows_min_body, sign_body};
+    use super::{digests_body, oph_body, rows_min_body, sign_body};
+
+    /// The digest loop compiled with AVX2.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn digests_avx2(signature: &[u32], first: usize, out: &mut [[u8; 2]]) {
+        digests_body(signature, first, out);
+    }
+
+    /// The digest loop compiled with AVX-512.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX-512 F, DQ and VL.
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+    pub(super) unsafe fn digests_avx512(signature: &[u32], first: usize, out: &mut [[u8; 2]]) {
+        digests_body(signature, first, out);
+    }
 
     /// The row-minimum loop compiled with AVX2.
     ///
@@ -337,6 +405,37 @@ mod tests {
             let mut best = vec![u16::MAX - 7; best_from + width];
             kernel(&rows, &taken, &mut best[best_from..]);
             best
+        }
+    }
+
+    backend_tests! {
+        digest_kernels: select_digests, entry digests;
+        (
+            values in length(300).prop_flat_map(|n| prop::collection::vec(any::<u32>(), n)),
+            first_position in 0usize..5000,
+            values_from in start(),
+            out_from in start(),
+        ) => |kernel| {
+            let values = &values[values_from.min(values.len())..];
+            // A longer output than needed: the kernel writes only the front.
+            let mut out = vec![[7u8, 7]; out_from + values.len() + 3];
+            kernel(values, first_position, &mut out[out_from..]);
+            out
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn digests_are_the_digest_of_each_value_at_its_position(
+            values in prop::collection::vec(any::<u32>(), 0..300),
+            first_position in 0usize..5000,
+        ) {
+            let mut out = vec![[0u8; 2]; values.len()];
+            digests(&values, first_position, &mut out);
+            for (i, (&value, written)) in values.iter().zip(&out).enumerate() {
+                let expected = crate::minhash::digest::digest(value, first_position + i);
+                prop_assert_eq!(u16::from_le_bytes(*written), expected);
+            }
         }
     }
 
