@@ -151,13 +151,24 @@ impl Clock {
 
 /// The sketch stage of a single-process run on its own (what a run's
 /// `read+sketch` stage does), its checkpoints in a temporary folder: for
-/// benches and profiles of the stage.
-pub fn sketch_corpus(corpus: &Corpus, config: &DedupConfig) -> Result<sketch::Sketched> {
+/// benches and profiles of the stage. With `reuse_repeats` a text met before is
+/// given its earlier sketch, as in a run (see [`super::repeats`]); without, every
+/// unit is sketched.
+pub fn sketch_corpus(
+    corpus: &Corpus,
+    config: &DedupConfig,
+    reuse_repeats: bool,
+) -> Result<sketch::Sketched> {
     let shingler = Shingler::new(config.sketch.shingle)?;
     let budget = crate::memory::default_budget_bytes();
     let (chunks, shards) = share::plan_shards(corpus, None, 1, budget);
     let words = SignatureWords::for_run(config, false, false)?;
-    let plan = SketchPlan::new(corpus, &chunks, &shards, config, words, 1);
+    let memo = if reuse_repeats {
+        super::repeats::memo_bytes(budget)
+    } else {
+        0
+    };
+    let plan = SketchPlan::new(corpus, &chunks, &shards, config, words, 1, memo);
     let work = WorkDir::temporary(0)?;
     let mut resumed = Resumed::default();
     let progress = super::NoProgress;
@@ -201,7 +212,16 @@ pub fn run<E: Exchange>(
     let work = open_work_dir(ex, job);
     let work = ex.agree("start", work)?;
     let words = SignatureWords::for_run(config, job.keep_signatures, job.index.is_some())?;
-    let plan = SketchPlan::new(corpus, &chunks, &shards[mine], config, words, first_line);
+    let memo = super::repeats::memo_bytes(budget);
+    let plan = SketchPlan::new(
+        corpus,
+        &chunks,
+        &shards[mine],
+        config,
+        words,
+        first_line,
+        memo,
+    );
     let mut resumed = Resumed::default();
     let sketched = sketch::sketch_units(&plan, &work, &mut resumed, progress, config, &shingler);
     let sketched = ex.agree("sketch", sketched)?;

@@ -35,6 +35,7 @@ pub use crate::config;
 pub mod engine;
 pub mod progress;
 pub mod records;
+pub mod repeats;
 pub mod resume;
 pub mod scan;
 pub mod settle;

@@ -9,6 +9,7 @@
 
 use std::ops::Range;
 
+use super::repeats::Memos;
 use super::resume::{load_usable, Resumed};
 use super::scan::{self, InvalidRecords, Scanned, UnitMeta, UnitSketch, UnitSplit};
 use super::shard::{self, SketchWord, WordsPlace};
@@ -154,12 +155,16 @@ pub struct SketchPlan<'a> {
     /// start its file (1 for a whole run; a distributed worker's share may start
     /// mid-file).
     pub first_line: u64,
+    /// Bytes of the memo that gives a repeated text the sketch it got before
+    /// (see [`super::repeats`]); 0 sketches every unit.
+    pub memo_bytes: usize,
 }
 
 impl<'a> SketchPlan<'a> {
     /// The plan for sketching `shards` of `corpus` as `config` says, MinHash
     /// signatures kept as `signature_words`; the first shard's first chunk starts
-    /// at line `first_line` unless it starts its file.
+    /// at line `first_line` unless it starts its file. Repeated texts are
+    /// sketched once while they fit a memo of `memo_bytes`.
     pub fn new(
         corpus: &'a Corpus,
         chunks: &'a [Chunk],
@@ -167,6 +172,7 @@ impl<'a> SketchPlan<'a> {
         config: &DedupConfig,
         signature_words: SignatureWords,
         first_line: u64,
+        memo_bytes: usize,
     ) -> Self {
         SketchPlan {
             corpus,
@@ -184,6 +190,7 @@ impl<'a> SketchPlan<'a> {
             },
             signature_words,
             first_line,
+            memo_bytes,
         }
     }
 }
@@ -283,7 +290,9 @@ pub fn sketch_units(
 }
 
 /// Runs the sketch stage: every shard is taken from its checkpoint in `work` or
-/// scanned with `sketch` (see [`scan::scan`]) and saved.
+/// scanned with `sketch` (see [`scan::scan`]) and saved. A unit whose text was
+/// sketched before in the stage gets that sketch again while the plan's memo
+/// holds it (see [`super::repeats`]).
 pub fn sketch_shards<W, S>(
     plan: &SketchPlan<'_>,
     work: &WorkDir,
@@ -309,6 +318,7 @@ where
         shards: Vec::with_capacity(plan.shards.len()),
     };
     resumed.shards = plan.shards.len();
+    let memo = (plan.memo_bytes > 0).then(|| Memos::new(plan.memo_bytes));
     // A scanned shard is saved on a thread of its own while the next one is
     // scanned; shards join the run in input order.
     std::thread::scope(|scope| -> Result<()> {
@@ -336,7 +346,10 @@ where
                         plan.skip_invalid,
                         progress,
                         &init,
-                        &sketch,
+                        |state: &mut S, text: &str, out: &mut Vec<W>| match &memo {
+                            Some(memo) => memo.sketch(text, out, |out| sketch(state, text, out)),
+                            None => sketch(state, text, out),
+                        },
                     )?;
                     let (words_per_unit, after) = (plan.words_per_unit, next_line);
                     Pending::Saving(
@@ -529,15 +542,21 @@ impl<'a> Signatures<'a> {
 mod tests {
     use super::*;
     use crate::corpus::CorpusOptions;
-    use crate::pipeline::{share, NoProgress};
+    use crate::pipeline::{share, NoProgress, UnitKind};
 
-    /// The MinHash words of every unit of `corpus`, kept as `words`.
-    fn sketch_as(corpus: &Corpus, config: &DedupConfig, words: SignatureWords) -> Sketched {
+    /// The MinHash words of every unit of `corpus`, kept as `words`, repeated
+    /// texts given their earlier sketch while they fit `memo_bytes`.
+    fn sketch_as(
+        corpus: &Corpus,
+        config: &DedupConfig,
+        words: SignatureWords,
+        memo_bytes: usize,
+    ) -> Sketched {
         let shingler = Shingler::new(config.sketch.shingle).expect("shingler");
         // Small shards, so units spread over several checkpoints (and copies
         // of a text fall in the same shard and in different ones).
         let (chunks, shards) = share::plan_shards(corpus, Some(2048), 1, 1 << 20);
-        let plan = SketchPlan::new(corpus, &chunks, &shards, config, words, 1);
+        let plan = SketchPlan::new(corpus, &chunks, &shards, config, words, 1, memo_bytes);
         let work = WorkDir::temporary(0).expect("work dir");
         let mut resumed = Resumed::default();
         sketch_units(&plan, &work, &mut resumed, &NoProgress, config, &shingler).expect("sketch")
@@ -567,8 +586,8 @@ mod tests {
         let SignatureWords::BandKeys { bands, rows } = keys else {
             panic!("a run verified exactly without an index keeps band keys, not {keys:?}");
         };
-        let by_keys = sketch_as(&corpus, &config, keys);
-        let by_signature = sketch_as(&corpus, &config, SignatureWords::Compact);
+        let by_keys = sketch_as(&corpus, &config, keys, 0);
+        let by_signature = sketch_as(&corpus, &config, SignatureWords::Compact, 0);
         assert!(by_keys.shards.len() > 1);
         assert!(by_keys.shards.iter().any(|s| s.words.row_numbers.is_some()));
         let keys = Signatures::new(&[], &by_keys.shards, keys, k);
@@ -602,6 +621,70 @@ mod tests {
                 .flat_map(|u| signatures.get(u).to_vec())
                 .collect::<Vec<u8>>()
         );
+    }
+
+    /// Every unit's sketch words and sketch, read from a checkpoint, whatever
+    /// the kind of words.
+    fn unit_sketches(sketched: &Sketched) -> Vec<(UnitMetaKey, Vec<u8>)> {
+        let words = sketched.shards.iter().flat_map(ShardWords::units);
+        sketched
+            .units
+            .iter()
+            .map(|u| (u.record, u.para, u.start, u.len, u.features, u.content))
+            .zip(words.map(<[u8]>::to_vec))
+            .collect()
+    }
+
+    type UnitMetaKey = (u32, Option<u32>, usize, usize, u32, u64);
+
+    #[test]
+    fn repeated_texts_get_the_sketch_a_fresh_one_gives() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.jsonl");
+        // Paragraphs repeat within records and across shards, and a memo far
+        // smaller than the input forgets some of them along the way.
+        let lines: Vec<String> = (0..120)
+            .map(|i| {
+                let paragraphs: Vec<String> = (0..4)
+                    .map(|p| {
+                        format!(
+                            "record {} says {} 바다 {} and more",
+                            i % 7,
+                            p % 3,
+                            (i + p) % 5
+                        )
+                    })
+                    .collect();
+                serde_json::json!({ "text": paragraphs.join("\n") }).to_string()
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+        let corpus = Corpus::open(&[path], CorpusOptions::default()).expect("open");
+        for algo in [Algo::Minhash, Algo::Simhash, Algo::Exact] {
+            for unit in [UnitKind::Article, UnitKind::Paragraph] {
+                let mut config = DedupConfig {
+                    algo,
+                    ..DedupConfig::default()
+                };
+                config.sketch.unit = unit;
+                config.sketch.shingle.ngram = 2;
+                let mut layouts = vec![SignatureWords::Compact];
+                if algo == Algo::Minhash {
+                    layouts.push(SignatureWords::for_run(&config, false, false).expect("keys"));
+                }
+                for words in layouts {
+                    let fresh = sketch_as(&corpus, &config, words, 0);
+                    for memo in [48 << 10, 4 << 20] {
+                        let reused = sketch_as(&corpus, &config, words, memo);
+                        assert_eq!(
+                            unit_sketches(&reused),
+                            unit_sketches(&fresh),
+                            "{algo:?} {unit:?} {words:?} memo {memo}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

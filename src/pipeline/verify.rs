@@ -330,7 +330,7 @@ mod tests {
             let corpus = Corpus::open(&[path], CorpusOptions::default()).expect("open");
             let mut config = DedupConfig::default();
             config.sketch.shingle.ngram = 2;
-            let sketched = sketch_corpus(&corpus, &config).expect("sketch");
+            let sketched = sketch_corpus(&corpus, &config, true).expect("sketch");
             let shingler = Shingler::new(config.sketch.shingle).expect("shingler");
             let texts = UnitTexts {
                 corpus: &corpus,

@@ -1,0 +1,280 @@
+//! Units whose text repeats byte for byte are sketched once.
+//!
+//! Large corpora repeat themselves: mirrored pages, quoted paragraphs, licence
+//! lines and templates. A unit's sketch (its words and its [`UnitSketch`]) is a
+//! function of its text alone, so a text seen before is given the sketch it got
+//! then, without normalising, shingling or hashing it again. On the real-text
+//! speed corpus four paragraphs in five are such repeats.
+//!
+//! The workers of a pass share one memo of recent texts, cut into parts that
+//! are locked one at a time: a hash of the text finds a candidate, and the
+//! stored bytes are compared before its sketch is reused, so a hash collision
+//! costs a sketch, never a wrong one. The memo is bounded (by [`memo_bytes`] of
+//! the run's memory budget; each part is emptied when it fills up), and texts
+//! longer than [`LONGEST_TEXT`] are not remembered: a few of them would fill a
+//! part. The run's sketches, and so its results, are the same with or without
+//! the memo.
+
+use std::sync::Mutex;
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::scan::UnitSketch;
+use crate::exact::KeyMap;
+
+/// The memo's size for a run with a memory budget of `budget` bytes: an
+/// eighth of it (128 MiB at the default budget of 1 GiB), and at least 16 MiB.
+pub fn memo_bytes(budget: u64) -> usize {
+    usize::try_from(budget / 8)
+        .unwrap_or(usize::MAX)
+        .max(16 << 20)
+}
+
+/// Bytes an entry takes besides its text and words: the entry and its key in
+/// the hash map, and a control byte.
+const ENTRY_BYTES: usize = std::mem::size_of::<Entry>() + 9;
+
+/// Texts longer than this are sketched every time.
+pub const LONGEST_TEXT: usize = 64 << 10;
+
+/// One remembered text: where its bytes and its sketch words are stored (a
+/// memo part holds far less than 4 GiB).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    text_at: u32,
+    text_len: u32,
+    words_at: u32,
+    words_len: u32,
+    sketch: UnitSketch,
+}
+
+/// One worker's memo of texts and their sketches.
+#[derive(Debug)]
+pub struct Memo<W> {
+    entries: KeyMap<Entry>,
+    texts: Vec<u8>,
+    words: Vec<W>,
+    /// Bytes held at most.
+    limit: usize,
+    /// Units given a remembered sketch.
+    pub reused: u64,
+}
+
+impl<W> Memo<W> {
+    /// An empty memo that holds at most `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        Memo {
+            entries: KeyMap::default(),
+            texts: Vec::new(),
+            words: Vec::new(),
+            limit,
+            reused: 0,
+        }
+    }
+}
+
+impl<W: Copy> Memo<W> {
+    /// Appends the sketch words of `text` to `out` and returns its
+    /// [`UnitSketch`]: the remembered ones when the same bytes were sketched
+    /// before, else those `sketch` appends and returns (then remembered).
+    pub fn sketch(
+        &mut self,
+        text: &str,
+        out: &mut Vec<W>,
+        sketch: impl FnOnce(&mut Vec<W>) -> UnitSketch,
+    ) -> UnitSketch {
+        if text.len() > LONGEST_TEXT {
+            return sketch(out);
+        }
+        let hash = xxh3_64(text.as_bytes());
+        if let Some(found) = self.find(hash, text, out) {
+            return found;
+        }
+        let start = out.len();
+        let made = sketch(out);
+        self.remember(hash, text, &out[start..], made);
+        made
+    }
+
+    /// The remembered sketch of `text` (whose hash is `hash`), its words
+    /// appended to `out`.
+    fn find(&mut self, hash: u64, text: &str, out: &mut Vec<W>) -> Option<UnitSketch> {
+        let entry = *self.entries.get(&hash)?;
+        let stored = &self.texts[entry.text_at as usize..][..entry.text_len as usize];
+        if stored != text.as_bytes() {
+            return None;
+        }
+        out.extend_from_slice(&self.words[entry.words_at as usize..][..entry.words_len as usize]);
+        self.reused += 1;
+        Some(entry.sketch)
+    }
+
+    /// Remembers that `text` (whose hash is `hash`) has `words` and `sketch`,
+    /// first forgetting everything if the memo would hold more than `limit`
+    /// bytes.
+    fn remember(&mut self, hash: u64, text: &str, words: &[W], sketch: UnitSketch) {
+        let adds = text.len() + std::mem::size_of_val(words) + ENTRY_BYTES;
+        if adds > self.limit {
+            return;
+        }
+        if self.bytes() + adds > self.limit {
+            self.forget();
+        }
+        let entry = Entry {
+            text_at: self.texts.len() as u32,
+            text_len: text.len() as u32,
+            words_at: self.words.len() as u32,
+            words_len: words.len() as u32,
+            sketch,
+        };
+        self.texts.extend_from_slice(text.as_bytes());
+        self.words.extend_from_slice(words);
+        // A hash met before with other bytes now finds the newer text.
+        self.entries.insert(hash, entry);
+    }
+
+    /// Bytes held, roughly (the map counted by its entries).
+    fn bytes(&self) -> usize {
+        self.texts.len()
+            + self.words.len() * std::mem::size_of::<W>()
+            + self.entries.len() * ENTRY_BYTES
+    }
+
+    fn forget(&mut self) {
+        self.entries.clear();
+        self.texts.clear();
+        self.words.clear();
+    }
+}
+
+/// Memo parts, chosen by a text's hash, each behind its own lock: workers
+/// share what any of them sketched, and rarely wait for each other.
+const PARTS: usize = 64;
+
+/// The memo all workers of one pass share (see the module documentation).
+#[derive(Debug)]
+pub struct Memos<W> {
+    parts: Vec<Mutex<Memo<W>>>,
+}
+
+impl<W: Copy> Memos<W> {
+    /// An empty memo that holds at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Memos {
+            parts: (0..PARTS)
+                .map(|_| Mutex::new(Memo::with_limit(limit / PARTS)))
+                .collect(),
+        }
+    }
+
+    /// [`Memo::sketch`], with the part of the memo that `text` belongs to.
+    pub fn sketch(
+        &self,
+        text: &str,
+        out: &mut Vec<W>,
+        sketch: impl FnOnce(&mut Vec<W>) -> UnitSketch,
+    ) -> UnitSketch {
+        if text.len() > LONGEST_TEXT {
+            return sketch(out);
+        }
+        let hash = xxh3_64(text.as_bytes());
+        let part = &self.parts[(hash >> 58) as usize % PARTS];
+        // A worker that panicked while holding a part left it consistent
+        // (every change is complete before the next), so the lock's poison is
+        // ignored.
+        let lock = || part.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(found) = lock().find(hash, text, out) {
+            return found;
+        }
+        let start = out.len();
+        let made = sketch(out);
+        lock().remember(hash, text, &out[start..], made);
+        made
+    }
+
+    /// Units given a remembered sketch.
+    pub fn reused(&self) -> u64 {
+        self.parts
+            .iter()
+            .map(|part| part.lock().map_or(0, |memo| memo.reused))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const LIMIT: usize = 4 << 20;
+
+    /// A sketch that depends on the text alone, and counts its calls.
+    fn sketch_of(text: &str, out: &mut Vec<u64>, calls: &mut usize) -> UnitSketch {
+        *calls += 1;
+        out.extend(text.bytes().map(u64::from).take(3));
+        out.push(text.len() as u64);
+        UnitSketch {
+            features: text.len() as u32,
+            content: xxh3_64(text.as_bytes()).max(1),
+        }
+    }
+
+    #[test]
+    fn a_repeated_text_is_sketched_once() {
+        let mut memo = Memo::with_limit(LIMIT);
+        let (mut out, mut calls) = (Vec::new(), 0);
+        let texts = ["one two", "three", "one two", "one two", "three", "four"];
+        let sketches: Vec<UnitSketch> = texts
+            .iter()
+            .map(|t| memo.sketch(t, &mut out, |o| sketch_of(t, o, &mut calls)))
+            .collect();
+        assert_eq!(calls, 3);
+        assert_eq!(memo.reused, 3);
+        assert_eq!(sketches[0], sketches[2]);
+        let (mut plain, mut ignored) = (Vec::new(), 0);
+        for t in texts {
+            sketch_of(t, &mut plain, &mut ignored);
+        }
+        assert_eq!(out, plain);
+    }
+
+    #[test]
+    fn a_full_memo_starts_again() {
+        let mut memo = Memo::with_limit(LIMIT);
+        let (mut out, mut calls) = (Vec::new(), 0);
+        let big = "x".repeat(LONGEST_TEXT);
+        let texts: Vec<String> = (0..(LIMIT / LONGEST_TEXT) + 8)
+            .map(|i| {
+                let mut text = format!("{i} ");
+                text.push_str(&big[text.len()..]);
+                text
+            })
+            .collect();
+        for t in texts.iter().chain(&texts[..1]) {
+            memo.sketch(t, &mut out, |o| sketch_of(t, o, &mut calls));
+        }
+        assert!(memo.bytes() <= LIMIT);
+        assert_eq!(memo.reused, 0, "the first text was forgotten");
+    }
+
+    proptest! {
+        /// Whatever the texts and however they repeat, the memo gives every
+        /// unit the words and sketch the sketch function gives it.
+        #[test]
+        fn remembered_sketches_equal_fresh_ones(
+            picks in prop::collection::vec(0usize..12, 0..200),
+            pool in prop::collection::vec("[ab ]{0,6}", 12),
+        ) {
+            let mut memo = Memo::with_limit(LIMIT);
+            let (mut out, mut plain, mut calls) = (Vec::new(), Vec::new(), 0);
+            for &p in &picks {
+                let text = &pool[p];
+                let got = memo.sketch(text, &mut out, |o| sketch_of(text, o, &mut calls));
+                let want = sketch_of(text, &mut plain, &mut 0);
+                prop_assert_eq!(got, want);
+            }
+            prop_assert_eq!(out, plain);
+            prop_assert_eq!(calls as u64 + memo.reused, picks.len() as u64);
+        }
+    }
+}
