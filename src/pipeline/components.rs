@@ -208,16 +208,22 @@ pub fn labels<E: Exchange>(
     first_unit: u32,
     units: usize,
 ) -> (Vec<u32>, u32) {
-    let contracted = contract(edges);
     if ex.peers() == 1 {
-        // The contraction of all edges points every unit at its component's
-        // smallest unit already: no rounds needed.
-        let mut label: Vec<u32> = (first_unit..first_unit + units as u32).collect();
-        for (unit, root) in contracted {
-            label[(unit - first_unit) as usize] = root;
+        // Every edge is between units held here: one union-find over them
+        // labels each unit with its component's smallest unit, no rounds
+        // needed.
+        let mut components = UnionFind::new(units);
+        for &(a, b) in edges {
+            components.union(a - first_unit, b - first_unit);
         }
+        let label = components
+            .labels()
+            .into_iter()
+            .map(|smallest| smallest + first_unit)
+            .collect();
         return (label, 0);
     }
+    let contracted = contract(edges);
     let mut adjacency: Vec<(u32, u32)> = Vec::with_capacity(contracted.len() * 2);
     for &(unit, root) in &contracted {
         adjacency.push((unit, root));
