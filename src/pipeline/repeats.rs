@@ -48,21 +48,21 @@ struct Entry {
     sketch: UnitSketch,
 }
 
-/// One worker's memo of texts and their sketches.
+/// One part of the memo: texts and their sketches.
 #[derive(Debug)]
-pub struct Memo<W> {
+struct Memo<W> {
     entries: KeyMap<Entry>,
     texts: Vec<u8>,
     words: Vec<W>,
     /// Bytes held at most.
     limit: usize,
     /// Units given a remembered sketch.
-    pub reused: u64,
+    reused: u64,
 }
 
 impl<W> Memo<W> {
     /// An empty memo that holds at most `limit` bytes.
-    pub fn with_limit(limit: usize) -> Self {
+    fn with_limit(limit: usize) -> Self {
         Memo {
             entries: KeyMap::default(),
             texts: Vec::new(),
@@ -74,28 +74,6 @@ impl<W> Memo<W> {
 }
 
 impl<W: Copy> Memo<W> {
-    /// Appends the sketch words of `text` to `out` and returns its
-    /// [`UnitSketch`]: the remembered ones when the same bytes were sketched
-    /// before, else those `sketch` appends and returns (then remembered).
-    pub fn sketch(
-        &mut self,
-        text: &str,
-        out: &mut Vec<W>,
-        sketch: impl FnOnce(&mut Vec<W>) -> UnitSketch,
-    ) -> UnitSketch {
-        if text.len() > LONGEST_TEXT {
-            return sketch(out);
-        }
-        let hash = xxh3_64(text.as_bytes());
-        if let Some(found) = self.find(hash, text, out) {
-            return found;
-        }
-        let start = out.len();
-        let made = sketch(out);
-        self.remember(hash, text, &out[start..], made);
-        made
-    }
-
     /// The remembered sketch of `text` (whose hash is `hash`), its words
     /// appended to `out`.
     fn find(&mut self, hash: u64, text: &str, out: &mut Vec<W>) -> Option<UnitSketch> {
@@ -167,7 +145,11 @@ impl<W: Copy> Memos<W> {
         }
     }
 
-    /// [`Memo::sketch`], with the part of the memo that `text` belongs to.
+    /// Appends the sketch words of `text` to `out` and returns its
+    /// [`UnitSketch`]: the remembered ones when the same bytes were sketched
+    /// before, else those `sketch` appends and returns (then remembered). The
+    /// part of the memo that `text` belongs to is locked while it is read and
+    /// while it is written, not while `sketch` runs.
     pub fn sketch(
         &self,
         text: &str,
@@ -206,7 +188,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const LIMIT: usize = 4 << 20;
+    /// A memo of 16 KiB per part.
+    const LIMIT: usize = PARTS << 14;
 
     /// A sketch that depends on the text alone, and counts its calls.
     fn sketch_of(text: &str, out: &mut Vec<u64>, calls: &mut usize) -> UnitSketch {
@@ -221,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_repeated_text_is_sketched_once() {
-        let mut memo = Memo::with_limit(LIMIT);
+        let memo = Memos::new(LIMIT);
         let (mut out, mut calls) = (Vec::new(), 0);
         let texts = ["one two", "three", "one two", "one two", "three", "four"];
         let sketches: Vec<UnitSketch> = texts
@@ -229,7 +212,7 @@ mod tests {
             .map(|t| memo.sketch(t, &mut out, |o| sketch_of(t, o, &mut calls)))
             .collect();
         assert_eq!(calls, 3);
-        assert_eq!(memo.reused, 3);
+        assert_eq!(memo.reused(), 3);
         assert_eq!(sketches[0], sketches[2]);
         let (mut plain, mut ignored) = (Vec::new(), 0);
         for t in texts {
@@ -240,21 +223,23 @@ mod tests {
 
     #[test]
     fn a_full_memo_starts_again() {
-        let mut memo = Memo::with_limit(LIMIT);
+        let memo = Memos::new(LIMIT);
         let (mut out, mut calls) = (Vec::new(), 0);
-        let big = "x".repeat(LONGEST_TEXT);
-        let texts: Vec<String> = (0..(LIMIT / LONGEST_TEXT) + 8)
-            .map(|i| {
-                let mut text = format!("{i} ");
-                text.push_str(&big[text.len()..]);
-                text
-            })
+        // Four times what the memo holds, in texts of 1 KiB.
+        let texts: Vec<String> = (0..4 * LIMIT / 1024)
+            .map(|i| format!("{i:>1024}"))
             .collect();
         for t in texts.iter().chain(&texts[..1]) {
             memo.sketch(t, &mut out, |o| sketch_of(t, o, &mut calls));
         }
-        assert!(memo.bytes() <= LIMIT);
-        assert_eq!(memo.reused, 0, "the first text was forgotten");
+        let held: usize = memo
+            .parts
+            .iter()
+            .map(|part| part.lock().expect("unlocked").bytes())
+            .sum();
+        assert!(held <= LIMIT, "{held} bytes held");
+        assert_eq!(memo.reused(), 0, "the first text was forgotten");
+        assert_eq!(calls, texts.len() + 1);
     }
 
     proptest! {
@@ -265,7 +250,7 @@ mod tests {
             picks in prop::collection::vec(0usize..12, 0..200),
             pool in prop::collection::vec("[ab ]{0,6}", 12),
         ) {
-            let mut memo = Memo::with_limit(LIMIT);
+            let memo = Memos::new(LIMIT);
             let (mut out, mut plain, mut calls) = (Vec::new(), Vec::new(), 0);
             for &p in &picks {
                 let text = &pool[p];
@@ -274,7 +259,7 @@ mod tests {
                 prop_assert_eq!(got, want);
             }
             prop_assert_eq!(out, plain);
-            prop_assert_eq!(calls as u64 + memo.reused, picks.len() as u64);
+            prop_assert_eq!(calls as u64 + memo.reused(), picks.len() as u64);
         }
     }
 }
