@@ -89,7 +89,7 @@ impl<W: Copy> Memo<W> {
 
     /// Remembers that `text` (whose hash is `hash`) has `words` and `sketch`,
     /// first forgetting everything if the memo would hold more than `limit`
-    /// bytes.
+    /// bytes; an entry larger than `limit` is not remembered.
     fn remember(&mut self, hash: u64, text: &str, words: &[W], sketch: UnitSketch) {
         let adds = text.len() + std::mem::size_of_val(words) + ENTRY_BYTES;
         if adds > self.limit {

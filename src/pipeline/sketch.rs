@@ -623,19 +623,17 @@ mod tests {
         );
     }
 
-    /// Every unit's sketch words and sketch, read from a checkpoint, whatever
-    /// the kind of words.
-    fn unit_sketches(sketched: &Sketched) -> Vec<(UnitMetaKey, Vec<u8>)> {
+    /// Every unit with its sketch words, read from a checkpoint, whatever the
+    /// kind of words.
+    fn unit_sketches(sketched: &Sketched) -> Vec<(UnitMeta, Vec<u8>)> {
         let words = sketched.shards.iter().flat_map(ShardWords::units);
         sketched
             .units
             .iter()
-            .map(|u| (u.record, u.para, u.start, u.len, u.features, u.content))
+            .cloned()
             .zip(words.map(<[u8]>::to_vec))
             .collect()
     }
-
-    type UnitMetaKey = (u32, Option<u32>, usize, usize, u32, u64);
 
     #[test]
     fn repeated_texts_get_the_sketch_a_fresh_one_gives() {
