@@ -91,6 +91,8 @@ fn seed_article_paragraphs_found_by_every_algorithm() {
         assert_eq!(report["counts"]["duplicate_clusters"], 8, "{algo}");
         assert_eq!(report["counts"]["duplicate_units"], 8, "{algo}");
         assert_eq!(report["counts"]["units"], 18, "{algo}");
+        // The eight repeated paragraphs are byte for byte their first copies.
+        assert_eq!(report["repeats_reused"], 8, "{algo}");
     }
 }
 

@@ -715,9 +715,13 @@ fn print_summary(args: &DedupArgs, report: &Report) -> anyhow::Result<()> {
             resumed.shards_reused, resumed.shards
         )?;
     }
+    let repeats = match report.repeats_reused {
+        0 => String::new(),
+        n => format!(" ({n} given the sketch of an earlier unit with the same bytes)"),
+    };
     writeln!(
         out,
-        "  units            {} {}s",
+        "  units            {} {}s{repeats}",
         s.units,
         as_typed(&config.sketch.unit)
     )?;

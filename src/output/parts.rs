@@ -250,6 +250,7 @@ pub fn write<E: Exchange>(
         shards: outcome.resumed.shards as u64,
         shards_reused: outcome.resumed.shards_reused as u64,
         scratch_bytes: outcome.scratch_bytes,
+        repeats_reused: outcome.repeats_reused,
     });
     let all_deduped = ex.all_gather(vec![
         deduped.records_written,
@@ -304,6 +305,7 @@ pub fn write<E: Exchange>(
         index_pairs: Vec::new(),
         signatures: Vec::new(),
         invalid: merged_invalid(&all_counts),
+        repeats_reused: sum(|c| c.repeats_reused),
         lsh: outcome.lsh,
         timings: Vec::new(),
         // Later stages are reused by every worker or by none.
@@ -374,11 +376,12 @@ struct Tally {
     shards: u64,
     shards_reused: u64,
     scratch_bytes: u64,
+    repeats_reused: u64,
 }
 
 impl WireSize for Tally {
     fn wire_size(&self) -> usize {
-        8 * 4 + self.invalid_examples.wire_size()
+        8 * 5 + self.invalid_examples.wire_size()
     }
 }
 

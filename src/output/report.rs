@@ -33,6 +33,12 @@ pub struct Report {
     pub counts: Stats,
     /// How the candidate pairs were settled (see [`crate::pipeline::Settled`]).
     pub verified_by: crate::pipeline::Settled,
+    /// Units given the sketch of an earlier unit with the same bytes instead
+    /// of being sketched again (see [`crate::pipeline::repeats`]). Like
+    /// `verified_by`, it depends on how the run was spread: each process
+    /// remembers what it sketched, within its memo's size, and shards taken
+    /// from an interrupted run's checkpoints count none.
+    pub repeats_reused: u64,
     /// Share of unit bytes that dedup removes.
     pub duplicate_bytes_fraction: f64,
     /// What the record outputs hold.
@@ -166,6 +172,7 @@ impl Report {
             }),
             counts: stats.clone(),
             verified_by: stats.verified_by,
+            repeats_reused: outcome.repeats_reused,
             duplicate_bytes_fraction: if stats.unit_bytes == 0 {
                 0.0
             } else {

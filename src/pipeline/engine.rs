@@ -750,6 +750,7 @@ fn into_outcome(
         units,
         invalid,
         shards,
+        repeats_reused,
     } = share.sketched;
     drop(shards);
     let shifted = |e: &Edge| Edge {
@@ -785,6 +786,7 @@ fn into_outcome(
             .collect(),
         signatures,
         invalid,
+        repeats_reused,
         lsh,
         timings: Vec::new(),
         resumed: Resumed::default(),

@@ -203,6 +203,9 @@ pub struct DedupOutcome {
     pub signatures: Vec<u8>,
     /// Records skipped under `skip_invalid`.
     pub invalid: InvalidRecords,
+    /// Units given the sketch of an earlier unit with the same bytes instead
+    /// of being sketched (see [`repeats`]).
+    pub repeats_reused: u64,
     /// LSH bands and rows used (MinHash only).
     pub lsh: Option<LshParams>,
     /// Per-stage wall times.

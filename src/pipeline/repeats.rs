@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::scan::UnitSketch;
+use super::shard::SketchWord;
 use crate::exact::KeyMap;
 
 /// The memo's size for a run with a memory budget of `budget` bytes: an
@@ -30,34 +31,39 @@ pub fn memo_bytes(budget: u64) -> usize {
         .max(16 << 20)
 }
 
-/// Bytes an entry takes besides its text and words: the entry and its key in
-/// the hash map, and a control byte.
+/// Bytes an entry takes in the hash map besides its record in the arena: the
+/// entry, its key and a control byte.
 const ENTRY_BYTES: usize = std::mem::size_of::<Entry>() + 9;
+
+/// Bytes of a record's head in the arena: the feature count (4), the content
+/// key (8) and the number of words (4).
+const HEAD_BYTES: usize = 16;
 
 /// Texts longer than this are sketched every time.
 pub const LONGEST_TEXT: usize = 64 << 10;
 
-/// One remembered text: where its bytes and its sketch words are stored (a
-/// memo part holds far less than 4 GiB).
+/// Where one remembered text's record starts in its part's arena, and the
+/// text's length (a memo part holds far less than 4 GiB). The map holds
+/// only this, so that it stays small.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    text_at: u32,
+    at: u32,
     text_len: u32,
-    words_at: u32,
-    words_len: u32,
-    sketch: UnitSketch,
 }
 
-/// One part of the memo: texts and their sketches.
+/// One part of the memo: texts and their sketches. Each text is one record
+/// in `arena`, read with one trip to memory: its head ([`HEAD_BYTES`]), its
+/// sketch words (encoded as in checkpoints, [`SketchWord::put`]), then its
+/// bytes.
 #[derive(Debug)]
 struct Memo<W> {
     entries: KeyMap<Entry>,
-    texts: Vec<u8>,
-    words: Vec<W>,
+    arena: Vec<u8>,
     /// Bytes held at most.
     limit: usize,
     /// Units given a remembered sketch.
     reused: u64,
+    words: std::marker::PhantomData<W>,
 }
 
 impl<W> Memo<W> {
@@ -65,63 +71,69 @@ impl<W> Memo<W> {
     fn with_limit(limit: usize) -> Self {
         Memo {
             entries: KeyMap::default(),
-            texts: Vec::new(),
-            words: Vec::new(),
+            arena: Vec::new(),
             limit,
             reused: 0,
+            words: std::marker::PhantomData,
         }
     }
 }
 
-impl<W: Copy> Memo<W> {
+impl<W: SketchWord> Memo<W> {
     /// The remembered sketch of `text` (whose hash is `hash`), its words
     /// appended to `out`.
     fn find(&mut self, hash: u64, text: &str, out: &mut Vec<W>) -> Option<UnitSketch> {
         let entry = *self.entries.get(&hash)?;
-        let stored = &self.texts[entry.text_at as usize..][..entry.text_len as usize];
-        if stored != text.as_bytes() {
+        let record = &self.arena[entry.at as usize..];
+        let (head, rest) = record.split_at(HEAD_BYTES);
+        let words_len = u32::from_le_bytes(head[12..16].try_into().expect("4 bytes")) as usize;
+        let (words, rest) = rest.split_at(words_len * W::BYTES);
+        if &rest[..entry.text_len as usize] != text.as_bytes() {
             return None;
         }
-        out.extend_from_slice(&self.words[entry.words_at as usize..][..entry.words_len as usize]);
+        out.extend(words.chunks_exact(W::BYTES).map(W::get));
         self.reused += 1;
-        Some(entry.sketch)
+        Some(UnitSketch {
+            features: u32::from_le_bytes(head[0..4].try_into().expect("4 bytes")),
+            content: u64::from_le_bytes(head[4..12].try_into().expect("8 bytes")),
+        })
     }
 
     /// Remembers that `text` (whose hash is `hash`) has `words` and `sketch`,
     /// first forgetting everything if the memo would hold more than `limit`
     /// bytes; an entry larger than `limit` is not remembered.
     fn remember(&mut self, hash: u64, text: &str, words: &[W], sketch: UnitSketch) {
-        let adds = text.len() + std::mem::size_of_val(words) + ENTRY_BYTES;
-        if adds > self.limit {
+        let record_bytes = HEAD_BYTES + words.len() * W::BYTES + text.len();
+        if record_bytes + ENTRY_BYTES > self.limit {
             return;
         }
-        if self.bytes() + adds > self.limit {
+        if self.bytes() + record_bytes + ENTRY_BYTES > self.limit {
             self.forget();
         }
         let entry = Entry {
-            text_at: self.texts.len() as u32,
+            at: self.arena.len() as u32,
             text_len: text.len() as u32,
-            words_at: self.words.len() as u32,
-            words_len: words.len() as u32,
-            sketch,
         };
-        self.texts.extend_from_slice(text.as_bytes());
-        self.words.extend_from_slice(words);
+        self.arena.extend_from_slice(&sketch.features.to_le_bytes());
+        self.arena.extend_from_slice(&sketch.content.to_le_bytes());
+        self.arena
+            .extend_from_slice(&(words.len() as u32).to_le_bytes());
+        for &word in words {
+            word.put(&mut self.arena);
+        }
+        self.arena.extend_from_slice(text.as_bytes());
         // A hash met before with other bytes now finds the newer text.
         self.entries.insert(hash, entry);
     }
 
     /// Bytes held, roughly (the map counted by its entries).
     fn bytes(&self) -> usize {
-        self.texts.len()
-            + self.words.len() * std::mem::size_of::<W>()
-            + self.entries.len() * ENTRY_BYTES
+        self.arena.len() + self.entries.len() * ENTRY_BYTES
     }
 
     fn forget(&mut self) {
         self.entries.clear();
-        self.texts.clear();
-        self.words.clear();
+        self.arena.clear();
     }
 }
 
@@ -135,7 +147,7 @@ pub struct Memos<W> {
     parts: Vec<Mutex<Memo<W>>>,
 }
 
-impl<W: Copy> Memos<W> {
+impl<W: SketchWord> Memos<W> {
     /// An empty memo that holds at most `limit` bytes.
     pub fn new(limit: usize) -> Self {
         Memos {

@@ -53,6 +53,9 @@ pub struct Sketched {
     pub invalid: InvalidRecords,
     /// The shards' sketch words, in input order.
     pub shards: Vec<ShardWords>,
+    /// Units given the sketch of an earlier unit with the same bytes (see
+    /// [`super::repeats`]); shards taken from checkpoints count none.
+    pub repeats_reused: u64,
 }
 
 impl Sketched {
@@ -316,6 +319,7 @@ where
         units: Vec::new(),
         invalid: InvalidRecords::default(),
         shards: Vec::with_capacity(plan.shards.len()),
+        repeats_reused: 0,
     };
     resumed.shards = plan.shards.len();
     let memo = (plan.memo_bytes > 0).then(|| Memos::new(plan.memo_bytes));
@@ -370,6 +374,7 @@ where
         }
         Ok(())
     })?;
+    out.repeats_reused = memo.map_or(0, |memo| memo.reused());
     progress.finish_stage();
     Ok(out)
 }
@@ -635,6 +640,19 @@ mod tests {
             .collect()
     }
 
+    /// Units of `sketched` whose text an earlier unit has, byte for byte.
+    fn repeated_units(corpus: &Corpus, sketched: &Sketched) -> u64 {
+        let mut seen = std::collections::HashSet::new();
+        let mut repeats = 0;
+        for unit in &sketched.units {
+            let record = &sketched.records[unit.record as usize];
+            let text = corpus.record_text(record).expect("text");
+            let unit_text = text[unit.start..unit.start + unit.len].to_string();
+            repeats += u64::from(!seen.insert(unit_text));
+        }
+        repeats
+    }
+
     #[test]
     fn repeated_texts_get_the_sketch_a_fresh_one_gives() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -672,6 +690,7 @@ mod tests {
                 }
                 for words in layouts {
                     let fresh = sketch_as(&corpus, &config, words, 0);
+                    assert_eq!(fresh.repeats_reused, 0, "no memo, nothing reused");
                     for memo in [48 << 10, 4 << 20] {
                         let reused = sketch_as(&corpus, &config, words, memo);
                         assert_eq!(
@@ -680,6 +699,12 @@ mod tests {
                             "{algo:?} {unit:?} {words:?} memo {memo}"
                         );
                     }
+                    // A memo that holds every text reuses a sketch for every
+                    // unit whose bytes an earlier unit has.
+                    let whole = sketch_as(&corpus, &config, words, 4 << 20);
+                    let repeats = repeated_units(&corpus, &whole);
+                    assert!(repeats > 0);
+                    assert_eq!(whole.repeats_reused, repeats, "{algo:?} {unit:?} {words:?}");
                 }
             }
         }
