@@ -65,14 +65,66 @@ pub struct Join {
     pub similarity: Option<f32>,
 }
 
-/// Both directions of every edge, grouped by unit: an adjacency list.
+/// Both directions of every edge, grouped by unit and in each unit's list by
+/// neighbour, each `(unit, neighbour)` once: an adjacency list. A pair given
+/// more than once keeps its lowest similarity (similarities are at least 0, so
+/// their bits order as they do), whichever way the list is built.
+///
+/// When units are numbered densely enough that a count per unit number costs
+/// little next to the edges (as in a single process, whose edges name
+/// millions of units out of millions), the lists are placed by counting (two
+/// linear passes, then a sort of each short list); otherwise (a worker of a
+/// distributed run holds edges of units spread over the whole run) by one
+/// sort of both directions.
 fn adjacency(edges: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
+    let largest = edges.iter().map(|&(a, b, _)| a.max(b)).max();
+    match largest {
+        Some(largest)
+            if largest as usize <= 4 * edges.len() + (1 << 16)
+                && u32::try_from(2 * edges.len()).is_ok() =>
+        {
+            adjacency_by_counting(edges, largest)
+        }
+        _ => adjacency_by_sorting(edges),
+    }
+}
+
+/// [`adjacency`] by a counting sort on the unit (`largest` is the largest unit
+/// any edge names; fewer than `u32::MAX` directed edges).
+fn adjacency_by_counting(edges: &[(u32, u32, f32)], largest: u32) -> Vec<(u32, u32, f32)> {
+    // `next[u]`: where unit `u`'s next directed edge goes; first where its list
+    // starts, after the placing where it ends (where unit `u + 1`'s starts).
+    let mut next = vec![0u32; largest as usize + 2];
+    for &(a, b, _) in edges {
+        next[a as usize + 1] += 1;
+        next[b as usize + 1] += 1;
+    }
+    for unit in 1..next.len() {
+        next[unit] += next[unit - 1];
+    }
+    let mut adjacent = vec![(0u32, 0u32, 0f32); 2 * edges.len()];
+    for &(a, b, s) in edges {
+        for (unit, neighbour) in [(a, b), (b, a)] {
+            let at = &mut next[unit as usize];
+            adjacent[*at as usize] = (unit, neighbour, s);
+            *at += 1;
+        }
+    }
+    adjacent
+        .par_chunk_by_mut(|x, y| x.0 == y.0)
+        .for_each(|list| list.sort_unstable_by_key(|&(_, v, s)| (v, s.to_bits())));
+    adjacent.dedup_by_key(|&mut (u, v, _)| (u, v));
+    adjacent
+}
+
+/// [`adjacency`] by one sort of both directions of every edge.
+fn adjacency_by_sorting(edges: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
     let mut adjacent: Vec<(u32, u32, f32)> = Vec::with_capacity(edges.len() * 2);
     for &(a, b, s) in edges {
         adjacent.push((a, b, s));
         adjacent.push((b, a, s));
     }
-    adjacent.par_sort_unstable_by_key(|&(u, v, _)| (u, v));
+    adjacent.par_sort_unstable_by_key(|&(u, v, s)| (u, v, s.to_bits()));
     adjacent.dedup_by_key(|&mut (u, v, _)| (u, v));
     adjacent
 }
@@ -187,28 +239,49 @@ pub fn star_joins(edges: &[(u32, u32, f32)], ranking: &Ranking<'_>) -> Vec<Join>
             }
         }
     }
-    joins.sort_unstable_by_key(|join| join.member);
-    joins
+    // By member without a sort: dense numbers follow unit numbers, and every
+    // removed unit's state names its join. The lists go first, so the copy of
+    // the joins takes the place of memory freed.
+    drop((adjacent, starts, numbers));
+    state
+        .iter()
+        .filter(|&&state| state < CENTRE)
+        .map(|&join| joins[join as usize])
+        .collect()
 }
 
 /// The visiting order of [`Ranking::visit_order`] when it reads no keys (dense
 /// numbers follow unit numbers): preferred units (numbered below
 /// `preferred_below`) first, each part by decreasing degree, then input order.
-/// Each unit's order is one `u64` (inverted degree, dense number), so the sort
-/// compares plain numbers instead of looking units up.
+/// Each part is placed by a counting sort on the degree (stable, so equal
+/// degrees stay in input order).
 fn degree_order(numbers: &DenseNumbers, degrees: &[u32], preferred_below: u32) -> Vec<u32> {
-    let mut keyed: Vec<u64> = degrees
-        .iter()
-        .zip(0u64..)
-        .map(|(&degree, i)| (u64::from(u32::MAX - degree) << 32) | i)
-        .collect();
     let preferred = numbers
         .units()
         .partition_point(|&unit| unit < preferred_below);
-    let (first, rest) = keyed.split_at_mut(preferred);
-    first.par_sort_unstable();
-    rest.par_sort_unstable();
-    keyed.into_iter().map(|key| key as u32).collect()
+    let mut order = Vec::with_capacity(degrees.len());
+    for part in [0..preferred, preferred..degrees.len()] {
+        let part_degrees = &degrees[part.clone()];
+        let Some(&most) = part_degrees.iter().max() else {
+            continue;
+        };
+        // `next[most - d]`: where the next unit of degree `d` goes in the part.
+        let mut next = vec![0usize; most as usize + 2];
+        for &degree in part_degrees {
+            next[(most - degree) as usize + 1] += 1;
+        }
+        for at in 1..next.len() {
+            next[at] += next[at - 1];
+        }
+        let start = order.len();
+        order.resize(start + part_degrees.len(), 0);
+        for (i, &degree) in part.zip(part_degrees) {
+            let at = &mut next[(most - degree) as usize];
+            order[start + *at] = i as u32;
+            *at += 1;
+        }
+    }
+    order
 }
 
 /// The centre that an edge of `similarity` to a removed unit (which made
@@ -736,7 +809,58 @@ mod tests {
         prop::collection::vec(prop::option::weighted(0.8, -3i64..4), 24)
     }
 
+    /// The adjacency list written the slow and obvious way: every directed
+    /// edge into a map by `(unit, neighbour)`, the lowest similarity kept.
+    fn naive_adjacency(edges: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
+        let mut lists = std::collections::BTreeMap::new();
+        for &(a, b, s) in edges {
+            for key in [(a, b), (b, a)] {
+                let kept = lists.entry(key).or_insert(s);
+                *kept = kept.min(s);
+            }
+        }
+        lists.into_iter().map(|((u, v), s)| (u, v, s)).collect()
+    }
+
+    /// Edges with repeats (either way round, other similarities) among units
+    /// numbered densely (`spread` 1) or far apart.
+    fn repeated_edges() -> impl Strategy<Value = Vec<(u32, u32, f32)>> {
+        (prop_oneof![Just(1u32), Just(1_000_003)], 2u32..40).prop_flat_map(|(spread, units)| {
+            let edge = (0..units, 0..units, 0u8..=10)
+                .prop_filter_map("a loop", move |(a, b, s)| {
+                    (a != b).then(|| (a * spread, b * spread, f32::from(s) / 10.0))
+                });
+            prop::collection::vec(edge, 0..80)
+        })
+    }
+
     proptest! {
+        #[test]
+        fn adjacency_by_counting_and_by_sorting_match_the_naive_lists(
+            edges in repeated_edges(),
+        ) {
+            let expected = naive_adjacency(&edges);
+            prop_assert_eq!(adjacency_by_sorting(&edges), expected.clone());
+            if let Some(largest) = edges.iter().map(|&(a, b, _)| a.max(b)).max() {
+                prop_assert_eq!(adjacency_by_counting(&edges, largest), expected.clone());
+            }
+            prop_assert_eq!(adjacency(&edges), expected);
+        }
+
+        #[test]
+        fn degree_order_is_the_sort_by_part_then_degree_then_input_order(
+            degrees in prop::collection::vec(0u32..6, 0..50),
+            preferred_below in 0u32..60,
+        ) {
+            // Units numbered 0, 2, 4, …: those below `preferred_below` first.
+            let numbers = DenseNumbers::new((0..degrees.len() as u32).map(|i| 2 * i).collect());
+            let mut expected: Vec<u32> = (0..degrees.len() as u32).collect();
+            expected.sort_by_key(|&i| {
+                (numbers.unit(i) >= preferred_below, Reverse(degrees[i as usize]), i)
+            });
+            prop_assert_eq!(degree_order(&numbers, &degrees, preferred_below), expected);
+        }
+
         #[test]
         fn star_labels_match_the_naive_rule((units, mut edges) in edge_sets()) {
             edges.sort_by_key(|&(a, b, _)| (a, b));
