@@ -20,6 +20,13 @@ pub struct DenseNumbers {
     table: Option<Vec<u32>>,
 }
 
+/// Whether a table indexed by unit number, up to `largest`, costs little next
+/// to `items` items of per-unit state: at most a few times as long (plus a
+/// small floor).
+pub(crate) fn table_is_small(largest: usize, items: usize) -> bool {
+    largest <= 4 * items + (1 << 16)
+}
+
 impl DenseNumbers {
     /// The set of `units` (any order, repeats allowed).
     pub fn new(mut units: Vec<u32>) -> Self {
@@ -32,9 +39,7 @@ impl DenseNumbers {
     pub fn of_sorted(units: Vec<u32>) -> Self {
         debug_assert!(units.windows(2).all(|w| w[0] < w[1]));
         let largest = units.last().map_or(0, |&u| u as usize);
-        // A table at most a few times the set (plus a small floor) costs little
-        // more memory than the state it numbers.
-        let table = (largest <= 4 * units.len() + (1 << 16)).then(|| {
+        let table = table_is_small(largest, units.len()).then(|| {
             let mut table = vec![u32::MAX; largest + 1];
             for (dense, &unit) in units.iter().enumerate() {
                 table[unit as usize] = dense as u32;

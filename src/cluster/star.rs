@@ -46,6 +46,7 @@
 
 use rayon::prelude::*;
 
+use super::dense::table_is_small;
 use super::{DenseNumbers, Ranking, UnionFind};
 
 /// The similarity of two units that are the same to the run (see the module
@@ -71,7 +72,7 @@ pub struct Join {
 /// their bits order as they do), whichever way the list is built.
 ///
 /// When units are numbered densely enough that a count per unit number costs
-/// little next to the edges (as in a single process, whose edges name
+/// little next to the edges ([`table_is_small`]; as in a single process, whose edges name
 /// millions of units out of millions), the lists are placed by counting (two
 /// linear passes, then a sort of each short list); otherwise (a worker of a
 /// distributed run holds edges of units spread over the whole run) by one
@@ -80,7 +81,7 @@ fn adjacency(edges: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
     let largest = edges.iter().map(|&(a, b, _)| a.max(b)).max();
     match largest {
         Some(largest)
-            if largest as usize <= 4 * edges.len() + (1 << 16)
+            if table_is_small(largest as usize, edges.len())
                 && u32::try_from(2 * edges.len()).is_ok() =>
         {
             adjacency_by_counting(edges, largest)
@@ -94,14 +95,8 @@ fn adjacency(edges: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
 fn adjacency_by_counting(edges: &[(u32, u32, f32)], largest: u32) -> Vec<(u32, u32, f32)> {
     // `next[u]`: where unit `u`'s next directed edge goes; first where its list
     // starts, after the placing where it ends (where unit `u + 1`'s starts).
-    let mut next = vec![0u32; largest as usize + 2];
-    for &(a, b, _) in edges {
-        next[a as usize + 1] += 1;
-        next[b as usize + 1] += 1;
-    }
-    for unit in 1..next.len() {
-        next[unit] += next[unit - 1];
-    }
+    let units = edges.iter().flat_map(|&(a, b, _)| [a as usize, b as usize]);
+    let mut next = run_starts(units, largest as usize + 1);
     let mut adjacent = vec![(0u32, 0u32, 0f32); 2 * edges.len()];
     for &(a, b, s) in edges {
         for (unit, neighbour) in [(a, b), (b, a)] {
@@ -266,22 +261,31 @@ fn degree_order(numbers: &DenseNumbers, degrees: &[u32], preferred_below: u32) -
             continue;
         };
         // `next[most - d]`: where the next unit of degree `d` goes in the part.
-        let mut next = vec![0usize; most as usize + 2];
-        for &degree in part_degrees {
-            next[(most - degree) as usize + 1] += 1;
-        }
-        for at in 1..next.len() {
-            next[at] += next[at - 1];
-        }
+        let keys = part_degrees.iter().map(|&degree| (most - degree) as usize);
+        let mut next = run_starts(keys, most as usize + 1);
         let start = order.len();
         order.resize(start + part_degrees.len(), 0);
         for (i, &degree) in part.zip(part_degrees) {
             let at = &mut next[(most - degree) as usize];
-            order[start + *at] = i as u32;
+            order[start + *at as usize] = i as u32;
             *at += 1;
         }
     }
     order
+}
+
+/// Where the run of each key starts when items are placed in key order (a
+/// counting sort): entry `k` counts the `keys` smaller than `k`, for every
+/// `k` below `keys_below` (which every key is), and one entry more.
+fn run_starts(keys: impl Iterator<Item = usize>, keys_below: usize) -> Vec<u32> {
+    let mut starts = vec![0u32; keys_below + 1];
+    for key in keys {
+        starts[key + 1] += 1;
+    }
+    for k in 1..starts.len() {
+        starts[k] += starts[k - 1];
+    }
+    starts
 }
 
 /// The centre that an edge of `similarity` to a removed unit (which made
