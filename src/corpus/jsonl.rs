@@ -135,10 +135,20 @@ pub fn plain_text_span(
     text_field: &str,
     id_field: Option<&str>,
 ) -> Option<std::ops::Range<usize>> {
+    plain_text_and_span(line, text_field, id_field).map(|(_, span)| span)
+}
+
+/// The text of `line`, as [`extract`] reads it, and where its value is (see
+/// [`plain_text_span`]), read in one pass; `None` for a line of another shape.
+pub fn plain_text_and_span<'a>(
+    line: &'a [u8],
+    text_field: &str,
+    id_field: Option<&str>,
+) -> Option<(Cow<'a, str>, std::ops::Range<usize>)> {
     if text_field.contains('.') || id_field.is_some_and(|f| f.contains('.')) {
         return None;
     }
-    read_plain(line, text_field, id_field).map(|(_, span)| span)
+    read_plain(line, text_field, id_field).map(|(fields, span)| (fields.text, span))
 }
 
 /// [`extract_plain`], and where the (last) text value is in the line.

@@ -407,22 +407,45 @@ impl Emitter<'_> {
         let corpus = self.corpus;
         let record = &self.outcome.records[index];
         let format = corpus.files()[record.file as usize].format;
-        let text = match self.kept_text(index, units, counts)? {
+        let options = corpus.options();
+        let bytes = corpus.record_bytes(record);
+        // Where a JSON line of the common shape holds its text, found by the
+        // same pass that reads the text, so a trimmed line is not read twice.
+        let mut text_span = None;
+        let kept = self.kept_text_with(units, counts, || {
+            let plain = (format == Format::Jsonl)
+                .then(|| {
+                    jsonl::plain_text_and_span(
+                        bytes,
+                        &options.text_field,
+                        options.id_field.as_deref(),
+                    )
+                })
+                .flatten();
+            match plain {
+                Some((text, span)) => {
+                    text_span = Some(span);
+                    Ok(text)
+                }
+                None => corpus.record_text(record),
+            }
+        })?;
+        let text = match kept {
             KeptText::Dropped => return Ok(false),
             KeptText::Whole if format == Format::Jsonl => {
-                line.extend_from_slice(corpus.record_bytes(record));
+                line.extend_from_slice(bytes);
                 return Ok(true);
             }
             KeptText::Whole => corpus.record_text(record)?,
             KeptText::Trimmed(text) => text.into(),
         };
-        match (format, encoding) {
-            (Format::Text, Encoding::Text) => line.extend_from_slice(text.as_bytes()),
-            (Format::Text, _) => text_record(line, &record.id, &text),
-            (Format::Jsonl, _) => {
-                let options = corpus.options();
+        match (format, encoding, text_span) {
+            (Format::Text, Encoding::Text, _) => line.extend_from_slice(text.as_bytes()),
+            (Format::Text, _, _) => text_record(line, &record.id, &text),
+            (Format::Jsonl, _, Some(span)) => splice_text(line, bytes, span, &text),
+            (Format::Jsonl, _, None) => {
                 let rewritten = replace_field(
-                    corpus.record_bytes(record),
+                    bytes,
                     &options.text_field,
                     options.id_field.as_deref(),
                     &text,
@@ -446,8 +469,20 @@ impl Emitter<'_> {
         units: Range<usize>,
         counts: &mut DedupedCounts,
     ) -> Result<KeptText> {
-        let (corpus, outcome) = (self.corpus, self.outcome);
-        let record = &outcome.records[index];
+        let record = &self.outcome.records[index];
+        self.kept_text_with(units, counts, || self.corpus.record_text(record))
+    }
+
+    /// [`Self::kept_text`] of the record whose units are `units`, its text
+    /// read by `read_text` (called only when some of its paragraphs are
+    /// removed).
+    fn kept_text_with<'t>(
+        &self,
+        units: Range<usize>,
+        counts: &mut DedupedCounts,
+        read_text: impl FnOnce() -> Result<std::borrow::Cow<'t, str>>,
+    ) -> Result<KeptText> {
+        let outcome = self.outcome;
         let is_kept = |u: &usize| outcome.is_kept(*u as u32);
         if self.unit == UnitKind::Article && !units.clone().all(|u| is_kept(&u)) {
             counts.records_dropped += 1;
@@ -461,7 +496,7 @@ impl Emitter<'_> {
         if dropped.is_empty() {
             return Ok(KeptText::Whole);
         }
-        let text = corpus.record_text(record)?;
+        let text = read_text()?;
         let kept: Vec<&str> = paragraphs(&text, self.para_sep)
             .into_iter()
             .filter(|p| dropped.binary_search(&p.index).is_err())
@@ -725,10 +760,16 @@ pub(crate) fn replace_field(
         }
     };
     let mut out = Vec::with_capacity(line.len() + text.len());
-    out.extend_from_slice(&line[..start]);
-    json::write_string(&mut out, text);
-    out.extend_from_slice(&line[end..]);
+    splice_text(&mut out, line, start..end, text);
     Ok(out)
+}
+
+/// Appends `line` to `out` with the JSON value at `span` replaced by the string
+/// `text`.
+fn splice_text(out: &mut Vec<u8>, line: &[u8], span: Range<usize>, text: &str) {
+    out.extend_from_slice(&line[..span.start]);
+    json::write_string(out, text);
+    out.extend_from_slice(&line[span.end..]);
 }
 
 /// `line` (one JSON object) with `fields` added at its end, replacing members
@@ -983,8 +1024,14 @@ mod tests {
                 format!(r#"{{"id":{id_json}{sep}"text":{text_json}}}"#)
             };
             let line = line.as_bytes();
-            prop_assert!(jsonl::plain_text_span(line, "text", Some("id")).is_some());
+            let (read, span) = jsonl::plain_text_and_span(line, "text", Some("id")).expect("plain");
+            prop_assert_eq!(read.as_ref(), text.as_str());
+            prop_assert_eq!(Some(span.clone()), jsonl::plain_text_span(line, "text", Some("id")));
             let plain = replace_field(line, "text", Some("id"), &new_text).expect("plain");
+            // The one-pass splice that remove mode uses writes the same line.
+            let mut spliced = Vec::new();
+            splice_text(&mut spliced, line, span, &new_text);
+            prop_assert_eq!(&spliced, &plain);
             // No id field named: the plain reader refuses the line (it has
             // another key), so serde_json places the text.
             prop_assert!(jsonl::plain_text_span(line, "text", None).is_none());
