@@ -144,16 +144,12 @@ impl Staging {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io(&shown, e))?;
         }
-        let file = DurableFile::create(&path).map_err(|e| Error::io(&shown, e))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        fill(&mut out).map_err(|e| match e {
-            Error::Io { path, source } if path == name => Error::io(&shown, source),
-            other => other,
+        write_synced(&path, &shown, |out| {
+            fill(out).map_err(|e| match e {
+                Error::Io { path, source } if path == name => Error::io(&shown, source),
+                other => other,
+            })
         })?;
-        let file = out
-            .into_inner()
-            .map_err(|e| Error::io(&shown, e.into_error()))?;
-        file.sync().map_err(|e| Error::io(&shown, e))?;
         self.written
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -336,6 +332,22 @@ pub(crate) fn remove_stale_staging(dir: &Path) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
+}
+
+/// Writes the file at `path` through `fill` and syncs it; errors of its own
+/// name the file `shown`.
+pub(crate) fn write_synced(
+    path: &Path,
+    shown: &Path,
+    fill: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+) -> Result<()> {
+    let file = DurableFile::create(path).map_err(|e| Error::io(shown, e))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    fill(&mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(|e| Error::io(shown, e.into_error()))?;
+    file.sync().map(drop).map_err(|e| Error::io(shown, e))
 }
 
 /// Maps a write error on `path` into the library's error.

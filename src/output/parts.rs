@@ -27,20 +27,20 @@
 //! earlier runs, so a folder with a report holds one complete run.
 
 use std::fs;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Corpus;
-use crate::durable::DurableFile;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, WireSize};
 use crate::memory::MemoryPeaks;
 use crate::output::records::{self, Emitter, Layout, RecordOutput, Written};
 use crate::output::report::{DistributedReport, Report, RunCosts};
 use crate::output::writers::{self, DedupedCounts};
-use crate::output::{remove_earlier_outputs, remove_if_present, remove_stale_staging, Staging};
+use crate::output::{
+    remove_earlier_outputs, remove_if_present, remove_stale_staging, write_synced, Staging,
+};
 use crate::pipeline::engine::WorkerOutcome;
 use crate::pipeline::DedupConfig;
 use crate::pipeline::{DedupOutcome, InvalidRecords, Resumed, StageTiming};
@@ -363,7 +363,7 @@ pub fn write<E: Exchange>(
     });
     let path = out.join("report.json");
     let temporary = out.join(format!(".report.json.tmp{}", std::process::id()));
-    write_synced(&temporary, |w| report.write_to(w))?;
+    write_synced(&temporary, &temporary, |w| report.write_to(w))?;
     fs::rename(&temporary, &path).map_err(|e| Error::io(&path, e))?;
     Ok(Some(report))
 }
@@ -392,17 +392,6 @@ fn merged_invalid(all: &[Tally]) -> InvalidRecords {
         invalid.absorb(t.invalid, t.invalid_examples.iter().cloned());
     }
     invalid
-}
-
-/// Writes `path` through `fill` and syncs it.
-fn write_synced(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    let file = DurableFile::create(path).map_err(|e| Error::io(path, e))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    fill(&mut out)?;
-    let file = out
-        .into_inner()
-        .map_err(|e| Error::io(path, e.into_error()))?;
-    file.sync().map(drop).map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]
