@@ -195,16 +195,17 @@ pub(crate) fn utf8_len(b: u8) -> usize {
 
 /// True when a precomposed Hangul syllable (U+AC00..=U+D7A3, UTF-8 `EA B0 80` to
 /// `ED 9E A3`) starts at `bytes[i]`, which starts a character of valid UTF-8.
+///
+/// Three-byte UTF-8 sequences sort as their code points do, so the three bytes
+/// read as one big-endian number are compared with the encodings of the ends
+/// of the range (a shorter character with the bytes after it, or a longer one,
+/// falls outside it).
 #[inline]
 pub(crate) fn is_hangul_syllable_at(bytes: &[u8], i: usize) -> bool {
-    let b0 = bytes[i];
-    if !(0xEA..=0xED).contains(&b0) {
+    let Some(&[b0, b1, b2]) = bytes.get(i..i + 3) else {
         return false;
-    }
-    let cp = (u32::from(b0 & 0x0F) << 12)
-        | (u32::from(bytes[i + 1] & 0x3F) << 6)
-        | u32::from(bytes[i + 2] & 0x3F);
-    (0xAC00..=0xD7A3).contains(&cp)
+    };
+    (0xEA_B080..=0xED_9EA3).contains(&u32::from_be_bytes([0, b0, b1, b2]))
 }
 
 /// Applies the per-character steps (case, punctuation, whitespace) to a char stream.
@@ -359,6 +360,25 @@ pub(crate) fn is_hangul_syllable(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte test agrees with the character test on every character, at
+    /// the end of the text and followed by any of the bytes that can follow.
+    #[test]
+    fn hangul_bytes_test_matches_the_character_test() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let mut buf = [0u8; 8];
+            let len = c.encode_utf8(&mut buf).len();
+            for after in [&[][..], b"a", "\u{ac00}".as_bytes(), "\u{10000}".as_bytes()] {
+                let mut text = buf[..len].to_vec();
+                text.extend_from_slice(after);
+                assert_eq!(
+                    is_hangul_syllable_at(&text, 0),
+                    is_hangul_syllable(c),
+                    "{c:?} then {after:?}"
+                );
+            }
+        }
+    }
 
     fn norm(s: &str) -> String {
         let mut out = String::new();

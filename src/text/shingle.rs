@@ -15,9 +15,11 @@
 //!
 //! Under punctuation and whitespace folding (the default), word tokens of text made
 //! of ASCII, Hangul syllables and a few common separators are found in one pass
-//! over the input, with no normalised copy; a stretch with any other character
-//! (between ASCII separators) alone is normalised and segmented. The tests hold
-//! that path to the general one.
+//! over the input, with no normalised copy: the runs between ASCII separators are
+//! found 64 bytes at a time from bit masks, an ASCII run is one word, and a run
+//! with other characters is split byte by byte; a run with any character other
+//! than those alone is normalised and segmented. The tests hold that path to the
+//! general one.
 
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::xxh3_64;
@@ -26,7 +28,7 @@ use super::normalize::{
     ascii_table_for, is_hangul_syllable_at, normalize_into, utf8_len, NormalizeOptions, ASCII_SPACE,
 };
 use crate::error::{Error, Result};
-use crate::simd::shingle::lower_alnum_prefix;
+use crate::simd::shingle::{window_hashes, word_masks, WordMasks};
 
 /// How text is cut into tokens before n-grams are formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -153,22 +155,145 @@ impl Shingler {
 /// as the general path (normalise, then split into words) makes them, mostly in
 /// one pass with no normalised copy.
 ///
-/// Text made of ASCII, Hangul syllables and the [`is_plain_separator`]
-/// characters is its own NFKC apart from no-break spaces (which become spaces),
-/// and every character in it is a starter that composes with nothing, so
-/// normalisation is per character: the byte map for ASCII, Hangul syllables
-/// kept, separators folded to spaces. Every run between spaces is then ASCII
-/// letters and digits and Hangul syllables, one word for UAX #29, hashed exactly
-/// as the general path hashes it: straight from the input unless lower-casing
-/// changed a byte.
-///
-/// Any other character sends only its *span* through the general path: the text
-/// between the ASCII bytes that fold to spaces around it ([`general_span`]).
-/// ASCII characters are starters that never compose with a neighbour, so the
-/// NFKC of the text is the NFKC of its spans and separators put together; the
-/// other steps are per character, and the general path splits words at spaces
-/// before segmenting, so the words of the text are the words of its spans.
+/// Under punctuation folding every ASCII byte other than a letter or digit
+/// becomes a space, so the text is *spans* (runs of ASCII letters and digits and
+/// of characters outside ASCII) between ASCII separators. Spans are found 64
+/// bytes at a time from bit masks ([`word_masks`]). A span of ASCII letters and
+/// digits alone is one word, hashed straight from the input unless it has a
+/// capital the byte map lower-cases. A span with a character outside ASCII goes
+/// through [`plain_span_hashes`]. ASCII characters are starters that never
+/// compose with a neighbour, so the NFKC of the text is the NFKC of its spans and
+/// separators put together; the other steps are per character, and the general
+/// path splits words at spaces before segmenting, so the words of the text are
+/// the words of its spans.
 fn plain_word_hashes(
+    text: &str,
+    options: NormalizeOptions,
+    tokens: &mut Vec<u64>,
+    normalized: &mut String,
+) {
+    debug_assert!(options.fold_punctuation, "spans need punctuation folded");
+    let bytes = text.as_bytes();
+    let mut emit =
+        |span: Span, end: usize| span.push_hashes(text, end, options, tokens, normalized);
+    // A span that reaches the end of the block before, still open.
+    let mut open: Option<Span> = None;
+    let mut tail = [0u8; 64];
+    let mut base = 0;
+    while base < bytes.len() {
+        let masks = match bytes.get(base..base + 64) {
+            Some(block) => word_masks(block.try_into().expect("sixty-four bytes")),
+            None => {
+                // The last, short block, padded with NUL (a separator).
+                let rest = &bytes[base..];
+                tail[..rest.len()].copy_from_slice(rest);
+                tail[rest.len()..].fill(0);
+                word_masks(&tail)
+            }
+        };
+        let mut word = masks.word;
+        if let Some(span) = &mut open {
+            let len = (!word).trailing_zeros() as usize;
+            let inside = low_bits(len);
+            span.absorb(&masks, inside);
+            if len == 64 {
+                base += 64;
+                continue;
+            }
+            emit(*span, base + len);
+            open = None;
+            word &= !inside;
+        }
+        while word != 0 {
+            let start = word.trailing_zeros() as usize;
+            let end = start + (!(word >> start)).trailing_zeros() as usize;
+            let inside = low_bits(end) & !low_bits(start);
+            let mut span = Span {
+                start: base + start,
+                upper: false,
+                high: false,
+            };
+            span.absorb(&masks, inside);
+            if end == 64 {
+                open = Some(span);
+                break;
+            }
+            emit(span, base + end);
+            word &= !inside;
+        }
+        base += 64;
+    }
+    if let Some(span) = open {
+        emit(span, bytes.len());
+    }
+}
+
+/// A run of word bytes (see [`WordMasks::word`]) found so far: where it starts
+/// and what kinds of bytes it has.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    /// Has an ASCII capital.
+    upper: bool,
+    /// Has a byte outside ASCII.
+    high: bool,
+}
+
+impl Span {
+    /// Takes in the bytes of a block that `inside` marks.
+    #[inline]
+    fn absorb(&mut self, masks: &WordMasks, inside: u64) {
+        self.upper |= masks.upper & inside != 0;
+        self.high |= masks.high & inside != 0;
+    }
+
+    /// Appends the word-token hashes of the span, which ends at `end` of `text`.
+    /// Inlined: it runs once per word.
+    #[inline(always)]
+    fn push_hashes(
+        self,
+        text: &str,
+        end: usize,
+        options: NormalizeOptions,
+        tokens: &mut Vec<u64>,
+        normalized: &mut String,
+    ) {
+        let bytes = text.as_bytes();
+        if self.high {
+            // Both ends sit next to an ASCII byte or the text's ends, so they
+            // are char boundaries.
+            plain_span_hashes(&text[self.start..end], options, tokens, normalized);
+        } else if self.upper && options.lowercase {
+            tokens.push(hash_lowered(bytes, self.start..end));
+        } else {
+            tokens.push(xxh3_64(&bytes[self.start..end]));
+        }
+    }
+}
+
+/// A mask of the lowest `n` bits, `n` up to 64.
+#[inline]
+fn low_bits(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1 << n) - 1
+    }
+}
+
+/// Word-token hashes of one span (text with no ASCII separator) that has a
+/// character outside ASCII, as the general path makes them.
+///
+/// Text made of ASCII letters and digits, Hangul syllables and the
+/// [`is_plain_separator`] characters is its own NFKC apart from no-break spaces
+/// (which become spaces), and every character in it is a starter that composes
+/// with nothing, so normalisation is per character: the byte map for ASCII,
+/// Hangul syllables kept, separators folded to spaces. Every run between those
+/// separators is then ASCII letters and digits and Hangul syllables, one word
+/// for UAX #29, hashed exactly as the general path hashes it: straight from the
+/// input unless lower-casing changed a byte. Any other character sends the
+/// whole span through the general path ([`general_span`]).
+fn plain_span_hashes(
     text: &str,
     options: NormalizeOptions,
     tokens: &mut Vec<u64>,
@@ -178,30 +303,23 @@ fn plain_word_hashes(
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut i = 0;
-    // Where the current span starts (just after an ASCII separator) and how many
-    // tokens there were then.
-    let mut span = (0, tokens.len());
+    // How many tokens there were before the span.
+    let first = tokens.len();
     loop {
         // Skip separators.
         loop {
             let Some(&b) = bytes.get(i) else {
                 return;
             };
-            if b < 0x80 {
-                if table[usize::from(b)] != ASCII_SPACE {
-                    break;
-                }
-                i += 1;
-                span = (i, tokens.len());
-            } else if is_hangul_syllable_at(bytes, i) {
+            if b < 0x80 || is_hangul_syllable_at(bytes, i) {
                 break;
+            }
+            let len = utf8_len(b);
+            if is_plain_separator(&bytes[i..i + len]) {
+                i += len;
             } else {
-                let len = utf8_len(b);
-                if is_plain_separator(&bytes[i..i + len]) {
-                    i += len;
-                } else {
-                    i = general_span(text, span, i, table, options, tokens, normalized);
-                }
+                general_span(text, first, options, tokens, normalized);
+                return;
             }
         }
         // A word: letters, digits and Hangul syllables.
@@ -211,15 +329,9 @@ fn plain_word_hashes(
             let b = bytes[i];
             if b < 0x80 {
                 let mapped = table[usize::from(b)];
-                if mapped == ASCII_SPACE {
-                    break;
-                }
+                debug_assert_ne!(mapped, ASCII_SPACE, "a span has no ASCII separator");
                 changed |= mapped != b;
                 i += 1;
-                // The rest of an ASCII word, sixteen bytes at a time.
-                if let Some(chunk) = bytes.get(i..i + 16) {
-                    i += lower_alnum_prefix(chunk.try_into().expect("sixteen bytes"));
-                }
             } else if is_hangul_syllable_at(bytes, i) {
                 i += 3;
             } else {
@@ -235,30 +347,46 @@ fn plain_word_hashes(
     }
 }
 
-/// Replaces the tokens of the span of `text` that starts at `span.0` (after
-/// `span.1` tokens) and holds byte `from` with the general path's tokens of the
-/// whole span, which ends at the next ASCII byte that folds to a space; returns
-/// where it ends.
+/// Replaces the tokens of `span` (text with no ASCII separator), from token
+/// `first` on, with the general path's tokens of the whole span.
 fn general_span(
-    text: &str,
-    span: (usize, usize),
-    from: usize,
-    table: &[u8; 128],
+    span: &str,
+    first: usize,
     options: NormalizeOptions,
     tokens: &mut Vec<u64>,
     normalized: &mut String,
-) -> usize {
-    let bytes = text.as_bytes();
-    let end = bytes[from..]
-        .iter()
-        .position(|&b| b < 0x80 && table[usize::from(b)] == ASCII_SPACE)
-        .map_or(bytes.len(), |at| from + at);
-    tokens.truncate(span.1);
-    // ASCII bytes never sit inside a multi-byte character: both ends are char
-    // boundaries.
-    normalize_into(&text[span.0..end], options, normalized);
+) {
+    tokens.truncate(first);
+    normalize_into(span, options, normalized);
     word_hashes(normalized, tokens);
-    end
+}
+
+/// The hash of the word at `range` of `bytes` (ASCII letters and digits only)
+/// lower-cased, as the byte map lower-cases it: every such byte with bit 0x20
+/// set (digits have it already).
+///
+/// A word of at most 16 (or 64) bytes with that many bytes of text from its
+/// start is lower-cased in a fixed-size copy of those bytes, which compiles to a
+/// vector move or four where copying the word alone would call `memcpy`.
+#[inline(always)]
+fn hash_lowered(bytes: &[u8], range: std::ops::Range<usize>) -> u64 {
+    lowered_in::<16>(bytes, range.clone())
+        .or_else(|| lowered_in::<64>(bytes, range.clone()))
+        .unwrap_or_else(|| xxh3_64(&bytes[range].iter().map(|&b| b | 0x20).collect::<Vec<u8>>()))
+}
+
+/// [`hash_lowered`] in a copy of the `N` bytes from the word's start, if the
+/// word fits in them and the text has them.
+#[inline(always)]
+fn lowered_in<const N: usize>(bytes: &[u8], range: std::ops::Range<usize>) -> Option<u64> {
+    if range.len() > N {
+        return None;
+    }
+    let mut block: [u8; N] = bytes.get(range.start..range.start + N)?.try_into().ok()?;
+    for b in &mut block {
+        *b |= 0x20;
+    }
+    Some(xxh3_64(&block[..range.len()]))
 }
 
 /// The hash of `word` (ASCII letters and digits and Hangul syllables) with its
@@ -360,7 +488,7 @@ fn hash_token(token: &str) -> u64 {
 /// one shingle of all of them.
 ///
 /// A window's hash is a polynomial in the token hashes (`t0·B^(n-1) + … + t(n-1)`,
-/// wrapping), rolled from one window to the next in constant time, then finalised.
+/// wrapping), then finalised ([`window_hashes`], all windows at once).
 /// `B ≡ 3 (mod 4)`, so swapping two different tokens changes the sum unless they
 /// agree in 63 bits.
 fn ngrams_of(tokens: &[u64], n: usize, out: &mut Vec<u64>) {
@@ -370,26 +498,7 @@ fn ngrams_of(tokens: &[u64], n: usize, out: &mut Vec<u64>) {
     }
     let width = n.min(tokens.len());
     let tag = (width as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    let mut h = 0u64;
-    for &t in &tokens[..width] {
-        h = h.wrapping_mul(B).wrapping_add(t);
-    }
-    out.push(fmix64(h ^ tag));
-    // B^(n-1): the weight of the token that leaves the window.
-    let top = (1..width).fold(1u64, |p, _| p.wrapping_mul(B));
-    // Token `width + j` enters as token `j` leaves.
-    out.extend(
-        tokens[width..]
-            .iter()
-            .zip(tokens)
-            .map(|(&enters, &leaves)| {
-                h = h
-                    .wrapping_sub(leaves.wrapping_mul(top))
-                    .wrapping_mul(B)
-                    .wrapping_add(enters);
-                fmix64(h ^ tag)
-            }),
-    );
+    window_hashes(tokens, width, B, tag, out);
 }
 
 /// The 64-bit finaliser from MurmurHash3: a bijection with full avalanche (also
@@ -627,6 +736,44 @@ mod tests {
         }
     }
 
+    /// What the block scan assumes of the byte maps it runs under (punctuation
+    /// folded): a separator is exactly an ASCII byte that is not a letter or
+    /// digit, and lower-casing a letter or digit sets its bit 0x20.
+    #[test]
+    fn block_scan_agrees_with_the_byte_maps() {
+        for lowercase in [false, true] {
+            let options = NormalizeOptions {
+                lowercase,
+                ..NormalizeOptions::default()
+            };
+            let table = ascii_table_for(options);
+            for b in 0..128u8 {
+                let mapped = table[usize::from(b)];
+                assert_eq!(mapped == ASCII_SPACE, !b.is_ascii_alphanumeric(), "{b:#x}");
+                if lowercase && b.is_ascii_alphanumeric() {
+                    assert_eq!(mapped, b | 0x20, "{b:#x}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Words and spans longer than the 64-byte blocks the spans are found
+        /// in, and ones that cross from one block into the next, whatever
+        /// they hold.
+        #[test]
+        fn spans_across_blocks_match_the_general_path(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "abcdefghijklmnopqrstuvwxyz0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "q", "Z",
+                "대한민국헌법", "가", "·", "é", "中", " ", ".", "\n",
+            ]), 0..40),
+            ngram in 1usize..5,
+            lowercase: bool, nfkc: bool,
+        ) {
+            word_paths_agree(&pieces.concat(), ngram, lowercase, nfkc)?;
+        }
+    }
+
     proptest::proptest! {
         /// Mixed-script text whose non-plain characters sit anywhere (after
         /// punctuation, inside words, at the ends): combining marks, a mark that
@@ -661,22 +808,36 @@ mod tests {
     }
 
     #[test]
-    fn rolling_windows_equal_windows_hashed_from_scratch() {
+    fn windows_equal_the_rolling_polynomial() {
+        // The reference: the first window by Horner's rule, each next one rolled
+        // from it (the token leaving takes its weight out), then finalised.
+        fn rolled(tokens: &[u64], n: usize) -> Vec<u64> {
+            const B: u64 = 0x9E37_79B9_7F4A_7C17;
+            let width = n.min(tokens.len());
+            let tag = (width as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+            let top = (1..width).fold(1u64, |p, _| p.wrapping_mul(B));
+            let mut h = tokens[..width]
+                .iter()
+                .fold(0u64, |h, &t| h.wrapping_mul(B).wrapping_add(t));
+            let mut out = vec![fmix64(h ^ tag)];
+            for (&enters, &leaves) in tokens[width..].iter().zip(tokens) {
+                h = h
+                    .wrapping_sub(leaves.wrapping_mul(top))
+                    .wrapping_mul(B)
+                    .wrapping_add(enters);
+                out.push(fmix64(h ^ tag));
+            }
+            out
+        }
         let tokens: Vec<u64> = (0..40u64)
             .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xABCD)
             .collect();
-        for n in 1..8 {
-            let mut rolled = Vec::new();
-            ngrams_of(&tokens, n, &mut rolled);
-            let fresh: Vec<u64> = tokens
-                .windows(n)
-                .map(|w| {
-                    let mut one = Vec::new();
-                    ngrams_of(w, n, &mut one);
-                    one[0]
-                })
-                .collect();
-            assert_eq!(rolled, fresh, "n={n}");
+        for len in [1, 2, 3, 7, 40] {
+            for n in 1..8 {
+                let mut windows = Vec::new();
+                ngrams_of(&tokens[..len], n, &mut windows);
+                assert_eq!(windows, rolled(&tokens[..len], n), "n={n}, {len} tokens");
+            }
         }
         let mut swapped = tokens.clone();
         swapped.swap(0, 1);

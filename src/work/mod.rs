@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 /// First bytes of every checkpoint file.
 pub const MAGIC: &[u8; 8] = b"NDDXWORK";
 /// Version of the checkpoint layout (header and bodies); bump on any change.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 /// Bytes before the body.
 pub const HEADER_BYTES: usize = 64;
 /// Name of the lock file that keeps two runs out of one scratch folder.
