@@ -136,6 +136,7 @@ pub mod index;
 pub mod lsh;
 pub mod memory;
 pub mod minhash;
+pub(crate) mod mix;
 pub mod options;
 pub mod output;
 pub mod pipeline;

@@ -16,8 +16,8 @@
 //! verification work unchanged.
 
 use super::signer::{SplitMix64, EMPTY_SLOT};
+use crate::mix::fmix64 as mix64;
 use crate::simd::minhash::set_bits;
-use crate::text::shingle::fmix64 as mix64;
 
 /// Largest `k` supported (the occupancy bitmap lives on the stack).
 pub const MAX_BINS: usize = 4096;

@@ -10,7 +10,7 @@
 
 use super::Isa;
 use crate::minhash::family::{fold32, mul_add_mod_x32, EMPTY_SLOT};
-use crate::text::shingle::fmix64;
+use crate::mix::fmix64;
 
 /// A signing kernel: coefficient halves, additive terms, the shingles, and the
 /// output (pre-filled with the empty value).

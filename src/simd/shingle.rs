@@ -14,7 +14,7 @@
 //!   arithmetic, so their results are bit-identical, which the tests check.
 
 use super::Isa;
-use crate::text::shingle::fmix64;
+use crate::mix::fmix64;
 
 /// Bit `i` of each mask describes byte `i` of a 64-byte block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -501,20 +501,10 @@ fn ngrams_of(tokens: &[u64], n: usize, out: &mut Vec<u64>) {
     window_hashes(tokens, width, B, tag, out);
 }
 
-/// The 64-bit finaliser from MurmurHash3: a bijection with full avalanche (also
-/// the bin-and-value hash of one-permutation MinHash).
-#[inline]
-pub(crate) fn fmix64(mut k: u64) -> u64 {
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    k ^ (k >> 33)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mix::fmix64;
     use std::collections::HashSet;
 
     #[cfg(feature = "cli")]
