@@ -17,6 +17,8 @@ pub enum Location {
     File,
     /// A 1-based line number (JSONL records, or the line holding a bad byte).
     Line(u64),
+    /// A 0-based row of a Parquet table.
+    Row(u64),
 }
 
 /// Everything that can go wrong in a run.
@@ -178,6 +180,28 @@ impl Error {
         }
     }
 
+    /// An input error at a 0-based row of the Parquet table at `path`.
+    pub fn at_row(path: impl Into<PathBuf>, row: u64, message: impl Into<String>) -> Self {
+        Error::Input {
+            path: path.into(),
+            location: Location::Row(row),
+            message: message.into(),
+        }
+    }
+
+    /// Moves this error's line or row `lines` further down its file: for
+    /// errors found in a piece of a file whose place in it was not yet known.
+    /// Errors without a line or row are left as they are.
+    pub(crate) fn move_down(&mut self, lines: u64) {
+        if let Error::Input {
+            location: Location::Line(n) | Location::Row(n),
+            ..
+        } = self
+        {
+            *n += lines;
+        }
+    }
+
     /// An input error about a whole file.
     pub fn in_file(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Input {
@@ -203,6 +227,7 @@ fn display_location(path: &std::path::Path, location: Location) -> impl fmt::Dis
             match self.1 {
                 Location::File => write!(f, "{}", self.0.display()),
                 Location::Line(line) => write!(f, "{}:{}", self.0.display(), line),
+                Location::Row(row) => write!(f, "{}: row {}", self.0.display(), row),
             }
         }
     }
@@ -219,6 +244,8 @@ mod tests {
         assert_eq!(e.to_string(), "data/x.jsonl:17: invalid JSON: EOF");
         let e = Error::in_file("a.bin", "binary file");
         assert_eq!(e.to_string(), "a.bin: binary file");
+        let e = Error::at_row("t.parquet", 4, "missing text field");
+        assert_eq!(e.to_string(), "t.parquet: row 4: missing text field");
         let e = Error::InputChanged {
             path: "in.txt".into(),
             expected: 10,
@@ -228,6 +255,27 @@ mod tests {
             e.to_string(),
             "in.txt: input changed since the run (10 bytes then, 12 now); \
              re-run dedup before reviewing"
+        );
+    }
+
+    #[test]
+    fn moving_an_error_down_moves_its_line_or_row_only() {
+        let moved = |mut e: Error| {
+            e.move_down(10);
+            e.to_string()
+        };
+        assert_eq!(
+            moved(Error::at_line("a.jsonl", 3, "bad")),
+            "a.jsonl:13: bad"
+        );
+        assert_eq!(
+            moved(Error::at_row("t.parquet", 0, "bad")),
+            "t.parquet: row 10: bad"
+        );
+        assert_eq!(moved(Error::in_file("a.txt", "bad")), "a.txt: bad");
+        assert_eq!(
+            moved(Error::Config("c".into())),
+            Error::Config("c".into()).to_string()
         );
     }
 }

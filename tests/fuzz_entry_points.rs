@@ -300,6 +300,7 @@ fn sample_shard() -> Scanned<u16> {
             count: 1,
             examples: vec!["p.jsonl:3: bad".into()],
         },
+        next_line: 4,
     }
 }
 
@@ -336,7 +337,7 @@ proptest! {
         cut: Option<prop::sample::Index>,
         which in 0usize..5,
     ) {
-        let (shard_body, _) = shard::encode(&sample_shard(), 2, 4);
+        let (shard_body, _) = shard::encode(&sample_shard(), 2);
         // Five units, four of them copies (same content key, same words): they
         // share one row of words.
         let sample = sample_shard();
@@ -347,8 +348,9 @@ proptest! {
                 .to_vec(),
             sketches: vec![5u64, 5, 5, 5, 6],
             invalid: sample.invalid,
+            next_line: sample.next_line,
         };
-        let (shared_body, place) = shard::encode(&copies, 1, 4);
+        let (shared_body, place) = shard::encode(&copies, 1);
         prop_assert!(place.row_numbers.is_some());
         let pairs = Edges {
             candidates: 2,

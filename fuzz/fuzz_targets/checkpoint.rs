@@ -85,8 +85,9 @@ fn check_shard<W: SketchWord + PartialEq + std::fmt::Debug>(body: &[u8], words_p
         units: decoded.units.clone(),
         sketches: words.clone(),
         invalid: decoded.invalid.clone(),
+        next_line: decoded.next_line,
     };
-    let (again, at) = shard::encode(&scanned, words_per_unit, decoded.next_line);
+    let (again, at) = shard::encode(&scanned, words_per_unit);
     let redecoded = shard::decode::<W>(&again, words_per_unit).expect("an encoded shard decodes");
     assert_eq!(at, redecoded.sketches);
     let words_again: Vec<W> = at.units(&again).flat_map(shard::words).collect();

@@ -48,9 +48,10 @@ pub use source::FileBytes;
 pub use split::{paragraphs, ParaSep, Paragraph};
 
 /// Target size of one parallel work chunk of a JSONL file. Big enough that the
-/// per-chunk overhead vanishes, small enough that 2-64 cores all get work on a file
-/// of a few hundred MB.
-pub const CHUNK_BYTES: usize = 4 << 20;
+/// per-chunk overhead (a work item's buffers, one step of the merge) vanishes,
+/// small enough that 2-64 cores all get work on a file of a few hundred MB and
+/// that the last chunks of a pass leave cores idle only briefly.
+pub const CHUNK_BYTES: usize = 1 << 20;
 
 /// How records are read out of the input files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -544,7 +545,7 @@ impl Corpus {
     /// file; returns the line number right after the last chunk. Newlines are
     /// counted in parallel on the current rayon pool, which also brings those bytes
     /// of the mapped input into memory on every core.
-    pub fn number_lines(&self, chunks: &mut [Chunk], mut line: u64) -> u64 {
+    fn number_lines(&self, chunks: &mut [Chunk], mut line: u64) -> u64 {
         let newlines: Vec<u64> = chunks
             .par_iter()
             .map(|c| {
@@ -578,13 +579,16 @@ impl Corpus {
     }
 
     /// Calls `on_record` for every record of `chunk`, in order, with its metadata and
-    /// text. A record that cannot be read is handed over as `Err` (naming file and
-    /// line) so the caller decides whether to stop or to count and skip it.
+    /// text, numbering lines from `chunk.first_line`. A record that cannot be read
+    /// is handed over as `Err` (naming file and line) so the caller decides whether
+    /// to stop or to count and skip it. Returns the line breaks in the chunk, so
+    /// that a caller who numbered a chunk before knowing where it starts can move
+    /// it down later (see [`Corpus::move_lines_down`]).
     pub fn for_each_record(
         &self,
         chunk: Chunk,
         mut on_record: impl FnMut(Result<(RecordMeta, Cow<'_, str>)>),
-    ) {
+    ) -> u64 {
         let file = &self.files[chunk.file as usize];
         let bytes: &[u8] = &file.bytes[chunk.start..chunk.end];
         match file.format {
@@ -594,7 +598,7 @@ impl Corpus {
                     Ok(text) => text,
                     Err(_) => {
                         on_record(Err(Error::in_file(&file.path, "not valid UTF-8")));
-                        return;
+                        return 0;
                     }
                 };
                 let bom = if chunk.start == 0 && text.starts_with('\u{feff}') {
@@ -611,13 +615,16 @@ impl Corpus {
                     id: RecordId::from_string(&file.path.display().to_string()),
                 };
                 on_record(Ok((meta, Cow::Borrowed(text))));
+                0
             }
             Format::Jsonl => {
                 let mut offset = 0;
+                let mut newlines = 0;
                 let lines = lines::lines_inclusive(bytes);
                 for (this_line, raw) in (chunk.first_line..).zip(lines) {
                     let mut start = chunk.start + offset;
                     offset += raw.len();
+                    newlines += u64::from(raw.last() == Some(&b'\n'));
                     let mut content = trim_line_end(raw);
                     if start == 0 && content.starts_with(UTF8_BOM) {
                         start = UTF8_BOM.len();
@@ -640,7 +647,39 @@ impl Corpus {
                             });
                     on_record(result);
                 }
+                newlines
             }
+        }
+    }
+
+    /// Moves `records` and `errors`, all read from one piece of a file that was
+    /// numbered as if it started on a line `lines` higher up, down to where they
+    /// are: their lines (or rows) grow by `lines`, and ids made from line numbers
+    /// are made again.
+    pub fn move_lines_down(&self, records: &mut [RecordMeta], errors: &mut [Error], lines: u64) {
+        if lines == 0 {
+            return;
+        }
+        for record in records.iter_mut() {
+            record.line += lines;
+            if self.files[record.file as usize].format == Format::Jsonl
+                && self.options.id_field.is_none()
+            {
+                record.id = self.line_id(&self.files[record.file as usize].path, record.line);
+            }
+        }
+        for error in errors {
+            error.move_down(lines);
+        }
+    }
+
+    /// The id of the JSONL record on `line` of `path` when records have no id
+    /// field: its line number, with the file's path when there are several.
+    fn line_id(&self, path: &Path, line: u64) -> RecordId {
+        if self.multi_file {
+            RecordId::from_string(&format!("{}:{}", path.display(), line))
+        } else {
+            RecordId::Int(line)
         }
     }
 
@@ -658,10 +697,7 @@ impl Corpus {
         .map_err(|message| self.record_error(path, line, message))?;
         let id = match fields.id {
             Some(id) => id,
-            None if self.multi_file => {
-                RecordId::from_string(&format!("{}:{}", path.display(), line))
-            }
-            None => RecordId::Int(line),
+            None => self.line_id(path, line),
         };
         Ok((id, fields.text))
     }
@@ -688,7 +724,7 @@ impl Corpus {
             .iter()
             .any(|f| f.path == path && f.container == Container::Parquet);
         if parquet {
-            Error::in_file(path, format!("row {}: {}", line - 1, message.into()))
+            Error::at_row(path, line - 1, message)
         } else {
             Error::at_line(path, line, message)
         }

@@ -152,7 +152,9 @@ pub fn false_negative_area(threshold: f64, bands: usize, rows: usize) -> f64 {
 /// Every `bands` in `1..=num_perm` and `rows` in `1..=num_perm / bands` is
 /// tried; on exact ties the smallest `bands`, then the smallest `rows`, wins.
 /// The search costs `O(num_perm * ln(num_perm))` pairs of integrals, a few
-/// milliseconds for typical `num_perm` of 128–256.
+/// milliseconds for typical `num_perm` of 128–256, so its answers are kept
+/// for the rest of the process (see [`Chosen`]): a run asks for the same
+/// parameters at several of its stages.
 ///
 /// # Errors
 ///
@@ -181,7 +183,61 @@ pub fn optimal_params(
             fn_weight,
         });
     }
+    let key = ChoiceKey {
+        threshold: threshold.to_bits(),
+        num_perm,
+        fp_weight: fp_weight.to_bits(),
+        fn_weight: fn_weight.to_bits(),
+    };
+    Ok(CHOSEN.get_or_search(key, || {
+        search_params(threshold, num_perm, fp_weight, fn_weight)
+    }))
+}
 
+/// The inputs of one [`optimal_params`] search, floats by their bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ChoiceKey {
+    threshold: u64,
+    num_perm: usize,
+    fp_weight: u64,
+    fn_weight: u64,
+}
+
+/// Parameters already chosen in this process, by the inputs of their search.
+struct Chosen(std::sync::Mutex<Vec<(ChoiceKey, LshParams)>>);
+
+/// Searches kept at most; past this the oldest half is forgotten (a process
+/// asks for a handful of thresholds, a long sweep for more).
+const CHOSEN_KEPT: usize = 64;
+
+static CHOSEN: Chosen = Chosen(std::sync::Mutex::new(Vec::new()));
+
+impl Chosen {
+    /// The parameters chosen for `key` before, or those `search` finds (then
+    /// kept). The lock is not held while searching.
+    fn get_or_search(&self, key: ChoiceKey, search: impl FnOnce() -> LshParams) -> LshParams {
+        // Every change to the list is complete before the next, so a poisoned
+        // lock still guards a consistent list.
+        let lock = || {
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        if let Some(&(_, params)) = lock().iter().find(|(k, _)| *k == key) {
+            return params;
+        }
+        let params = search();
+        let mut kept = lock();
+        if kept.len() >= CHOSEN_KEPT {
+            kept.drain(..CHOSEN_KEPT / 2);
+        }
+        kept.push((key, params));
+        params
+    }
+}
+
+/// The search of [`optimal_params`], on inputs it has checked.
+fn search_params(threshold: f64, num_perm: usize, fp_weight: f64, fn_weight: f64) -> LshParams {
     let mut best = LshParams::new(1, 1);
     let mut best_error = f64::INFINITY;
     for bands in 1..=num_perm {
@@ -194,7 +250,7 @@ pub fn optimal_params(
             }
         }
     }
-    Ok(best)
+    best
 }
 
 #[cfg(test)]
@@ -336,6 +392,20 @@ mod tests {
             prop_assert!(p_lo <= p_hi);
             prop_assert!(candidate_probability(hi, bands + 1, rows) >= p_hi);
             prop_assert!(candidate_probability(hi, bands, rows + 1) <= p_hi);
+        }
+
+        /// A choice given again from the process's memory is the one a
+        /// fresh search makes, and asking twice gives the same answer.
+        #[test]
+        fn remembered_choices_equal_fresh_searches(
+            t in 0.05f64..=1.0,
+            num_perm in 1usize..64,
+            wfp in 0.01f64..1.0,
+        ) {
+            let first = optimal_params(t, num_perm, wfp, 1.0 - wfp).expect("valid input");
+            let again = optimal_params(t, num_perm, wfp, 1.0 - wfp).expect("valid input");
+            prop_assert_eq!(first, search_params(t, num_perm, wfp, 1.0 - wfp));
+            prop_assert_eq!(again, first);
         }
 
         #[test]

@@ -101,22 +101,46 @@ pub struct Scanned<W> {
     pub sketches: Vec<W>,
     /// Records passed over.
     pub invalid: InvalidRecords,
+    /// The line number right after the last chunk.
+    pub next_line: u64,
 }
 
+/// What one work item (a run of consecutive chunks) produced.
 struct ChunkOut<W> {
     records: Vec<RecordMeta>,
     units: Vec<UnitMeta>,
     sketches: Vec<W>,
     errors: Vec<Error>,
+    pieces: Vec<Piece>,
 }
 
-/// Runs the pass over `chunks`. `sketch(state, text, out)` appends exactly
+/// One chunk of a work item, as far as line numbers go. A chunk that neither
+/// starts its file nor the pass is scanned before the line it starts on is
+/// known (that would take counting the line breaks of every chunk before it):
+/// its records are numbered from line 1 and moved down once the pass is over.
+struct Piece {
+    /// Whether the chunk starts its file.
+    starts_file: bool,
+    /// The line its records were numbered from.
+    numbered_from: u64,
+    /// Its line breaks.
+    newlines: u64,
+    /// Where its records and errors end in the work item's lists.
+    records_end: usize,
+    errors_end: usize,
+}
+
+/// Runs the pass over `chunks`, consecutive pieces of the corpus; the first
+/// starts on line `first_line` unless it starts its file (their own
+/// `first_line` is not read). `sketch(state, text, out)` appends exactly
 /// `words_per_unit` words for the unit's text to `out` and returns its feature
-/// count and content key; `init` makes one state (scratch buffers) per worker. Progress advances
-/// by each chunk's bytes.
+/// count and content key; `init` makes one state (scratch buffers) per worker.
+/// Progress advances by each chunk's bytes.
+#[allow(clippy::too_many_arguments)]
 pub fn scan<W, S>(
     corpus: &Corpus,
     chunks: &[Chunk],
+    first_line: u64,
     split: UnitSplit,
     skip_invalid: bool,
     progress: &dyn Progress,
@@ -136,8 +160,9 @@ where
                 units: Vec::new(),
                 sketches: Vec::new(),
                 errors: Vec::new(),
+                pieces: Vec::new(),
             };
-            for chunk in &chunks[batch] {
+            for (at, chunk) in chunks.iter().enumerate().take(batch.end).skip(batch.start) {
                 // A chunk after one that already failed cannot change the
                 // reported error.
                 if !skip_invalid
@@ -145,7 +170,17 @@ where
                 {
                     break;
                 }
-                corpus.for_each_record(*chunk, |record| match record {
+                let starts_file = chunk.start == 0;
+                let numbered_from = if at == 0 && !starts_file {
+                    first_line
+                } else {
+                    1
+                };
+                let chunk = Chunk {
+                    first_line: numbered_from,
+                    ..*chunk
+                };
+                let newlines = corpus.for_each_record(chunk, |record| match record {
                     Err(e) => out.errors.push(e),
                     Ok((meta, text)) => {
                         if !skip_invalid && !out.errors.is_empty() {
@@ -165,6 +200,13 @@ where
                         out.records.push(meta);
                     }
                 });
+                out.pieces.push(Piece {
+                    starts_file,
+                    numbered_from,
+                    newlines,
+                    records_end: out.records.len(),
+                    errors_end: out.errors.len(),
+                });
                 progress.advance((chunk.end - chunk.start) as u64);
             }
             if !out.errors.is_empty() {
@@ -173,7 +215,7 @@ where
             out
         })
         .collect();
-    merge(outs, skip_invalid)
+    merge(corpus, outs, first_line, skip_invalid)
 }
 
 /// Consecutive chunks are scanned together as one work item until they hold
@@ -236,13 +278,32 @@ fn push_units(text: &str, record: u32, split: UnitSplit, mut emit: impl FnMut(Un
     }
 }
 
-/// Concatenates chunk outputs in order, renumbering records globally.
-fn merge<W>(outs: Vec<ChunkOut<W>>, skip_invalid: bool) -> Result<Scanned<W>> {
+/// Concatenates chunk outputs in order, renumbering records globally and
+/// moving the records and errors of each chunk to the lines it holds (see
+/// [`Piece`]).
+fn merge<W>(
+    corpus: &Corpus,
+    outs: Vec<ChunkOut<W>>,
+    first_line: u64,
+    skip_invalid: bool,
+) -> Result<Scanned<W>> {
     let mut invalid = InvalidRecords::default();
     let mut records = Vec::with_capacity(outs.iter().map(|o| o.records.len()).sum());
     let mut units = Vec::with_capacity(outs.iter().map(|o| o.units.len()).sum());
     let mut sketches = Vec::with_capacity(outs.iter().map(|o| o.sketches.len()).sum());
-    for out in outs {
+    let mut next_line = first_line;
+    for mut out in outs {
+        let (mut records_start, mut errors_start) = (0, 0);
+        for piece in &out.pieces {
+            let starts_on = if piece.starts_file { 1 } else { next_line };
+            corpus.move_lines_down(
+                &mut out.records[records_start..piece.records_end],
+                &mut out.errors[errors_start..piece.errors_end],
+                starts_on - piece.numbered_from,
+            );
+            next_line = starts_on + piece.newlines;
+            (records_start, errors_start) = (piece.records_end, piece.errors_end);
+        }
         if !skip_invalid {
             if let Some(first) = out.errors.into_iter().next() {
                 return Err(first);
@@ -270,6 +331,7 @@ fn merge<W>(outs: Vec<ChunkOut<W>>, skip_invalid: bool) -> Result<Scanned<W>> {
         units,
         sketches,
         invalid,
+        next_line,
     })
 }
 
@@ -303,6 +365,101 @@ mod tests {
         );
     }
 
+    /// The lines of one test file: records (some with escapes), blank lines
+    /// and broken ones, with `\n` or `\r\n` endings, the last maybe without.
+    fn jsonl_lines(kinds: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for (i, kind) in kinds.iter().enumerate() {
+            match kind % 5 {
+                0 | 1 => bytes.extend(format!("{{\"text\":\"record {i}\"}}\n").bytes()),
+                2 => bytes.extend(format!("{{\"text\":\"a\\nb \\\"{i}\\\"\"}}\r\n").bytes()),
+                3 => bytes.extend(b"  \n"),
+                _ => bytes.extend(b"{not json\n"),
+            }
+        }
+        if kinds.len() % 3 == 1 {
+            bytes.pop();
+        }
+        bytes
+    }
+
+    /// Records (file, line, id) and errors of `chunks` read one by one with
+    /// the line numbers they carry: the slow, obvious reading.
+    fn read_numbered(corpus: &Corpus, chunks: &[Chunk]) -> (Vec<String>, Vec<String>) {
+        let (mut records, mut errors) = (Vec::new(), Vec::new());
+        for &chunk in chunks {
+            corpus.for_each_record(chunk, |record| match record {
+                Ok((meta, _)) => records.push(format!("{} {} {}", meta.file, meta.line, meta.id)),
+                Err(e) => errors.push(e.to_string()),
+            });
+        }
+        (records, errors)
+    }
+
+    proptest::proptest! {
+        /// Chunks scanned before anyone counts their lines end up with the
+        /// records, ids and error lines that numbering them first gives, for
+        /// one file or several, from the first chunk or from any later one.
+        #[test]
+        fn lines_counted_while_scanning_match_lines_counted_first(
+            files in proptest::collection::vec(proptest::collection::vec(0u8..5, 1..40), 1..3),
+            max_bytes in 1usize..120,
+            from in 0usize..200,
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let paths: Vec<std::path::PathBuf> = files
+                .iter()
+                .enumerate()
+                .map(|(f, kinds)| {
+                    let path = dir.path().join(format!("{f}.jsonl"));
+                    std::fs::write(&path, jsonl_lines(kinds)).expect("write");
+                    path
+                })
+                .collect();
+            let Ok(corpus) = Corpus::open(&paths, CorpusOptions::default()) else {
+                return Ok(());
+            };
+            let numbered = corpus.chunks_of(max_bytes);
+            let from = from % numbered.len();
+            let (want_records, want_errors) = read_numbered(&corpus, &numbered[from..]);
+            let split = UnitSplit {
+                kind: UnitKind::Article,
+                para_sep: crate::corpus::ParaSep::Line,
+                min_para_chars: 0,
+            };
+            let unnumbered = corpus.cut_chunks(max_bytes);
+            let run = |skip| {
+                scan(
+                    &corpus,
+                    &unnumbered[from..],
+                    numbered[from].first_line,
+                    split,
+                    skip,
+                    &NoProgress,
+                    || (),
+                    |_, _, _: &mut Vec<u8>| UnitSketch::default(),
+                )
+            };
+            let scanned = run(true).expect("bad records are skipped");
+            let records: Vec<String> = scanned
+                .records
+                .iter()
+                .map(|m| format!("{} {} {}", m.file, m.line, m.id))
+                .collect();
+            proptest::prop_assert_eq!(records, want_records);
+            proptest::prop_assert_eq!(scanned.invalid.count, want_errors.len() as u64);
+            let kept = scanned.invalid.examples.len();
+            proptest::prop_assert_eq!(&scanned.invalid.examples[..], &want_errors[..kept]);
+            let last = numbered.last().expect("a chunk");
+            let newlines = corpus.newlines_in(last);
+            proptest::prop_assert_eq!(scanned.next_line, last.first_line + newlines);
+            match run(false) {
+                Ok(_) => proptest::prop_assert!(want_errors.is_empty()),
+                Err(e) => proptest::prop_assert_eq!(Some(&e.to_string()), want_errors.first()),
+            }
+        }
+    }
+
     /// Many one-record files scanned in batches: records in input order, and the
     /// first bad file (in input order) is the one reported.
     #[test]
@@ -331,6 +488,7 @@ mod tests {
             scan(
                 &corpus,
                 &chunks,
+                1,
                 split,
                 skip,
                 &NoProgress,

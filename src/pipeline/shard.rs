@@ -84,13 +84,9 @@ pub fn plan(chunks: &[Chunk], shard_bytes: u64) -> Vec<Range<usize>> {
     shards
 }
 
-/// Encodes a scanned shard, followed by line `next_line`, as a checkpoint body;
-/// also returns where its sketch words are in the body.
-pub fn encode<W: SketchWord>(
-    shard: &Scanned<W>,
-    words_per_unit: usize,
-    next_line: u64,
-) -> (Vec<u8>, WordsPlace) {
+/// Encodes a scanned shard (with the line that follows it) as a checkpoint
+/// body; also returns where its sketch words are in the body.
+pub fn encode<W: SketchWord>(shard: &Scanned<W>, words_per_unit: usize) -> (Vec<u8>, WordsPlace) {
     let units = shard.units.len();
     let rows = RowSharing::of(&shard.sketches, words_per_unit, &shard.units);
     let mut e = Encoder::default();
@@ -99,7 +95,7 @@ pub fn encode<W: SketchWord>(
     e.u64(words_per_unit as u64);
     e.u64(W::BYTES as u64);
     e.u64(rows.row_count(units) as u64);
-    e.u64(next_line);
+    e.u64(shard.next_line);
     e.u64(shard.invalid.count);
     e.u64(shard.invalid.examples.len() as u64);
     for example in &shard.invalid.examples {
@@ -492,13 +488,14 @@ mod tests {
                 count: 3,
                 examples: vec!["bad.jsonl:2: invalid JSON record".into()],
             },
+            next_line: 77,
         }
     }
 
     #[test]
     fn shards_round_trip() {
         let shard = sample();
-        let (body, sketches) = encode(&shard, 3, 77);
+        let (body, sketches) = encode(&shard, 3);
         let decoded = decode::<u16>(&body, 3).expect("decode");
         assert_eq!(decoded.next_line, 77);
         assert_eq!(decoded.units, shard.units);
@@ -539,6 +536,7 @@ mod tests {
                 .flat_map(|&row| (0..width as u64).map(move |w| u64::from(row) << 8 | w))
                 .collect(),
             invalid: InvalidRecords::default(),
+            next_line: shard.next_line,
         }
     }
 
@@ -549,6 +547,7 @@ mod tests {
             units: s.units,
             sketches: s.sketches.iter().map(|&w| u64::from(w)).collect(),
             invalid: s.invalid,
+            next_line: s.next_line,
         }
     }
 
@@ -561,7 +560,7 @@ mod tests {
             width in 0usize..4,
         ) {
             let shard = with_rows(&sample_u64(), &pattern, width);
-            let (body, place) = encode(&shard, width, 1);
+            let (body, place) = encode(&shard, width);
             let decoded = decode::<u64>(&body, width).expect("decode");
             prop_assert_eq!(&decoded.sketches, &place);
             prop_assert_eq!(decoded.units.len(), pattern.len());
@@ -581,7 +580,7 @@ mod tests {
     #[test]
     fn copies_share_one_row_and_a_bad_row_number_is_refused() {
         let shard = with_rows(&sample_u64(), &[0, 1, 0, 0, 1, 0], 7);
-        let (body, place) = encode(&shard, 7, 1);
+        let (body, place) = encode(&shard, 7);
         assert_eq!(place.rows.len(), 2 * 7 * 8);
         let numbers = place.row_numbers.clone().expect("rows shared");
         assert_eq!(numbers.len(), 6 * 4);
@@ -598,7 +597,7 @@ mod tests {
         let mut odd = shard;
         odd.units[2].content = 0;
         odd.sketches[4 * 7] ^= 1;
-        let (body, place) = encode(&odd, 7, 1);
+        let (body, place) = encode(&odd, 7);
         assert_eq!(place.rows.len(), 4 * 7 * 8);
         for unit in 0..6 {
             let words: Vec<u64> = words(place.unit(&body, unit)).collect();
@@ -608,7 +607,7 @@ mod tests {
 
     #[test]
     fn wrong_shape_or_short_bodies_are_refused() {
-        let (body, _) = encode(&sample(), 3, 1);
+        let (body, _) = encode(&sample(), 3);
         assert!(decode::<u16>(&body, 4).is_err());
         assert!(decode::<u64>(&body, 3).is_err());
         for cut in [0, 10, body.len() / 2, body.len() - 1] {

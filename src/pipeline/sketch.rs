@@ -327,12 +327,12 @@ where
     // scanned; shards join the run in input order.
     std::thread::scope(|scope| -> Result<()> {
         let mut saving: Option<std::thread::ScopedJoinHandle<'_, Result<Loaded>>> = None;
-        // Line numbers are counted shard by shard, just before a shard is read (a
-        // reused shard says where it ended), so the input is read once.
+        // Each shard is numbered from the line after the last one (a reused
+        // shard says where it ended); the scan counts lines as it reads.
         let mut next_line = plan.first_line;
         for range in plan.shards {
-            let mut chunks = plan.chunks[range.clone()].to_vec();
-            let name = shard_name(&chunks);
+            let chunks = &plan.chunks[range.clone()];
+            let name = shard_name(chunks);
             let bytes: u64 = chunks.iter().map(|c| (c.end - c.start) as u64).sum();
             let shard = match reuse::<W>(work, &name, plan.words_per_unit, resumed)? {
                 Some(found) => {
@@ -342,10 +342,10 @@ where
                     Pending::Ready(found)
                 }
                 None => {
-                    next_line = plan.corpus.number_lines(&mut chunks, next_line);
                     let scanned = scan::scan(
                         plan.corpus,
-                        &chunks,
+                        chunks,
+                        next_line,
                         plan.split,
                         plan.skip_invalid,
                         progress,
@@ -355,10 +355,9 @@ where
                             None => sketch(state, text, out),
                         },
                     )?;
-                    let (words_per_unit, after) = (plan.words_per_unit, next_line);
-                    Pending::Saving(
-                        scope.spawn(move || save(work, &name, scanned, words_per_unit, after)),
-                    )
+                    next_line = scanned.next_line;
+                    let words_per_unit = plan.words_per_unit;
+                    Pending::Saving(scope.spawn(move || save(work, &name, scanned, words_per_unit)))
                 }
             };
             if let Some(previous) = saving.take() {
@@ -413,9 +412,8 @@ fn save<W: SketchWord>(
     name: &str,
     scanned: Scanned<W>,
     words_per_unit: usize,
-    next_line: u64,
 ) -> Result<Loaded> {
-    let (body, sketches) = shard::encode(&scanned, words_per_unit, next_line);
+    let (body, sketches) = shard::encode(&scanned, words_per_unit);
     let checkpoint = work.save(name, Kind::Shard, &body)?;
     drop(body);
     let decoded = shard::Decoded {
@@ -423,7 +421,7 @@ fn save<W: SketchWord>(
         units: scanned.units,
         invalid: scanned.invalid,
         sketches,
-        next_line,
+        next_line: scanned.next_line,
     };
     Ok((checkpoint, decoded))
 }

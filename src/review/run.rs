@@ -379,7 +379,8 @@ impl Run {
         };
         let scanned = scan(
             &corpus,
-            &corpus.chunks(),
+            &corpus.cut_chunks(crate::corpus::CHUNK_BYTES),
+            1,
             split,
             parameters.skip_invalid,
             &NoProgress,
