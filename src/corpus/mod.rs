@@ -497,13 +497,13 @@ impl Corpus {
     /// `max_bytes` (at least one line each).
     pub fn chunks_of(&self, max_bytes: usize) -> Vec<Chunk> {
         let mut chunks = self.cut_chunks(max_bytes);
-        self.number_lines(&mut chunks, 1);
+        self.number_lines(&mut chunks);
         chunks
     }
 
     /// Cuts every file into work chunks of about `max_bytes` like
     /// [`Corpus::chunks_of`], touching only the bytes around each cut, and leaves
-    /// `first_line` at 0 for [`Corpus::number_lines`] to set.
+    /// `first_line` at 0: the scan of a run numbers lines as it reads them.
     pub fn cut_chunks(&self, max_bytes: usize) -> Vec<Chunk> {
         let max_bytes = max_bytes.max(1);
         let mut chunks = Vec::new();
@@ -540,23 +540,11 @@ impl Corpus {
         chunks
     }
 
-    /// Sets `first_line` of consecutive `chunks` (from [`Corpus::cut_chunks`]),
-    /// given the line number the first one starts at if it does not start its
-    /// file; returns the line number right after the last chunk. Newlines are
-    /// counted in parallel on the current rayon pool, which also brings those bytes
-    /// of the mapped input into memory on every core.
-    fn number_lines(&self, chunks: &mut [Chunk], mut line: u64) -> u64 {
-        let newlines: Vec<u64> = chunks
-            .par_iter()
-            .map(|c| {
-                let file = &self.files[c.file as usize];
-                if file.format == Format::Text {
-                    return 0;
-                }
-                let bytes: &[u8] = &file.bytes;
-                lines::count_newlines(&bytes[c.start..c.end]) as u64
-            })
-            .collect();
+    /// Sets `first_line` of `chunks` (from [`Corpus::cut_chunks`], covering
+    /// whole files). Newlines are counted in parallel on the current rayon pool.
+    fn number_lines(&self, chunks: &mut [Chunk]) {
+        let newlines: Vec<u64> = chunks.par_iter().map(|c| self.newlines_in(c)).collect();
+        let mut line = 1;
         for (chunk, newlines) in chunks.iter_mut().zip(newlines) {
             if chunk.start == 0 {
                 line = 1;
@@ -564,7 +552,6 @@ impl Corpus {
             chunk.first_line = line;
             line += newlines;
         }
-        line
     }
 
     /// Line breaks in `chunk` (none in plain-text files, where a record is a
@@ -662,10 +649,9 @@ impl Corpus {
         }
         for record in records.iter_mut() {
             record.line += lines;
-            if self.files[record.file as usize].format == Format::Jsonl
-                && self.options.id_field.is_none()
-            {
-                record.id = self.line_id(&self.files[record.file as usize].path, record.line);
+            let file = &self.files[record.file as usize];
+            if file.format == Format::Jsonl && self.options.id_field.is_none() {
+                record.id = self.line_id(&file.path, record.line);
             }
         }
         for error in errors {

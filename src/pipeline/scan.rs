@@ -162,7 +162,7 @@ where
                 errors: Vec::new(),
                 pieces: Vec::new(),
             };
-            for (at, chunk) in chunks.iter().enumerate().take(batch.end).skip(batch.start) {
+            for (at, chunk) in batch.clone().zip(&chunks[batch]) {
                 // A chunk after one that already failed cannot change the
                 // reported error.
                 if !skip_invalid
