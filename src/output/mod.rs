@@ -29,6 +29,7 @@
 
 pub mod format;
 pub mod json;
+pub mod ordered;
 pub mod parts;
 pub mod records;
 pub mod report;

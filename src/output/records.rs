@@ -58,6 +58,7 @@ use serde_json::Value;
 
 use super::format::{self, Encoding, RecordFormat};
 use super::json;
+use super::ordered::{write_in_order, Lines};
 use super::writers::{known_unit_ref, DedupedCounts, UnitRef, LINE_FILES};
 use crate::corpus::{jsonl, paragraphs, Container, Corpus, Format, MappedFile, ParaSep, RecordId};
 use crate::error::{Error, Result};
@@ -360,36 +361,55 @@ pub struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    /// Passes every record of `group` that the output holds to `push`, encoded
-    /// for `encoding` (a JSON object, or an article's text), and counts.
+    /// Passes every record of `group` that the output holds to `write`, encoded
+    /// for `encoding` (a JSON object, or an article's text), a batch of lines at
+    /// a time, and counts. Records are encoded in parallel (see
+    /// [`write_in_order`]) and written in order.
     pub fn records(
         &self,
         group: &FileGroup,
         encoding: &Encoding,
-        push: &mut dyn FnMut(&[u8]) -> Result<()>,
+        write: &mut dyn FnMut(&Lines) -> Result<()>,
         counts: &mut DedupedCounts,
     ) -> Result<()> {
         let outcome = self.outcome;
-        let mut next_unit = group.units.start;
-        let mut line = Vec::new();
-        for index in group.records.clone() {
-            let first = next_unit;
-            while next_unit < group.units.end && outcome.units[next_unit].record as usize == index {
-                next_unit += 1;
-            }
-            let units = first..next_unit;
-            line.clear();
-            let written = match self.mode {
-                OutputMode::Remove => self.kept(index, units, encoding, &mut line, counts)?,
-                OutputMode::Annotate => {
-                    self.annotated(index, units, &mut line)?;
-                    true
+        let group_units = &outcome.units[group.units.clone()];
+        let batches = write_in_order(
+            group.records.clone(),
+            RECORDS_PER_BATCH,
+            |records, lines| {
+                let mut counts = DedupedCounts::default();
+                let mut next_unit = group.units.start
+                    + group_units.partition_point(|unit| (unit.record as usize) < records.start);
+                for index in records {
+                    let first = next_unit;
+                    while next_unit < group.units.end
+                        && outcome.units[next_unit].record as usize == index
+                    {
+                        next_unit += 1;
+                    }
+                    let units = first..next_unit;
+                    let line = lines.buffer();
+                    let written = match self.mode {
+                        OutputMode::Remove => {
+                            self.kept(index, units, encoding, line, &mut counts)?
+                        }
+                        OutputMode::Annotate => {
+                            self.annotated(index, units, line)?;
+                            true
+                        }
+                    };
+                    if written {
+                        lines.end_line();
+                        counts.records_written += 1;
+                    }
                 }
-            };
-            if written {
-                push(&line)?;
-                counts.records_written += 1;
-            }
+                Ok(counts)
+            },
+            write,
+        )?;
+        for batch in &batches {
+            counts.add(batch);
         }
         Ok(())
     }
@@ -626,12 +646,31 @@ impl Emitter<'_> {
         }
     }
 
-    /// Passes the line of every unit remove mode drops to `push`, in order;
-    /// `relative` names each input file.
+    /// Passes the line of every unit remove mode drops to `write`, in order, a
+    /// batch of lines at a time (encoded in parallel, see [`write_in_order`]);
+    /// `relative` names each input file. Returns how many.
     pub fn removed(
         &self,
         layout: &Layout,
-        push: &mut dyn FnMut(&[u8]) -> Result<()>,
+        write: &mut dyn FnMut(&Lines) -> Result<()>,
+    ) -> Result<u64> {
+        let outcome = self.outcome;
+        let batches = write_in_order(
+            0..outcome.units.len(),
+            UNITS_PER_BATCH,
+            |units, lines| self.removed_lines(layout, units, lines),
+            write,
+        )?;
+        Ok(batches.iter().sum())
+    }
+
+    /// The lines of the units in `units` that remove mode drops, appended to
+    /// `lines`; how many.
+    fn removed_lines(
+        &self,
+        layout: &Layout,
+        units: Range<usize>,
+        lines: &mut Lines,
     ) -> Result<u64> {
         #[derive(Serialize)]
         struct Line<'a> {
@@ -650,12 +689,12 @@ impl Emitter<'_> {
         }
         let (corpus, outcome) = (self.corpus, self.outcome);
         let mut count = 0;
-        let mut line = Vec::new();
         let mut current: Option<(u32, std::borrow::Cow<'_, str>)> = None;
-        for (unit, meta) in outcome.units.iter().enumerate() {
+        for unit in units {
             if outcome.is_kept(unit as u32) {
                 continue;
             }
+            let meta = &outcome.units[unit];
             let record = &outcome.records[meta.record as usize];
             if current.as_ref().is_none_or(|(r, _)| *r != meta.record) {
                 current = Some((meta.record, corpus.record_text(record)?));
@@ -667,9 +706,9 @@ impl Emitter<'_> {
             let kept = self.kept_ref(unit as u32);
             let indexed = matches!(outcome.index_matches.get(unit), Some(Some(_)));
             let similarity = outcome.kept_similarity.get(unit).copied().flatten();
-            line.clear();
+            let line = lines.buffer();
             serde_json::to_writer(
-                &mut line,
+                &mut *line,
                 &Line {
                     file: &layout.relative[record.file as usize],
                     id: &record.id,
@@ -684,14 +723,21 @@ impl Emitter<'_> {
             line.pop(); // the object's closing brace
             line.extend_from_slice(b",\"text\":");
             let text = text.get(meta.start..meta.start + meta.len).unwrap_or(text);
-            json::write_string(&mut line, text);
+            json::write_string(line, text);
             line.push(b'}');
-            push(&line)?;
+            lines.end_line();
             count += 1;
         }
         Ok(count)
     }
 }
+
+/// Records encoded by one batch of [`Emitter::records`]: a few hundred
+/// kilobytes of a corpus of articles of a few kilobytes.
+const RECORDS_PER_BATCH: usize = 256;
+
+/// Units looked at by one batch of [`Emitter::removed`].
+const UNITS_PER_BATCH: usize = 2048;
 
 /// `{"id": id, "text": text}`, appended to `line`.
 fn text_record(line: &mut Vec<u8>, id: &RecordId, text: &str) {
@@ -894,9 +940,9 @@ fn write_records(
                 emitter.records(
                     group,
                     &target.encoding,
-                    &mut |line| {
-                        records += 1;
-                        sink.push(line)
+                    &mut |lines| {
+                        records += lines.len() as u64;
+                        lines.iter().try_for_each(|line| sink.push(line))
                     },
                     &mut counts,
                 )?;
@@ -935,7 +981,9 @@ fn write_removed(
     let mut records = 0;
     files.write(&target.name, |w| {
         let mut sink = format::open(&target.encoding, w, &shown, files.spool_dir())?;
-        records += emitter.removed(layout, &mut |line| sink.push(line))?;
+        records += emitter.removed(layout, &mut |lines| {
+            lines.iter().try_for_each(|line| sink.push(line))
+        })?;
         for line in pieces.iter().flat_map(|piece| piece_lines(piece)) {
             records += 1;
             sink.push(line)?;
@@ -980,9 +1028,8 @@ pub fn pieces(
         emitter.records(
             group,
             &target.encoding,
-            &mut |line| {
-                bytes.extend_from_slice(line);
-                bytes.push(b'\n');
+            &mut |lines| {
+                bytes.extend_from_slice(lines.as_bytes());
                 Ok(())
             },
             &mut counts,
@@ -990,9 +1037,8 @@ pub fn pieces(
     }
     if removed {
         let mut bytes = Vec::new();
-        emitter.removed(layout, &mut |line| {
-            bytes.extend_from_slice(line);
-            bytes.push(b'\n');
+        emitter.removed(layout, &mut |lines| {
+            bytes.extend_from_slice(lines.as_bytes());
             Ok(())
         })?;
         out.push((layout.removed().name.clone(), bytes));

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::io_err;
+use super::ordered::{write_in_order, Lines};
 use crate::corpus::RecordId;
 use crate::error::{Error, Result};
 use crate::index::IndexedUnit;
@@ -84,19 +85,32 @@ pub fn write_line_files<T>(
     })
 }
 
-/// Writes `value` as one JSON line of the file at `path` through `out`: the
-/// line is serialised into `line` (reused between calls, so serde writes to a
-/// plain buffer, not through `dyn Write`) and handed over in one call.
-fn write_json_line(
+/// Appends `value` as one JSON line of the file at `path` to `lines`.
+fn push_json_line(lines: &mut Lines, path: &Path, value: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(lines.buffer(), value).map_err(|e| Error::io(path, e.into()))?;
+    lines.end_line();
+    Ok(())
+}
+
+/// Lines of `clusters.jsonl` or `pairs.jsonl` encoded by one batch.
+const LINES_PER_BATCH: usize = 8192;
+
+/// Writes the lines `line(item, lines)` appends for every item of `items`, in
+/// order, to `out`, the file at `path`: encoded in parallel, a batch at a time
+/// (see [`write_in_order`]).
+fn write_lines(
     out: &mut dyn Write,
-    line: &mut Vec<u8>,
     path: &Path,
-    value: &impl Serialize,
+    items: std::ops::Range<usize>,
+    line: impl Fn(usize, &mut Lines) -> Result<()> + Sync,
 ) -> Result<()> {
-    line.clear();
-    serde_json::to_writer(&mut *line, value).map_err(|e| Error::io(path, e.into()))?;
-    line.push(b'\n');
-    out.write_all(line).map_err(io_err(path))
+    write_in_order(
+        items,
+        LINES_PER_BATCH,
+        |batch, lines| batch.into_iter().try_for_each(|item| line(item, lines)),
+        &mut |lines| out.write_all(lines.as_bytes()).map_err(io_err(path)),
+    )
+    .map(drop)
 }
 
 /// Writes `clusters.jsonl`: per unit its cluster and whether it is removed; a
@@ -117,8 +131,8 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
         indexed_match: Option<&'a IndexedUnit>,
     }
     let path = Path::new("clusters.jsonl");
-    let mut buffer = Vec::new();
-    for (unit, &label) in outcome.labels.iter().enumerate() {
+    write_lines(out, path, 0..outcome.labels.len(), |unit, lines| {
+        let label = outcome.labels[unit];
         let indexed_match = outcome.index_matches.get(unit).and_then(Option::as_ref);
         let similarity = outcome.kept_similarity.get(unit).copied().flatten();
         let unit = unit as u32;
@@ -142,9 +156,8 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
             similarity: similarity.filter(|_| !outcome.is_kept(unit)),
             indexed_match,
         };
-        write_json_line(out, &mut buffer, path, &line)?;
-    }
-    Ok(())
+        push_json_line(lines, path, &line)
+    })
 }
 
 /// Writes `pairs.jsonl`.
@@ -156,27 +169,31 @@ pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
         similarity: f32,
     }
     let path = Path::new("pairs.jsonl");
-    let mut buffer = Vec::new();
-    for (indexed, unit, similarity) in &outcome.index_pairs {
-        let line = Line {
-            a: UnitRef {
-                id: &indexed.id,
-                para: indexed.para,
-            },
-            b: unit_ref(outcome, *unit),
-            similarity: *similarity,
+    let indexed = outcome.index_pairs.len();
+    write_lines(out, path, 0..indexed + outcome.edges.len(), |at, lines| {
+        let line = match at.checked_sub(indexed) {
+            None => {
+                let (indexed, unit, similarity) = &outcome.index_pairs[at];
+                Line {
+                    a: UnitRef {
+                        id: &indexed.id,
+                        para: indexed.para,
+                    },
+                    b: unit_ref(outcome, *unit),
+                    similarity: *similarity,
+                }
+            }
+            Some(edge) => {
+                let edge = &outcome.edges[edge];
+                Line {
+                    a: unit_ref(outcome, edge.a),
+                    b: unit_ref(outcome, edge.b),
+                    similarity: edge.similarity,
+                }
+            }
         };
-        write_json_line(out, &mut buffer, path, &line)?;
-    }
-    for edge in &outcome.edges {
-        let line = Line {
-            a: unit_ref(outcome, edge.a),
-            b: unit_ref(outcome, edge.b),
-            similarity: edge.similarity,
-        };
-        write_json_line(out, &mut buffer, path, &line)?;
-    }
-    Ok(())
+        push_json_line(lines, path, &line)
+    })
 }
 
 /// What the record outputs hold relative to the input.
