@@ -7,9 +7,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::io_err;
-use super::ordered::{write_in_order, Lines};
+use super::ordered::write_in_order;
 use crate::corpus::RecordId;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::index::IndexedUnit;
 use crate::pipeline::DedupOutcome;
 
@@ -85,53 +85,142 @@ pub fn write_line_files<T>(
     })
 }
 
-/// Appends `value` as one JSON line of the file at `path` to `lines`.
-fn push_json_line(lines: &mut Lines, path: &Path, value: &impl Serialize) -> Result<()> {
-    serde_json::to_writer(lines.buffer(), value).map_err(|e| Error::io(path, e.into()))?;
-    lines.end_line();
-    Ok(())
-}
-
 /// Lines of `clusters.jsonl` or `pairs.jsonl` encoded by one batch.
 const LINES_PER_BATCH: usize = 8192;
 
-/// Writes the lines `line(item, lines)` appends for every item of `items`, in
-/// order, to `out`, the file at `path`: encoded in parallel, a batch at a time
-/// (see [`write_in_order`]).
+/// Writes to `out` (the file at `path`), in item order, the line that
+/// `line(item, buffer)` appends to `buffer` for each item of `items`: encoded
+/// in parallel, a batch at a time (see [`write_in_order`]).
 fn write_lines(
     out: &mut dyn Write,
     path: &Path,
     items: std::ops::Range<usize>,
-    line: impl Fn(usize, &mut Lines) -> Result<()> + Sync,
+    line: impl Fn(usize, &mut Vec<u8>) + Sync,
 ) -> Result<()> {
     write_in_order(
         items,
         LINES_PER_BATCH,
-        |batch, lines| batch.into_iter().try_for_each(|item| line(item, lines)),
+        |batch, lines| {
+            for item in batch {
+                line(item, lines.buffer());
+                lines.end_line();
+            }
+            Ok(())
+        },
         &mut |lines| out.write_all(lines.as_bytes()).map_err(io_err(path)),
     )
     .map(drop)
+}
+
+// `clusters.jsonl` and `pairs.jsonl` hold a line per unit and per verified pair:
+// millions of short lines in a paragraph run. Their lines are written member by
+// member below, byte for byte what serde_json writes for the same structs (a
+// property test checks it), without serde's generic path for every key and
+// value.
+
+/// Appends `"id":ID` and, for a paragraph, `,"para":N`: the members naming
+/// `unit`.
+fn push_unit_members(out: &mut Vec<u8>, unit: &UnitRef<'_>) {
+    out.extend_from_slice(b"\"id\":");
+    unit.id.write_json(out);
+    if let Some(para) = unit.para {
+        out.extend_from_slice(b",\"para\":");
+        out.extend_from_slice(itoa::Buffer::new().format(para).as_bytes());
+    }
+}
+
+/// Appends `unit` as a JSON object.
+fn push_unit(out: &mut Vec<u8>, unit: &UnitRef<'_>) {
+    out.push(b'{');
+    push_unit_members(out, unit);
+    out.push(b'}');
+}
+
+/// Appends a similarity as serde_json writes an `f32` (most are exactly 1).
+fn push_similarity(out: &mut Vec<u8>, similarity: f32) {
+    if similarity == 1.0 {
+        out.extend_from_slice(b"1.0");
+    } else {
+        serde_json::to_writer(out, &similarity).expect("a float serialises");
+    }
+}
+
+/// A line of `clusters.jsonl`.
+#[derive(Serialize)]
+struct ClusterLine<'a> {
+    #[serde(flatten)]
+    unit: UnitRef<'a>,
+    cluster: u32,
+    duplicate: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kept: Option<UnitRef<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    similarity: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    indexed_match: Option<&'a IndexedUnit>,
+}
+
+impl ClusterLine<'_> {
+    /// Appends the line's JSON object to `out`.
+    fn push_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        push_unit_members(out, &self.unit);
+        out.extend_from_slice(b",\"cluster\":");
+        out.extend_from_slice(itoa::Buffer::new().format(self.cluster).as_bytes());
+        out.extend_from_slice(if self.duplicate {
+            b",\"duplicate\":true"
+        } else {
+            b",\"duplicate\":false"
+        });
+        if let Some(kept) = &self.kept {
+            out.extend_from_slice(b",\"kept\":");
+            push_unit(out, kept);
+        }
+        if let Some(similarity) = self.similarity {
+            out.extend_from_slice(b",\"similarity\":");
+            push_similarity(out, similarity);
+        }
+        if let Some(indexed) = self.indexed_match {
+            out.extend_from_slice(b",\"indexed_match\":");
+            push_unit(
+                out,
+                &UnitRef {
+                    id: &indexed.id,
+                    para: indexed.para,
+                },
+            );
+        }
+        out.push(b'}');
+    }
+}
+
+/// A line of `pairs.jsonl`.
+#[derive(Serialize)]
+struct PairLine<'a> {
+    a: UnitRef<'a>,
+    b: UnitRef<'a>,
+    similarity: f32,
+}
+
+impl PairLine<'_> {
+    /// Appends the line's JSON object to `out`.
+    fn push_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"a\":");
+        push_unit(out, &self.a);
+        out.extend_from_slice(b",\"b\":");
+        push_unit(out, &self.b);
+        out.extend_from_slice(b",\"similarity\":");
+        push_similarity(out, self.similarity);
+        out.push(b'}');
+    }
 }
 
 /// Writes `clusters.jsonl`: per unit its cluster and whether it is removed; a
 /// removed unit also names the unit kept in its place (`kept`) and its
 /// similarity to it where a verified edge gives it.
 pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
-    #[derive(Serialize)]
-    struct Line<'a> {
-        #[serde(flatten)]
-        unit: UnitRef<'a>,
-        cluster: u32,
-        duplicate: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        kept: Option<UnitRef<'a>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        similarity: Option<f32>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        indexed_match: Option<&'a IndexedUnit>,
-    }
     let path = Path::new("clusters.jsonl");
-    write_lines(out, path, 0..outcome.labels.len(), |unit, lines| {
+    write_lines(out, path, 0..outcome.labels.len(), |unit, line| {
         let label = outcome.labels[unit];
         let indexed_match = outcome.index_matches.get(unit).and_then(Option::as_ref);
         let similarity = outcome.kept_similarity.get(unit).copied().flatten();
@@ -148,33 +237,27 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
         let kept = (indexed_match.is_none() && label != run_wide && centre_kept)
             .then(|| known_unit_ref(outcome, label))
             .flatten();
-        let line = Line {
+        ClusterLine {
             unit: unit_ref(outcome, run_wide),
             cluster: label,
             duplicate: !outcome.is_kept(unit),
             kept,
             similarity: similarity.filter(|_| !outcome.is_kept(unit)),
             indexed_match,
-        };
-        push_json_line(lines, path, &line)
+        }
+        .push_json(line);
     })
 }
 
 /// Writes `pairs.jsonl`.
 pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
-    #[derive(Serialize)]
-    struct Line<'a> {
-        a: UnitRef<'a>,
-        b: UnitRef<'a>,
-        similarity: f32,
-    }
     let path = Path::new("pairs.jsonl");
     let indexed = outcome.index_pairs.len();
-    write_lines(out, path, 0..indexed + outcome.edges.len(), |at, lines| {
+    write_lines(out, path, 0..indexed + outcome.edges.len(), |at, out| {
         let line = match at.checked_sub(indexed) {
             None => {
                 let (indexed, unit, similarity) = &outcome.index_pairs[at];
-                Line {
+                PairLine {
                     a: UnitRef {
                         id: &indexed.id,
                         para: indexed.para,
@@ -185,14 +268,14 @@ pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
             }
             Some(edge) => {
                 let edge = &outcome.edges[edge];
-                Line {
+                PairLine {
                     a: unit_ref(outcome, edge.a),
                     b: unit_ref(outcome, edge.b),
                     similarity: edge.similarity,
                 }
             }
         };
-        push_json_line(lines, path, &line)
+        line.push_json(out);
     })
 }
 
@@ -213,5 +296,70 @@ impl DedupedCounts {
         self.records_written += other.records_written;
         self.records_dropped += other.records_dropped;
         self.paragraphs_dropped += other.paragraphs_dropped;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Ids of every kind: line numbers, strings with escapes and any
+    /// character, other JSON numbers.
+    fn ids() -> impl Strategy<Value = RecordId> {
+        prop_oneof![
+            any::<u64>().prop_map(RecordId::from),
+            any::<String>().prop_map(|s| RecordId::from_string(&s)),
+            any::<i64>().prop_map(|n| RecordId::from_json_text(&n.to_string()).expect("JSON")),
+            any::<f64>()
+                .prop_filter("finite", |x| x.is_finite())
+                .prop_map(|x| RecordId::from_json_text(&format!("{x:e}")).expect("JSON")),
+        ]
+    }
+
+    /// Similarities as verification gives them, and any other `f32`.
+    fn similarities() -> impl Strategy<Value = f32> {
+        prop_oneof![Just(1.0f32), Just(0.0f32), 0.0f32..1.0, any::<f32>()]
+    }
+
+    proptest! {
+        /// The lines written member by member are what serde_json writes.
+        #[test]
+        fn lines_are_what_serde_writes(
+            unit in (ids(), proptest::option::of(any::<u32>())),
+            other in (ids(), proptest::option::of(any::<u32>())),
+            cluster in any::<u32>(),
+            duplicate in any::<bool>(),
+            with_kept in any::<bool>(),
+            similarity in proptest::option::of(similarities()),
+            indexed in proptest::option::of((ids(), proptest::option::of(any::<u32>()))),
+        ) {
+            let unit_of = |(id, para): &(RecordId, Option<u32>)| -> (RecordId, Option<u32>) { (id.clone(), *para) };
+            let (unit_id, unit_para) = unit_of(&unit);
+            let (other_id, other_para) = unit_of(&other);
+            let indexed = indexed.map(|(id, para)| IndexedUnit { id, para });
+            let cluster_line = ClusterLine {
+                unit: UnitRef { id: &unit_id, para: unit_para },
+                cluster,
+                duplicate,
+                kept: with_kept.then_some(UnitRef { id: &other_id, para: other_para }),
+                similarity,
+                indexed_match: indexed.as_ref(),
+            };
+            let mut written = Vec::new();
+            cluster_line.push_json(&mut written);
+            let want = serde_json::to_vec(&cluster_line).expect("serialises");
+            prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&want));
+
+            let pair_line = PairLine {
+                a: UnitRef { id: &unit_id, para: unit_para },
+                b: UnitRef { id: &other_id, para: other_para },
+                similarity: similarity.unwrap_or(1.0),
+            };
+            written.clear();
+            pair_line.push_json(&mut written);
+            let want = serde_json::to_vec(&pair_line).expect("serialises");
+            prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&want));
+        }
     }
 }
