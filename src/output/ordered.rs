@@ -46,12 +46,6 @@ impl Lines {
         self.ends.clear();
     }
 
-    /// Appends `line` as one line.
-    pub fn push(&mut self, line: &[u8]) {
-        self.bytes.extend_from_slice(line);
-        self.end_line();
-    }
-
     /// Every line, each followed by its newline, back to back.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
@@ -250,7 +244,8 @@ mod tests {
                     return Err(Error::Config(format!("item in {range:?}")));
                 }
                 for i in range {
-                    lines.push(i.to_string().as_bytes());
+                    lines.buffer().extend_from_slice(i.to_string().as_bytes());
+                    lines.end_line();
                 }
                 Ok(())
             },

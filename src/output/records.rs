@@ -638,10 +638,7 @@ impl Emitter<'_> {
     fn kept_ref(&self, unit: u32) -> Option<UnitRef<'_>> {
         let outcome = self.outcome;
         match outcome.index_matches.get(unit as usize) {
-            Some(Some(indexed)) => Some(UnitRef {
-                id: &indexed.id,
-                para: indexed.para,
-            }),
+            Some(Some(indexed)) => Some(indexed.into()),
             _ => known_unit_ref(outcome, outcome.labels[unit as usize]),
         }
     }

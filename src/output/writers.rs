@@ -21,6 +21,16 @@ pub(crate) struct UnitRef<'a> {
     pub(crate) para: Option<u32>,
 }
 
+impl<'a> From<&'a IndexedUnit> for UnitRef<'a> {
+    /// An indexed unit, named as it was when indexed.
+    fn from(indexed: &'a IndexedUnit) -> Self {
+        UnitRef {
+            id: &indexed.id,
+            para: indexed.para,
+        }
+    }
+}
+
 /// How output files name unit `unit` (a run-wide number).
 fn unit_ref(outcome: &DedupOutcome, unit: u32) -> UnitRef<'_> {
     known_unit_ref(outcome, unit).expect("every unit an edge names is local or listed as foreign")
@@ -182,13 +192,7 @@ impl ClusterLine<'_> {
         }
         if let Some(indexed) = self.indexed_match {
             out.extend_from_slice(b",\"indexed_match\":");
-            push_unit(
-                out,
-                &UnitRef {
-                    id: &indexed.id,
-                    para: indexed.para,
-                },
-            );
+            push_unit(out, &indexed.into());
         }
         out.push(b'}');
     }
@@ -258,10 +262,7 @@ pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
             None => {
                 let (indexed, unit, similarity) = &outcome.index_pairs[at];
                 PairLine {
-                    a: UnitRef {
-                        id: &indexed.id,
-                        para: indexed.para,
-                    },
+                    a: indexed.into(),
                     b: unit_ref(outcome, *unit),
                     similarity: *similarity,
                 }
