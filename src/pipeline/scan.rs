@@ -105,6 +105,9 @@ pub struct Scanned<W> {
     pub next_line: u64,
 }
 
+/// A unit found in a record and its text, waiting for its sketch.
+type Unit<'a> = (UnitMeta, &'a str);
+
 /// What one work item (a run of consecutive chunks) produced.
 struct ChunkOut<W> {
     records: Vec<RecordMeta>,
@@ -135,7 +138,9 @@ struct Piece {
 /// `first_line` is not read). `sketch(state, text, out)` appends exactly
 /// `words_per_unit` words for the unit's text to `out` and returns its feature
 /// count and content key; `init` makes one state (scratch buffers) per worker.
-/// Progress advances by each chunk's bytes.
+/// `ahead(state, text)` is told of each unit's text before the unit before it
+/// in its record is sketched, so that it can fetch what the text's sketch will
+/// need. Progress advances by each chunk's bytes.
 #[allow(clippy::too_many_arguments)]
 pub fn scan<W, S>(
     corpus: &Corpus,
@@ -145,6 +150,7 @@ pub fn scan<W, S>(
     skip_invalid: bool,
     progress: &dyn Progress,
     init: impl Fn() -> S + Sync + Send,
+    ahead: impl Fn(&mut S, &str) + Sync + Send,
     sketch: impl Fn(&mut S, &str, &mut Vec<W>) -> UnitSketch + Sync + Send,
 ) -> Result<Scanned<W>>
 where
@@ -188,15 +194,28 @@ where
                         }
                         let record =
                             u32::try_from(out.records.len()).expect("chunk record count fits u32");
+                        let sketch_unit =
+                            |state: &mut S, out: &mut ChunkOut<W>, (unit, unit_text): Unit<'_>| {
+                                let UnitSketch { features, content } =
+                                    sketch(state, unit_text, &mut out.sketches);
+                                out.units.push(UnitMeta {
+                                    features,
+                                    content,
+                                    ..unit
+                                });
+                            };
+                        // Each unit is announced before the one ahead of it is
+                        // sketched.
+                        let mut pending = None;
                         push_units(&text, record, split, |unit, unit_text| {
-                            let UnitSketch { features, content } =
-                                sketch(state, unit_text, &mut out.sketches);
-                            out.units.push(UnitMeta {
-                                features,
-                                content,
-                                ..unit
-                            });
+                            ahead(state, unit_text);
+                            if let Some(before) = pending.replace((unit, unit_text)) {
+                                sketch_unit(state, &mut out, before);
+                            }
                         });
+                        if let Some(last) = pending {
+                            sketch_unit(state, &mut out, last);
+                        }
                         out.records.push(meta);
                     }
                 });
@@ -243,7 +262,12 @@ fn batches(chunks: &[Chunk]) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Calls `emit` for each unit of one record's text.
-fn push_units(text: &str, record: u32, split: UnitSplit, mut emit: impl FnMut(UnitMeta, &str)) {
+fn push_units<'t>(
+    text: &'t str,
+    record: u32,
+    split: UnitSplit,
+    mut emit: impl FnMut(UnitMeta, &'t str),
+) {
     match split.kind {
         UnitKind::Article => emit(
             UnitMeta {
@@ -437,6 +461,7 @@ mod tests {
                     skip,
                     &NoProgress,
                     || (),
+                    |_, _| {},
                     |_, _, _: &mut Vec<u8>| UnitSketch::default(),
                 )
             };
@@ -458,6 +483,59 @@ mod tests {
                 Err(e) => proptest::prop_assert_eq!(Some(&e.to_string()), want_errors.first()),
             }
         }
+    }
+
+    /// Every unit's text is announced to `ahead` before it is sketched, and
+    /// no later than just before the unit ahead of it in its record is
+    /// sketched; units are sketched in record order.
+    #[test]
+    fn each_unit_is_announced_just_before_its_turn() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.jsonl");
+        let lines = [
+            r#"{"text":"a1\n\na2\n\na3"}"#,
+            r#"{"text":"b1"}"#,
+            r#"{"text":"c1\n\nc2"}"#,
+        ];
+        std::fs::write(&path, lines.join("\n")).expect("write");
+        let corpus = Corpus::open(&[path], CorpusOptions::default()).expect("open");
+        let split = UnitSplit {
+            kind: UnitKind::Paragraph,
+            para_sep: crate::corpus::ParaSep::Blank,
+            min_para_chars: 0,
+        };
+        let events = std::sync::Mutex::new(Vec::new());
+        scan(
+            &corpus,
+            &corpus.chunks(),
+            1,
+            split,
+            false,
+            &NoProgress,
+            || (),
+            |_, text| events.lock().expect("lock").push(format!("ahead {text}")),
+            |_, text, _: &mut Vec<u8>| {
+                events.lock().expect("lock").push(format!("sketch {text}"));
+                UnitSketch::default()
+            },
+        )
+        .expect("scan");
+        let events = events.into_inner().expect("lock");
+        let want = [
+            "ahead a1",
+            "ahead a2",
+            "sketch a1",
+            "ahead a3",
+            "sketch a2",
+            "sketch a3",
+            "ahead b1",
+            "sketch b1",
+            "ahead c1",
+            "ahead c2",
+            "sketch c1",
+            "sketch c2",
+        ];
+        assert_eq!(events, want);
     }
 
     /// Many one-record files scanned in batches: records in input order, and the
@@ -493,6 +571,7 @@ mod tests {
                 skip,
                 &NoProgress,
                 || (),
+                |_, _| {},
                 |_, _, _: &mut Vec<u8>| UnitSketch::default(),
             )
         };

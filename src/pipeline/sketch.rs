@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use super::repeats::Memos;
+use super::repeats::{Ahead, Memos};
 use super::resume::{load_usable, Resumed};
 use super::scan::{self, InvalidRecords, Scanned, UnitMeta, UnitSketch, UnitSplit};
 use super::shard::{self, SketchWord, WordsPlace};
@@ -349,9 +349,17 @@ where
                         plan.split,
                         plan.skip_invalid,
                         progress,
-                        &init,
-                        |state: &mut S, text: &str, out: &mut Vec<W>| match &memo {
-                            Some(memo) => memo.sketch(text, out, |out| sketch(state, text, out)),
+                        || (init(), Ahead::default()),
+                        |(_, ahead): &mut (S, Ahead), text: &str| {
+                            if let Some(memo) = &memo {
+                                memo.ahead(ahead, text);
+                            }
+                        },
+                        |(state, ahead): &mut (S, Ahead), text: &str, out: &mut Vec<W>| match &memo
+                        {
+                            Some(memo) => {
+                                memo.sketch(ahead, text, out, |out| sketch(state, text, out))
+                            }
                             None => sketch(state, text, out),
                         },
                     )?;

@@ -385,6 +385,7 @@ impl Run {
             parameters.skip_invalid,
             &NoProgress,
             || (),
+            |_, _| {},
             |_, _, _: &mut Vec<u8>| UnitSketch::default(),
         )?;
         if scanned.units.len() != self.units.len() {

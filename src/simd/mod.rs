@@ -39,6 +39,7 @@ mod testing;
 pub(crate) mod hamming;
 pub(crate) mod jsonl;
 pub(crate) mod minhash;
+pub(crate) mod prefetch;
 pub(crate) mod shingle;
 
 /// The instruction sets a kernel can be built for.
