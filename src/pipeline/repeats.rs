@@ -14,6 +14,13 @@
 //! longer than [`LONGEST_TEXT`] are not remembered: a few of them would fill a
 //! part. The run's sketches, and so its results, are the same with or without
 //! the memo.
+//!
+//! A memo far larger than the CPU's cache costs a trip to memory for each
+//! lookup. Each part's table keeps a text's hash and where its record is in
+//! one slot, so a lookup makes one trip for the table and one for the record;
+//! and a worker is told of each text a unit ahead ([`Memos::ahead`]), hashes
+//! it then and asks the CPU to fetch its part's lock and table slot while the
+//! unit before is sketched.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
