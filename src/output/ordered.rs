@@ -40,9 +40,11 @@ impl Lines {
         self.bytes.push(b'\n');
     }
 
-    /// Forgets every line, keeping the memory.
+    /// Forgets every line, keeping the memory up to twice a batch's bytes
+    /// (a batch of one large item does not hold on to its memory).
     fn clear(&mut self) {
         self.bytes.clear();
+        self.bytes.shrink_to(2 * BATCH_BYTES);
         self.ends.clear();
     }
 
@@ -99,27 +101,61 @@ impl Drop for Writing {
 /// before is written.
 const BATCHES_PER_THREAD: usize = 4;
 
-/// Encodes `items` in batches of `batch` items (`encode(range, lines)`
-/// appends the lines of the items in `range` and returns what it counted) on
-/// the pool's threads while it has room for them (see the module
-/// documentation), and passes each batch's lines to `write` on this thread,
-/// in item order. Returns the counts of every batch, in order. The first error
-/// (in item order) stops the work; the lines of the batches before it have been
-/// written.
+/// Bytes of the items of one batch at most, by the sizes the caller gives
+/// (unless one item is larger): what an output holds in memory is bounded by
+/// this, times the batches of two windows, however long its items are.
+const BATCH_BYTES: usize = 512 << 10;
+
+/// `items` cut into runs of consecutive items, in order, each of at most
+/// `most` items and at most `most_bytes` by `bytes(item)` (a run of one item
+/// may hold more), each as long as these limits allow; with each run, its
+/// bytes.
+fn cut(
+    items: Range<usize>,
+    most: usize,
+    most_bytes: usize,
+    bytes: impl Fn(usize) -> usize,
+) -> Vec<(Range<usize>, usize)> {
+    let most = most.max(1);
+    let mut runs = Vec::new();
+    let (mut start, mut held) = (items.start, 0usize);
+    for item in items.clone() {
+        let size = bytes(item);
+        if item > start && (item - start == most || held.saturating_add(size) > most_bytes) {
+            runs.push((start..item, held));
+            (start, held) = (item, 0);
+        }
+        held = held.saturating_add(size);
+    }
+    if start < items.end {
+        runs.push((start..items.end, held));
+    }
+    runs
+}
+
+/// Encodes `items` in batches of at most `batch` items and about
+/// [`BATCH_BYTES`] by `item_bytes(item)` (what an item's lines take, roughly;
+/// `encode(range, lines)` appends the lines of the items in `range` and
+/// returns what it counted) on the pool's threads while it has room for them
+/// (see the module documentation), and passes each batch's lines to `write`
+/// on this thread, in item order. Returns the counts of every batch, in
+/// order. The first error (in item order) stops the work; the lines of the
+/// batches before it have been written.
 pub fn write_in_order<T: Send>(
     items: Range<usize>,
     batch: usize,
+    item_bytes: impl Fn(usize) -> usize,
     encode: impl Fn(Range<usize>, &mut Lines) -> Result<T> + Sync,
     write: &mut dyn FnMut(&Lines) -> Result<()>,
 ) -> Result<Vec<T>> {
-    let batch = batch.max(1);
-    let batches: Vec<Range<usize>> = items
-        .clone()
-        .step_by(batch)
-        .map(|start| start..(start + batch).min(items.end))
-        .collect();
-    let _writing = Writing::start();
+    let batches = cut(items, batch, BATCH_BYTES, item_bytes);
+    // A window holds as many batches, and bytes, as keep every thread busy.
     let window = rayon::current_num_threads() * BATCHES_PER_THREAD;
+    let windows = cut(0..batches.len(), window, window * BATCH_BYTES, |b| {
+        batches[b].1
+    });
+    let batches: Vec<Range<usize>> = batches.into_iter().map(|(range, _)| range).collect();
+    let _writing = Writing::start();
     // Each batch encodes into the buffers of a batch written before (`spare`),
     // so that a long output does not allocate (and fault in) fresh memory for
     // every batch.
@@ -143,7 +179,7 @@ pub fn write_in_order<T: Send>(
                 .collect::<Vec<Result<(Lines, T)>>>()
         }
     };
-    let mut windows = batches.chunks(window);
+    let mut windows = windows.into_iter().map(|(window, _)| &batches[window]);
     let mut ready = match windows.next() {
         Some(first) => encode_window(first, Vec::new()),
         None => Vec::new(),
@@ -206,6 +242,7 @@ mod tests {
             let counts = write_in_order(
                 items.clone(),
                 batch,
+                |_| 0,
                 |range, lines| {
                     for i in range.clone() {
                         lines.buffer().extend_from_slice(line_of(i).as_bytes());
@@ -233,12 +270,82 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Runs cover the items in order, keep to both limits (a run over the
+        /// byte limit holds one item) and are as long as the limits allow.
+        #[test]
+        fn runs_are_the_longest_the_limits_allow(
+            start in 0usize..20,
+            sizes in prop::collection::vec(0usize..100, 0..300),
+            most in 0usize..40,
+            most_bytes in 0usize..400,
+        ) {
+            let items = start..start + sizes.len();
+            let bytes = |item: usize| sizes[item - start];
+            let runs = cut(items.clone(), most, most_bytes, bytes);
+            let first = runs.first().map_or(items.end, |(run, _)| run.start);
+            let last = runs.last().map_or(items.start, |(run, _)| run.end);
+            prop_assert_eq!((first, last), (items.start, items.end));
+            prop_assert!(runs.windows(2).all(|w| w[0].0.end == w[1].0.start));
+            for (i, (run, held)) in runs.iter().enumerate() {
+                prop_assert!(!run.is_empty());
+                prop_assert_eq!(*held, run.clone().map(bytes).sum::<usize>());
+                prop_assert!(run.len() <= most.max(1));
+                prop_assert!(*held <= most_bytes || run.len() == 1);
+                if let Some((next, _)) = runs.get(i + 1) {
+                    let longer = run.len() + 1 > most.max(1) || held + bytes(next.start) > most_bytes;
+                    prop_assert!(longer, "run {:?} could have taken item {}", run, next.start);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn batches_are_cut_by_their_items_bytes() {
+        let mut batch_bytes = Vec::new();
+        let sizes = |i: usize| {
+            if i.is_multiple_of(100) {
+                3 * BATCH_BYTES
+            } else {
+                1000
+            }
+        };
+        write_in_order(
+            0..5000,
+            2048,
+            sizes,
+            |range, lines| {
+                lines
+                    .buffer()
+                    .extend_from_slice(format!("{range:?}").as_bytes());
+                lines.end_line();
+                Ok(range.map(sizes).sum::<usize>())
+            },
+            &mut |_| Ok(()),
+        )
+        .expect("no batch fails")
+        .into_iter()
+        .for_each(|held| batch_bytes.push(held));
+        assert_eq!(
+            batch_bytes.iter().sum::<usize>(),
+            (0..5000).map(sizes).sum::<usize>()
+        );
+        assert!(batch_bytes
+            .iter()
+            .all(|&held| held <= BATCH_BYTES || held == 3 * BATCH_BYTES));
+        assert!(
+            batch_bytes.len() > 5000 / 2048 + 50,
+            "large items cut batches short"
+        );
+    }
+
     #[test]
     fn the_first_error_in_item_order_stops_the_writing() {
         let mut written = Vec::new();
         let result = write_in_order(
             0..10_000,
             7,
+            |_| 1,
             |range, lines| {
                 if range.contains(&5000) || range.contains(&9000) {
                     return Err(Error::Config(format!("item in {range:?}")));

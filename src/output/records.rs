@@ -377,6 +377,7 @@ impl Emitter<'_> {
         let batches = write_in_order(
             group.records.clone(),
             RECORDS_PER_BATCH,
+            |record| outcome.records[record].len,
             |records, lines| {
                 let mut counts = DedupedCounts::default();
                 let mut next_unit = group.units.start
@@ -655,6 +656,7 @@ impl Emitter<'_> {
         let batches = write_in_order(
             0..outcome.units.len(),
             UNITS_PER_BATCH,
+            |unit| outcome.units[unit].len,
             |units, lines| self.removed_lines(layout, units, lines),
             write,
         )?;

@@ -110,6 +110,8 @@ fn write_lines(
     write_in_order(
         items,
         LINES_PER_BATCH,
+        // Lines of ids and numbers: batches are cut by their count alone.
+        |_| 0,
         |batch, lines| {
             for item in batch {
                 line(item, lines.buffer());
