@@ -204,8 +204,9 @@ where
                                     ..unit
                                 });
                             };
-                        // Each unit is announced before the one ahead of it is
-                        // sketched.
+                        // Each unit is announced to `ahead` just before the unit
+                        // before it is sketched, so that what its own sketch
+                        // needs can arrive meanwhile.
                         let mut pending = None;
                         push_units(&text, record, split, |unit, unit_text| {
                             ahead(state, unit_text);
