@@ -29,7 +29,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::scan::UnitSketch;
 use super::shard::SketchWord;
-use crate::simd::prefetch::{prefetch_read, prefetch_write};
+use crate::simd::prefetch::{prefetch, Soon};
 
 /// The memo's size for a run with a memory budget of `budget` bytes: an
 /// eighth of it (128 MiB at the default budget of 1 GiB), and at least 16 MiB.
@@ -291,11 +291,11 @@ impl<W: SketchWord> Memos<W> {
         let hash = xxh3_64(text.as_bytes());
         ahead.note(text, hash);
         let part = Self::part_of(hash);
-        prefetch_write(&self.parts[part]);
+        prefetch(&self.parts[part], Soon::Written);
         let (at, len) = &self.tables[part];
         let (at, len) = (at.load(Ordering::Relaxed), len.load(Ordering::Relaxed));
         let slot = Memo::<W>::home(key_of(hash), len);
-        prefetch_read((at as *const Slot).wrapping_add(slot));
+        prefetch((at as *const Slot).wrapping_add(slot), Soon::Read);
     }
 
     /// Appends the sketch words of `text` to `out` and returns its

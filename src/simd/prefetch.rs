@@ -4,31 +4,34 @@
 //! and changes no result, so any address may be given, even a stale one. On a
 //! CPU without such a hint it does nothing.
 
-/// Hints that the cache line holding `at` will soon be read.
-#[inline(always)]
-pub(crate) fn prefetch_read<T>(at: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: SSE, which gives the hint, is part of every x86-64 CPU, and
-        // a prefetch reads nothing the program sees, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
+/// What the cache line will soon be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Soon {
+    /// Read.
+    Read,
+    /// Written (such as a lock word): the line is fetched ready to be changed
+    /// where the build may use PREFETCHW (`-C target-cpu` of a CPU with it);
+    /// the baseline x86-64 build fetches it as for a read, which still brings
+    /// it in early.
+    Written,
 }
 
-/// Hints that the cache line holding `at` will soon be written (such as a lock
-/// word), so that it is fetched ready to be changed.
+/// Hints that the cache line holding `at` will soon be used as `soon` says.
 #[inline(always)]
-pub(crate) fn prefetch_write<T>(at: *const T) {
+pub(crate) fn prefetch<T>(at: *const T, soon: Soon) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
-        // SAFETY: as in `prefetch_read`; a CPU without PREFETCHW takes it as
-        // a plain prefetch or does nothing.
-        unsafe { _mm_prefetch::<_MM_HINT_ET0>(at.cast::<i8>()) };
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0, _MM_HINT_T0};
+        let at = at.cast::<i8>();
+        // SAFETY: SSE, which gives the hint, is part of every x86-64 CPU, and a
+        // prefetch reads nothing the program sees, whatever the address.
+        unsafe {
+            match soon {
+                Soon::Read => _mm_prefetch::<_MM_HINT_T0>(at),
+                Soon::Written => _mm_prefetch::<_MM_HINT_ET0>(at),
+            }
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
+    let _ = (at, soon);
 }
