@@ -339,7 +339,7 @@ impl<W: SketchWord> Memos<W> {
     pub fn reused(&self) -> u64 {
         self.parts
             .iter()
-            .map(|part| part.lock().map_or(0, |memo| memo.reused))
+            .map(|part| Self::locked(part).reused)
             .sum()
     }
 }
