@@ -59,7 +59,9 @@ use serde_json::Value;
 use super::format::{self, Encoding, RecordFormat};
 use super::json;
 use super::ordered::{write_in_order, Lines};
-use super::writers::{known_unit_ref, DedupedCounts, UnitRef, LINE_FILES};
+use super::writers::{
+    known_unit_ref, prefetch_label, DedupedCounts, UnitRef, LINES_AHEAD, LINE_FILES,
+};
 use crate::corpus::{jsonl, paragraphs, Container, Corpus, Format, MappedFile, ParaSep, RecordId};
 use crate::error::{Error, Result};
 use crate::pipeline::{DedupOutcome, UnitKind};
@@ -690,6 +692,7 @@ impl Emitter<'_> {
         let mut count = 0;
         let mut current: Option<(u32, std::borrow::Cow<'_, str>)> = None;
         for unit in units {
+            prefetch_label(outcome, unit + LINES_AHEAD);
             if outcome.is_kept(unit as u32) {
                 continue;
             }

@@ -12,6 +12,7 @@ use crate::corpus::RecordId;
 use crate::error::Result;
 use crate::index::IndexedUnit;
 use crate::pipeline::DedupOutcome;
+use crate::simd::prefetch::{prefetch, Soon};
 
 /// A unit as output files name it: its record's id, and its paragraph.
 #[derive(Serialize)]
@@ -51,6 +52,27 @@ pub(crate) fn known_unit_ref(outcome: &DedupOutcome, unit: u32) -> Option<UnitRe
             id: &foreign.id,
             para: foreign.para,
         }),
+    }
+}
+
+/// Asks the CPU to fetch the metadata of unit `unit` (a run-wide number), so
+/// that [`known_unit_ref`] finds it in cache a few lines later: the units a
+/// line names besides its own (a pair's two, a duplicate's kept unit) are
+/// anywhere in a table far larger than the cache.
+pub(crate) fn prefetch_unit(outcome: &DedupOutcome, unit: u32) {
+    if let Some(meta) = unit
+        .checked_sub(outcome.first_unit)
+        .and_then(|local| outcome.units.get(local as usize))
+    {
+        prefetch(meta, Soon::Read);
+    }
+}
+
+/// [`prefetch_unit`] of the unit that names the cluster of local unit `unit`
+/// (the unit kept in its place), if there is such a unit.
+pub(crate) fn prefetch_label(outcome: &DedupOutcome, unit: usize) {
+    if let Some(&label) = outcome.labels.get(unit) {
+        prefetch_unit(outcome, label);
     }
 }
 
@@ -98,13 +120,21 @@ pub fn write_line_files<T>(
 /// Lines of `clusters.jsonl` or `pairs.jsonl` encoded by one batch.
 const LINES_PER_BATCH: usize = 8192;
 
+/// How many lines ahead of the one being encoded an output announces what a
+/// line will read ([`prefetch_unit`]), about as many as memory can fetch for
+/// while the lines between are encoded.
+pub(crate) const LINES_AHEAD: usize = 16;
+
 /// Writes to `out` (the file at `path`), in item order, the line that
 /// `line(item, buffer)` appends to `buffer` for each item of `items`: encoded
-/// in parallel, a batch at a time (see [`write_in_order`]).
+/// in parallel, a batch at a time (see [`write_in_order`]). `ahead(item)` is
+/// called [`LINES_AHEAD`] items before `item`'s line (with numbers past the
+/// last item too), to prefetch what that line will read.
 fn write_lines(
     out: &mut dyn Write,
     path: &Path,
     items: std::ops::Range<usize>,
+    ahead: impl Fn(usize) + Sync,
     line: impl Fn(usize, &mut Vec<u8>) + Sync,
 ) -> Result<()> {
     write_in_order(
@@ -114,6 +144,7 @@ fn write_lines(
         |_| 0,
         |batch, lines| {
             for item in batch {
+                ahead(item + LINES_AHEAD);
                 line(item, lines.buffer());
                 lines.end_line();
             }
@@ -226,7 +257,8 @@ impl PairLine<'_> {
 /// similarity to it where a verified edge gives it.
 pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
     let path = Path::new("clusters.jsonl");
-    write_lines(out, path, 0..outcome.labels.len(), |unit, line| {
+    let ahead = |unit| prefetch_label(outcome, unit);
+    write_lines(out, path, 0..outcome.labels.len(), ahead, |unit, line| {
         let label = outcome.labels[unit];
         let indexed_match = outcome.index_matches.get(unit).and_then(Option::as_ref);
         let similarity = outcome.kept_similarity.get(unit).copied().flatten();
@@ -259,7 +291,17 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
 pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
     let path = Path::new("pairs.jsonl");
     let indexed = outcome.index_pairs.len();
-    write_lines(out, path, 0..indexed + outcome.edges.len(), |at, out| {
+    let ahead = |at: usize| {
+        let edge = at
+            .checked_sub(indexed)
+            .and_then(|edge| outcome.edges.get(edge));
+        if let Some(edge) = edge {
+            prefetch_unit(outcome, edge.a);
+            prefetch_unit(outcome, edge.b);
+        }
+    };
+    let lines = 0..indexed + outcome.edges.len();
+    write_lines(out, path, lines, ahead, |at, out| {
         let line = match at.checked_sub(indexed) {
             None => {
                 let (indexed, unit, similarity) = &outcome.index_pairs[at];
@@ -318,6 +360,34 @@ mod tests {
                 .prop_filter("finite", |x| x.is_finite())
                 .prop_map(|x| RecordId::from_json_text(&format!("{x:e}")).expect("JSON")),
         ]
+    }
+
+    #[test]
+    fn each_line_is_announced_lines_ahead() {
+        #[derive(Debug, PartialEq)]
+        enum Call {
+            Ahead(usize),
+            Line(usize),
+        }
+        let calls = std::sync::Mutex::new(Vec::new());
+        let record = |call| calls.lock().expect("unpoisoned").push(call);
+        let mut out = Vec::new();
+        write_lines(
+            &mut out,
+            Path::new("lines"),
+            0..3,
+            |item| record(Call::Ahead(item)),
+            |item, line| {
+                record(Call::Line(item));
+                line.extend_from_slice(item.to_string().as_bytes());
+            },
+        )
+        .expect("written to memory");
+        assert_eq!(out, b"0\n1\n2\n");
+        let want: Vec<Call> = (0..3)
+            .flat_map(|item| [Call::Ahead(item + LINES_AHEAD), Call::Line(item)])
+            .collect();
+        assert_eq!(calls.into_inner().expect("unpoisoned"), want);
     }
 
     /// Similarities as verification gives them, and any other `f32`.
