@@ -11,7 +11,7 @@ use super::ordered::write_in_order;
 use crate::corpus::RecordId;
 use crate::error::Result;
 use crate::index::IndexedUnit;
-use crate::pipeline::DedupOutcome;
+use crate::pipeline::{DedupOutcome, UnitMeta};
 use crate::simd::prefetch::{prefetch, Soon};
 
 /// A unit as output files name it: its record's id, and its paragraph.
@@ -37,13 +37,17 @@ fn unit_ref(outcome: &DedupOutcome, unit: u32) -> UnitRef<'_> {
     known_unit_ref(outcome, unit).expect("every unit an edge names is local or listed as foreign")
 }
 
+/// The metadata of unit `unit` (a run-wide number), if it is one of this
+/// outcome's own units.
+fn own_unit(outcome: &DedupOutcome, unit: u32) -> Option<&UnitMeta> {
+    unit.checked_sub(outcome.first_unit)
+        .and_then(|local| outcome.units.get(local as usize))
+}
+
 /// How output files name unit `unit`, if this outcome knows it: its own units,
 /// and the other workers' units that its edges name.
 pub(crate) fn known_unit_ref(outcome: &DedupOutcome, unit: u32) -> Option<UnitRef<'_>> {
-    match unit
-        .checked_sub(outcome.first_unit)
-        .and_then(|local| outcome.units.get(local as usize))
-    {
+    match own_unit(outcome, unit) {
         Some(meta) => Some(UnitRef {
             id: &outcome.records[meta.record as usize].id,
             para: meta.para,
@@ -60,10 +64,7 @@ pub(crate) fn known_unit_ref(outcome: &DedupOutcome, unit: u32) -> Option<UnitRe
 /// line names besides its own (a pair's two, a duplicate's kept unit) are
 /// anywhere in a table far larger than the cache.
 pub(crate) fn prefetch_unit(outcome: &DedupOutcome, unit: u32) {
-    if let Some(meta) = unit
-        .checked_sub(outcome.first_unit)
-        .and_then(|local| outcome.units.get(local as usize))
-    {
+    if let Some(meta) = own_unit(outcome, unit) {
         prefetch(meta, Soon::Read);
     }
 }
