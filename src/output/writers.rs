@@ -292,32 +292,31 @@ pub fn write_clusters(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()>
 pub fn write_pairs(out: &mut dyn Write, outcome: &DedupOutcome) -> Result<()> {
     let path = Path::new("pairs.jsonl");
     let indexed = outcome.index_pairs.len();
-    let ahead = |at: usize| {
-        let edge = at
-            .checked_sub(indexed)
-            .and_then(|edge| outcome.edges.get(edge));
-        if let Some(edge) = edge {
+    // The lines of indexed pairs come first, then a line per verified edge.
+    let edge_at = |at: usize| {
+        at.checked_sub(indexed)
+            .and_then(|edge| outcome.edges.get(edge))
+    };
+    let ahead = |at| {
+        if let Some(edge) = edge_at(at) {
             prefetch_unit(outcome, edge.a);
             prefetch_unit(outcome, edge.b);
         }
     };
     let lines = 0..indexed + outcome.edges.len();
     write_lines(out, path, lines, ahead, |at, out| {
-        let line = match at.checked_sub(indexed) {
+        let line = match edge_at(at) {
+            Some(edge) => PairLine {
+                a: unit_ref(outcome, edge.a),
+                b: unit_ref(outcome, edge.b),
+                similarity: edge.similarity,
+            },
             None => {
                 let (indexed, unit, similarity) = &outcome.index_pairs[at];
                 PairLine {
                     a: indexed.into(),
                     b: unit_ref(outcome, *unit),
                     similarity: *similarity,
-                }
-            }
-            Some(edge) => {
-                let edge = &outcome.edges[edge];
-                PairLine {
-                    a: unit_ref(outcome, edge.a),
-                    b: unit_ref(outcome, edge.b),
-                    similarity: edge.similarity,
                 }
             }
         };
